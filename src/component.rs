@@ -1,0 +1,132 @@
+//! The five Kubernetes components kube-bootstrap manages: names, aliases and binaries.
+
+use std::fmt;
+use std::str::FromStr;
+
+/// A Kubernetes component, as named on the command line and in unit files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Component {
+    Apiserver,
+    ControllerManager,
+    Scheduler,
+    Kubelet,
+    Proxy,
+}
+
+impl Component {
+    /// Every component, leader components first.
+    pub const ALL: [Component; 5] = [
+        Component::Apiserver,
+        Component::ControllerManager,
+        Component::Scheduler,
+        Component::Kubelet,
+        Component::Proxy,
+    ];
+
+    /// The short name used on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Component::Apiserver => "apiserver",
+            Component::ControllerManager => "controller-manager",
+            Component::Scheduler => "scheduler",
+            Component::Kubelet => "kubelet",
+            Component::Proxy => "proxy",
+        }
+    }
+
+    /// The long name, as the fleet unit files were called (`kube-kubelet`).
+    pub fn unit_name(self) -> &'static str {
+        match self {
+            Component::Apiserver => "kube-apiserver",
+            Component::ControllerManager => "kube-controller-manager",
+            Component::Scheduler => "kube-scheduler",
+            Component::Kubelet => "kube-kubelet",
+            Component::Proxy => "kube-proxy",
+        }
+    }
+
+    /// The file name of the released binary.
+    pub fn binary(self) -> &'static str {
+        match self {
+            Component::Kubelet => "kubelet",
+            other => other.unit_name(),
+        }
+    }
+}
+
+impl FromStr for Component {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        Component::ALL
+            .into_iter()
+            .find(|c| c.name() == s || c.unit_name() == s)
+            .ok_or_else(|| {
+                let names: Vec<_> = Component::ALL.iter().map(|c| c.name()).collect();
+                format!(
+                    "unknown component '{s}': expected {} or all",
+                    names.join(", ")
+                )
+            })
+    }
+}
+
+impl fmt::Display for Component {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Expands command-line component arguments (`all` included) into a sorted, deduplicated list.
+pub fn expand(args: &[String]) -> Result<Vec<Component>, String> {
+    let mut out = Vec::new();
+    for arg in args {
+        if arg == "all" {
+            out.extend(Component::ALL);
+        } else {
+            out.push(arg.parse()?);
+        }
+    }
+    out.sort();
+    out.dedup();
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_name_forms_parse() {
+        for (short, long, binary) in [
+            ("apiserver", "kube-apiserver", "kube-apiserver"),
+            (
+                "controller-manager",
+                "kube-controller-manager",
+                "kube-controller-manager",
+            ),
+            ("scheduler", "kube-scheduler", "kube-scheduler"),
+            ("kubelet", "kube-kubelet", "kubelet"),
+            ("proxy", "kube-proxy", "kube-proxy"),
+        ] {
+            let a: Component = short.parse().unwrap();
+            let b: Component = long.parse().unwrap();
+            assert_eq!(a, b);
+            assert_eq!(a.binary(), binary);
+        }
+        assert!(
+            "kube-etcd"
+                .parse::<Component>()
+                .unwrap_err()
+                .contains("kube-etcd")
+        );
+    }
+
+    #[test]
+    fn all_expands_and_duplicates_collapse() {
+        let all = expand(&["kubelet".into(), "all".into()]).unwrap();
+        assert_eq!(all, Component::ALL.to_vec());
+        let one = expand(&["kubelet".into(), "kube-kubelet".into()]).unwrap();
+        assert_eq!(one, vec![Component::Kubelet]);
+    }
+}

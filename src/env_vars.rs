@@ -1,0 +1,187 @@
+//! Every environment variable kube-bootstrap reads, in one place, with its default and meaning.
+//!
+//! The same names are accepted in the config file (`/etc/kube-bootstrap.env`). The README's
+//! configuration reference is checked against [`ALL`] by a unit test, so the two cannot drift.
+
+/// Root directory under which every path lives (`--root`). Default `/`.
+pub const KUBE_BOOTSTRAP_ROOT: &str = "KUBE_BOOTSTRAP_ROOT";
+/// Log filter in `tracing` EnvFilter syntax (`debug`, `kube_bootstrap=trace`). Process env only.
+pub const KUBE_BOOTSTRAP_LOG: &str = "KUBE_BOOTSTRAP_LOG";
+/// Kubernetes release to install, `vMAJOR.MINOR.PATCH[-pre]`.
+pub const KUBE_VERSION: &str = "KUBE_VERSION";
+/// Architecture of the binaries (`amd64`, `arm64`, `arm`, `ppc64le`, `s390x`).
+pub const KUBE_ARCH: &str = "KUBE_ARCH";
+/// Mirror base URLs, tried in order, separated by spaces or commas.
+pub const KUBE_MIRRORS: &str = "KUBE_MIRRORS";
+/// Prefix of the per-binary checksum pins: `KUBE_SHA256_KUBELET`, `KUBE_SHA256_KUBE_APISERVER`...
+pub const KUBE_SHA256_PREFIX: &str = "KUBE_SHA256_";
+/// Directory the binaries are installed into.
+pub const KUBE_BIN_DIR: &str = "KUBE_BIN_DIR";
+/// Allow plain `http://` mirrors without a pinned checksum.
+pub const KUBE_ALLOW_HTTP: &str = "KUBE_ALLOW_HTTP";
+/// Extra PEM CA bundle trusted for mirrors, on top of the system trust store.
+pub const KUBE_CA_FILE: &str = "KUBE_CA_FILE";
+/// Retries per mirror for transient failures.
+pub const KUBE_FETCH_RETRIES: &str = "KUBE_FETCH_RETRIES";
+/// Seconds without a single byte before a download counts as stalled.
+pub const KUBE_FETCH_STALL_TIMEOUT: &str = "KUBE_FETCH_STALL_TIMEOUT";
+/// Seconds for the whole fetch, retries and lock waits included.
+pub const KUBE_FETCH_DEADLINE: &str = "KUBE_FETCH_DEADLINE";
+/// Largest artifact accepted, in bytes (suffixes K, M, G, KiB, MiB, GiB allowed).
+pub const KUBE_MAX_DOWNLOAD_BYTES: &str = "KUBE_MAX_DOWNLOAD_BYTES";
+/// How an installed binary is checked before it is trusted: `stamp` or `full`.
+pub const KUBE_VERIFY: &str = "KUBE_VERIFY";
+/// Set by systemd when stderr is connected to the journal.
+pub const JOURNAL_STREAM: &str = "JOURNAL_STREAM";
+
+/// One documented setting.
+#[derive(Debug, Clone, Copy)]
+pub struct Var {
+    /// The variable's name.
+    pub name: &'static str,
+    /// The default, as an operator would write it (empty when there is none).
+    pub default: &'static str,
+    /// What it means, one sentence.
+    pub doc: &'static str,
+}
+
+/// The settings an operator may put in the config file or the environment.
+pub const ALL: &[Var] = &[
+    Var {
+        name: KUBE_VERSION,
+        default: crate::kube_version::DEFAULT,
+        doc: "Kubernetes release to install, `vMAJOR.MINOR.PATCH` with an optional pre-release suffix.",
+    },
+    Var {
+        name: KUBE_ARCH,
+        default: "host",
+        doc: "Binary architecture: amd64, arm64, arm, ppc64le or s390x; default from `uname -m`.",
+    },
+    Var {
+        name: KUBE_MIRRORS,
+        default: "https://dl.k8s.io/release",
+        doc: "Mirror base URLs tried in order (spaces or commas); https, http or file. Artifact URL: `<base>/<version>/bin/linux/<arch>/<binary>`.",
+    },
+    Var {
+        name: "KUBE_SHA256_<BINARY>",
+        default: "",
+        doc: "Pinned sha256 of a binary, e.g. `KUBE_SHA256_KUBELET`; when unset the mirror's `<url>.sha256` is used.",
+    },
+    Var {
+        name: KUBE_BIN_DIR,
+        default: "/opt/bin",
+        doc: "Directory the binaries are installed into.",
+    },
+    Var {
+        name: KUBE_ALLOW_HTTP,
+        default: "0",
+        doc: "Accept a plain `http://` mirror without a pinned checksum.",
+    },
+    Var {
+        name: KUBE_CA_FILE,
+        default: "",
+        doc: "Extra PEM CA bundle trusted for mirrors, on top of the system trust store.",
+    },
+    Var {
+        name: KUBE_FETCH_RETRIES,
+        default: "5",
+        doc: "Retries per mirror on transient failures (connect errors, resets, stalls, HTTP 408/429/5xx).",
+    },
+    Var {
+        name: KUBE_FETCH_STALL_TIMEOUT,
+        default: "30",
+        doc: "Seconds without receiving a byte before a download is abandoned and retried.",
+    },
+    Var {
+        name: KUBE_FETCH_DEADLINE,
+        default: "600",
+        doc: "Seconds for the whole fetch, retries and waiting for another fetch included.",
+    },
+    Var {
+        name: KUBE_MAX_DOWNLOAD_BYTES,
+        default: "2GiB",
+        doc: "Largest artifact accepted (bytes; K, M, G, KiB, MiB, GiB suffixes allowed).",
+    },
+    Var {
+        name: KUBE_VERIFY,
+        default: "stamp",
+        doc: "`stamp` trusts an installed binary whose file identity is unchanged; `full` re-hashes it.",
+    },
+    Var {
+        name: KUBE_BOOTSTRAP_ROOT,
+        default: "/",
+        doc: "Directory every path lives under (same as `--root`); process environment only.",
+    },
+    Var {
+        name: KUBE_BOOTSTRAP_LOG,
+        default: "info",
+        doc: "Log filter in tracing's EnvFilter syntax (overrides `-v`/`-q`); process environment only.",
+    },
+];
+
+/// Whether `name` is a setting kube-bootstrap understands (used to warn about typos).
+pub fn is_known(name: &str) -> bool {
+    ALL.iter().any(|v| v.name == name)
+        || name
+            .strip_prefix(KUBE_SHA256_PREFIX)
+            .is_some_and(|rest| !rest.is_empty())
+}
+
+/// The pin variable for a binary: `kube-apiserver` -> `KUBE_SHA256_KUBE_APISERVER`.
+pub fn sha256_pin(binary: &str) -> String {
+    let suffix: String = binary
+        .chars()
+        .map(|c| match c {
+            'a'..='z' => c.to_ascii_uppercase(),
+            'A'..='Z' | '0'..='9' => c,
+            _ => '_',
+        })
+        .collect();
+    format!("{KUBE_SHA256_PREFIX}{suffix}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pin_names_follow_binary_names() {
+        for (binary, var) in [
+            ("kubelet", "KUBE_SHA256_KUBELET"),
+            ("kube-apiserver", "KUBE_SHA256_KUBE_APISERVER"),
+            (
+                "kube-controller-manager",
+                "KUBE_SHA256_KUBE_CONTROLLER_MANAGER",
+            ),
+        ] {
+            assert_eq!(sha256_pin(binary), var);
+        }
+    }
+
+    #[test]
+    fn readme_documents_every_variable_with_its_default() {
+        let readme = include_str!("../README.md");
+        for var in ALL {
+            let row = readme
+                .lines()
+                .find(|l| l.starts_with(&format!("| `{}`", var.name)))
+                .unwrap_or_else(|| panic!("README.md has no table row for {}", var.name));
+            if !var.default.is_empty() {
+                assert!(
+                    row.contains(&format!("`{}`", var.default)),
+                    "README row for {} does not show default `{}`: {row}",
+                    var.name,
+                    var.default
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn unknown_names_are_flagged() {
+        assert!(is_known("KUBE_VERSION"));
+        assert!(is_known("KUBE_SHA256_KUBELET"));
+        assert!(!is_known("KUBE_VERSON"));
+        assert!(!is_known("KUBE_SHA256_"));
+    }
+}

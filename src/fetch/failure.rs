@@ -1,0 +1,146 @@
+//! Why one attempt at one mirror failed, and whether trying again can help.
+
+use std::io;
+use std::path::PathBuf;
+
+use super::retry;
+use crate::arch::ElfMismatch;
+use crate::error::Error;
+
+/// Where the expected checksum came from.
+#[derive(Debug, Clone)]
+pub enum ExpectedFrom {
+    /// A `KUBE_SHA256_*` variable.
+    Pin(String),
+    /// The mirror's `<url>.sha256`.
+    SideFile(String),
+}
+
+impl std::fmt::Display for ExpectedFrom {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ExpectedFrom::Pin(var) => write!(f, "pinned by {var}"),
+            ExpectedFrom::SideFile(url) => write!(f, "from {url}"),
+        }
+    }
+}
+
+/// The failure of one attempt.
+#[derive(Debug, thiserror::Error)]
+pub enum FetchError {
+    #[error(
+        "refused plain http mirror {url}: the checksum is not pinned ({pin_var}) and KUBE_ALLOW_HTTP is off"
+    )]
+    InsecureHttp { url: String, pin_var: String },
+
+    #[error("HTTP {status} from {url}")]
+    Status { url: String, status: u16 },
+
+    #[error("request to {url} failed")]
+    Request {
+        url: String,
+        #[source]
+        source: reqwest::Error,
+    },
+
+    #[error("no data from {url} for {secs}s (KUBE_FETCH_STALL_TIMEOUT)")]
+    Stalled { url: String, secs: u64 },
+
+    #[error("{url} ended after {got} of {expected} bytes")]
+    Truncated {
+        url: String,
+        got: u64,
+        expected: u64,
+    },
+
+    #[error("{url} answered a range request with {detail}")]
+    BadRange { url: String, detail: String },
+
+    #[error("checksum mismatch for {url}: expected sha256 {expected} ({from}), computed {actual}")]
+    ChecksumMismatch {
+        url: String,
+        expected: String,
+        actual: String,
+        from: ExpectedFrom,
+    },
+
+    #[error("invalid checksum file {url}: {detail}")]
+    InvalidChecksumFile { url: String, detail: String },
+
+    #[error("{url} is {mismatch}, not a linux/{arch} binary; refusing to install it")]
+    NotExecutable {
+        url: String,
+        arch: String,
+        mismatch: ElfMismatch,
+    },
+
+    #[error("{url} is larger than KUBE_MAX_DOWNLOAD_BYTES ({limit} bytes)")]
+    TooLarge { url: String, limit: u64 },
+
+    #[error("cannot read {url} ('{}')", path.display())]
+    FileMirror {
+        url: String,
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+
+    /// A local failure (disk, permissions): no other mirror can help.
+    #[error(transparent)]
+    Local(Box<Error>),
+}
+
+impl FetchError {
+    /// Whether the same mirror may succeed if asked again.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            FetchError::Status { status, .. } => retry::transient_status(*status),
+            // Builder and redirect-policy errors repeat identically; everything else on the wire
+            // (connect, reset, timeout, broken body) can heal.
+            FetchError::Request { source, .. } => !source.is_builder() && !source.is_redirect(),
+            FetchError::Stalled { .. }
+            | FetchError::Truncated { .. }
+            | FetchError::BadRange { .. } => true,
+            _ => false,
+        }
+    }
+
+    /// A next step for the operator, when there is an obvious one.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            FetchError::InsecureHttp { pin_var, .. } => Some(format!(
+                "use an https mirror, pin the checksum with {pin_var}, or set KUBE_ALLOW_HTTP=1 if the network path is trusted"
+            )),
+            FetchError::ChecksumMismatch { from: ExpectedFrom::Pin(var), .. } => Some(format!(
+                "the mirror serves a different file than {var} expects; check the pin and the mirror's copy"
+            )),
+            FetchError::ChecksumMismatch { .. } => {
+                Some("the mirror's binary and its .sha256 disagree; the copy on the mirror is corrupt or incomplete".into())
+            }
+            FetchError::InvalidChecksumFile { .. } => Some(
+                "the mirror must serve '<binary>.sha256' next to each binary, or pin the checksum with KUBE_SHA256_<BINARY>".into(),
+            ),
+            FetchError::Status { status: 404, .. } | FetchError::FileMirror { .. } => {
+                Some("check KUBE_VERSION and KUBE_ARCH, and that the mirror is laid out like dl.k8s.io".into())
+            }
+            FetchError::Local(e) => e.hint(),
+            _ => None,
+        }
+    }
+}
+
+impl From<Error> for FetchError {
+    fn from(e: Error) -> Self {
+        FetchError::Local(Box::new(e))
+    }
+}
+
+/// One mirror that could not provide the binary, for the final error.
+#[derive(Debug)]
+pub struct MirrorFailure {
+    /// The mirror's base URL.
+    pub mirror: String,
+    /// Requests made to this mirror (checksum and binary, retries included).
+    pub attempts: u32,
+    pub reason: FetchError,
+}

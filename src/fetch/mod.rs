@@ -1,0 +1,462 @@
+//! `kube-bootstrap fetch`: the download policy. Decides what to reuse, which mirror to ask,
+//! when to retry and when a file may be installed. Bytes move in `transport`, land in
+//! `partial`, and become visible only through `install`.
+
+mod checksum;
+mod failure;
+mod lock;
+mod partial;
+mod progress;
+mod record;
+mod retry;
+mod transport;
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use reqwest::Url;
+
+use crate::arch;
+use crate::component::Component;
+use crate::env_vars;
+use crate::envfile;
+use crate::error::Error;
+use crate::fsutil::{self, io_err};
+use crate::settings::Settings;
+
+pub use checksum::{hash_file, hex, parse_side_file};
+pub use failure::{ExpectedFrom, FetchError, MirrorFailure};
+pub use record::{Identity, Record};
+
+use partial::Partial;
+use progress::Progress;
+use transport::Transport;
+
+/// Where kube-bootstrap keeps install records and locks (inside the root).
+pub const STATE_DIR: &str = "/var/lib/kube-bootstrap";
+/// Where the environment files for units are written (inside the root).
+pub const RUN_DIR: &str = "/run/kube-bootstrap";
+
+/// The files that belong to one binary.
+#[derive(Debug, Clone)]
+pub struct Paths {
+    pub binary: &'static str,
+    /// The installed binary, rooted.
+    pub target: PathBuf,
+    pub bin_dir: PathBuf,
+    pub record: PathBuf,
+    pub lock: PathBuf,
+    pub env_file: PathBuf,
+}
+
+impl Paths {
+    pub fn new(settings: &Settings, component: Component) -> Paths {
+        let binary = component.binary();
+        let bin_dir = settings.path(&settings.bin_dir);
+        let state = settings.path(STATE_DIR);
+        Paths {
+            binary,
+            target: bin_dir.join(binary),
+            bin_dir,
+            record: state.join(format!("{binary}.json")),
+            lock: state.join(format!("{binary}.lock")),
+            env_file: settings.path(RUN_DIR).join(format!("{binary}.env")),
+        }
+    }
+
+    /// The partial file for a download expected to hash to `sha256`: keyed by the digest, so
+    /// a resume never mixes bytes of two different files.
+    fn partial(&self, sha256: &str) -> PathBuf {
+        self.bin_dir
+            .join(format!(".{}.{sha256}.partial", self.binary))
+    }
+}
+
+/// The artifact URL: `<base>/<version>/bin/linux/<arch>/<binary>`.
+pub fn artifact_url(base: &Url, version: &str, arch: &str, binary: &str) -> Url {
+    let mut url = base.clone();
+    let path = format!(
+        "{}/{version}/bin/linux/{arch}/{binary}",
+        base.path().trim_end_matches('/')
+    );
+    url.set_path(&path);
+    url
+}
+
+/// The checksum side file's URL: the artifact URL plus `.sha256`.
+pub fn side_file_url(artifact: &Url) -> Url {
+    let mut url = artifact.clone();
+    url.set_path(&format!("{}.sha256", artifact.path()));
+    url
+}
+
+/// Fetches each component's binary; one failure does not stop the others.
+pub fn run(settings: &Settings, components: &[Component]) -> Result<(), Error> {
+    let mut runtime = None;
+    let mut failed = Vec::new();
+    for &component in components {
+        if let Err(e) = fetch_one(settings, component, &mut runtime) {
+            failed.push(e);
+        }
+    }
+    match failed.len() {
+        0 => Ok(()),
+        1 if components.len() == 1 => Err(failed.remove(0)),
+        _ => Err(Error::Several {
+            failed,
+            total: components.len(),
+        }),
+    }
+}
+
+/// The async runtime and transport, built only when something must be downloaded.
+struct Network {
+    runtime: tokio::runtime::Runtime,
+    transport: Transport,
+}
+
+fn fetch_one(
+    settings: &Settings,
+    component: Component,
+    network: &mut Option<Network>,
+) -> Result<(), Error> {
+    let paths = Paths::new(settings, component);
+    let binary = paths.binary;
+    let version = settings.version.to_string();
+    let pin = settings.pins.get(binary).map(String::as_str);
+
+    // Warm path: no lock, no runtime, no network.
+    if let Some(record) = installed(settings, &paths, pin, "")? {
+        tracing::info!(component = %component, version = %version, sha256 = %record.sha256, path = %paths.target.display(), "already installed");
+        return write_env_file(settings, &paths, &record);
+    }
+
+    let started = Instant::now();
+    let deadline = started + settings.deadline;
+    let _lock = lock::acquire(&paths.lock, deadline, binary, settings.deadline.as_secs())?;
+    // Another fetch may have installed it while we waited.
+    if let Some(record) = installed(settings, &paths, pin, "quiet")? {
+        tracing::info!(component = %component, version = %version, sha256 = %record.sha256, "installed by another fetch");
+        return write_env_file(settings, &paths, &record);
+    }
+
+    if network.is_none() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|source| Error::Io {
+                action: "start the async runtime for",
+                path: paths.target.clone(),
+                source,
+            })?;
+        *network = Some(Network {
+            runtime,
+            transport: Transport::new(settings)?,
+        });
+    }
+    let Some(net) = network.as_ref() else {
+        unreachable!("network set just above");
+    };
+    let remaining = deadline.saturating_duration_since(Instant::now());
+    let record = net
+        .runtime
+        .block_on(async {
+            tokio::time::timeout(
+                remaining,
+                from_mirrors(settings, &paths, pin, &net.transport),
+            )
+            .await
+        })
+        .map_err(|_| Error::Deadline {
+            binary,
+            secs: settings.deadline.as_secs(),
+            var: env_vars::KUBE_FETCH_DEADLINE,
+        })??;
+    write_env_file(settings, &paths, &record)
+}
+
+/// The record of the installed binary if it can be trusted as it is.
+fn installed(
+    settings: &Settings,
+    paths: &Paths,
+    pin: Option<&str>,
+    quiet: &str,
+) -> Result<Option<Record>, Error> {
+    let previous = Record::read(&paths.record);
+    let version = settings.version.to_string();
+    match record::check(
+        previous.clone(),
+        &paths.target,
+        &version,
+        settings.arch.as_str(),
+        pin,
+        settings.verify,
+    ) {
+        Ok(record) => {
+            if previous
+                .as_ref()
+                .is_some_and(|p| p.identity != record.identity)
+            {
+                // Full verification found the same bytes in a new file: remember the new identity.
+                record.write(&paths.record)?;
+            }
+            Ok(Some(record))
+        }
+        Err(stale) => {
+            if quiet.is_empty() {
+                tracing::info!(binary = %paths.binary, version = %version, reason = %stale, "fetching");
+            }
+            Ok(None)
+        }
+    }
+}
+
+/// Tries every mirror in order; the error lists what each one did.
+async fn from_mirrors(
+    settings: &Settings,
+    paths: &Paths,
+    pin: Option<&str>,
+    transport: &Transport,
+) -> Result<Record, Error> {
+    let mut failures = Vec::new();
+    for base in &settings.mirrors {
+        let url = artifact_url(
+            base,
+            &settings.version.to_string(),
+            settings.arch.as_str(),
+            paths.binary,
+        );
+        let mut attempts = 0;
+        match from_mirror(settings, paths, pin, transport, &url, &mut attempts).await {
+            Ok(record) => return Ok(record),
+            Err(FetchError::Local(e)) => return Err(*e),
+            Err(reason) => {
+                tracing::warn!(binary = %paths.binary, mirror = %base, url = %url, error = %crate::error::chain(&reason), "mirror failed");
+                failures.push(MirrorFailure {
+                    mirror: base.to_string(),
+                    attempts,
+                    reason,
+                });
+            }
+        }
+    }
+    Err(Error::AllMirrorsFailed {
+        binary: paths.binary,
+        version: settings.version.to_string(),
+        failures,
+    })
+}
+
+/// Runs `op` until it succeeds, fails for good, or has been retried `retries` times.
+async fn with_retries<T>(
+    retries: u32,
+    what: &str,
+    attempts: &mut u32,
+    mut op: impl AsyncFnMut() -> Result<T, FetchError>,
+) -> Result<T, FetchError> {
+    let mut retry = 0;
+    loop {
+        *attempts += 1;
+        match op().await {
+            Ok(v) => return Ok(v),
+            Err(e) if e.is_transient() && retry < retries => {
+                let delay = retry::backoff(retry);
+                retry += 1;
+                tracing::warn!(what, attempt = retry, of = retries, delay_ms = delay.as_millis() as u64, error = %crate::error::chain(&e), "transient failure, retrying");
+                tokio::time::sleep(delay).await;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+async fn from_mirror(
+    settings: &Settings,
+    paths: &Paths,
+    pin: Option<&str>,
+    transport: &Transport,
+    url: &Url,
+    attempts: &mut u32,
+) -> Result<Record, FetchError> {
+    let pin_var = env_vars::sha256_pin(paths.binary);
+    if url.scheme() == "http" && pin.is_none() && !settings.allow_http {
+        *attempts = 1;
+        return Err(FetchError::InsecureHttp {
+            url: url.to_string(),
+            pin_var,
+        });
+    }
+
+    let (expected, from) = match pin {
+        Some(p) => (p.to_string(), ExpectedFrom::Pin(pin_var)),
+        None => {
+            let side = side_file_url(url);
+            let digest = with_retries(settings.fetch_retries, "checksum", attempts, async || {
+                transport.side_file(&side, paths.binary).await
+            })
+            .await?;
+            (digest, ExpectedFrom::SideFile(side.to_string()))
+        }
+    };
+
+    fsutil::create_dir_all(&paths.bin_dir)?;
+    let partial_path = paths.partial(&expected);
+    let mut partial = Partial::open(&partial_path, settings.max_download_bytes)?;
+    let mut progress = Progress::new(paths.binary);
+    tracing::info!(
+        component = %paths.binary,
+        version = %settings.version,
+        url = %url,
+        sha256 = %expected,
+        resume_from = partial.len(),
+        "downloading"
+    );
+    let result = with_retries(settings.fetch_retries, "download", attempts, async || {
+        transport.download(url, &mut partial, &mut progress).await
+    })
+    .await;
+    progress.finish();
+    if let Err(e) = result {
+        if matches!(e, FetchError::TooLarge { .. }) {
+            partial.discard();
+        }
+        return Err(e);
+    }
+    let actual = partial.finish()?;
+    let size = partial.len();
+    if actual != expected {
+        partial.discard();
+        return Err(FetchError::ChecksumMismatch {
+            url: url.to_string(),
+            expected,
+            actual,
+            from,
+        });
+    }
+    let header = partial.header(20)?;
+    if let Err(mismatch) = arch::check_elf(&header, settings.arch) {
+        partial.discard();
+        return Err(FetchError::NotExecutable {
+            url: url.to_string(),
+            arch: settings.arch.to_string(),
+            mismatch,
+        });
+    }
+    let elapsed = progress.elapsed();
+    tracing::info!(
+        component = %paths.binary,
+        version = %settings.version,
+        url = %url,
+        sha256 = %actual,
+        bytes = size,
+        seconds = elapsed.as_secs_f64(),
+        rate = %progress::rate(progress.transferred(), elapsed),
+        "downloaded and verified"
+    );
+    let record = install(settings, paths, partial.path(), url, &actual, size)?;
+    tracing::info!(component = %paths.binary, version = %settings.version, path = %paths.target.display(), sha256 = %actual, "installed");
+    Ok(record)
+}
+
+/// Makes a verified partial file the installed binary: mode 0755, rename over the target,
+/// fsync the directory, then the record. Until the rename the previous binary is untouched.
+fn install(
+    settings: &Settings,
+    paths: &Paths,
+    partial: &Path,
+    url: &Url,
+    sha256: &str,
+    size: u64,
+) -> Result<Record, Error> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(partial, std::fs::Permissions::from_mode(0o755))
+        .map_err(io_err("set permissions on", partial))?;
+    std::fs::rename(partial, &paths.target).map_err(io_err("install", &paths.target))?;
+    fsutil::sync_dir(&paths.bin_dir)?;
+    remove_stale_partials(paths);
+    let identity = Identity::of(&paths.target).map_err(io_err("stat", &paths.target))?;
+    let record = Record {
+        binary: paths.binary.to_string(),
+        version: settings.version.to_string(),
+        arch: settings.arch.to_string(),
+        url: url.to_string(),
+        sha256: sha256.to_string(),
+        size,
+        identity,
+    };
+    record.write(&paths.record)?;
+    Ok(record)
+}
+
+/// Partial files of other releases of this binary are dead weight once it is installed.
+fn remove_stale_partials(paths: &Paths) {
+    let prefix = format!(".{}.", paths.binary);
+    let Ok(entries) = std::fs::read_dir(&paths.bin_dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with(&prefix) && name.ends_with(".partial") {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
+/// The environment file units read with `EnvironmentFile=`, written only when it changes.
+fn write_env_file(settings: &Settings, paths: &Paths, record: &Record) -> Result<(), Error> {
+    let text = env_file_contents(paths, record);
+    let _ = settings;
+    if fsutil::write_if_changed(&paths.env_file, text.as_bytes(), 0o644)? {
+        tracing::debug!(path = %paths.env_file.display(), "environment file written");
+    }
+    Ok(())
+}
+
+/// The environment file's content for an installed binary.
+pub fn env_file_contents(paths: &Paths, record: &Record) -> String {
+    envfile::render(
+        &format!(
+            "Written by kube-bootstrap fetch for {}; do not edit.",
+            paths.binary
+        ),
+        &[
+            ("KUBE_VERSION", record.version.clone()),
+            ("KUBE_ARCH", record.arch.clone()),
+            ("KUBE_BINARY", paths.target.display().to_string()),
+            ("KUBE_SHA256", record.sha256.clone()),
+            ("KUBE_SOURCE", record.url.clone()),
+        ],
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_follow_the_dl_k8s_io_layout() {
+        for (base, want) in [
+            (
+                "https://dl.k8s.io/release",
+                "https://dl.k8s.io/release/v1.36.4/bin/linux/amd64/kubelet",
+            ),
+            (
+                "https://dl.k8s.io/release/",
+                "https://dl.k8s.io/release/v1.36.4/bin/linux/amd64/kubelet",
+            ),
+            (
+                "http://127.0.0.1:8080",
+                "http://127.0.0.1:8080/v1.36.4/bin/linux/amd64/kubelet",
+            ),
+            (
+                "file:///srv/mirror",
+                "file:///srv/mirror/v1.36.4/bin/linux/amd64/kubelet",
+            ),
+        ] {
+            let url = artifact_url(&Url::parse(base).unwrap(), "v1.36.4", "amd64", "kubelet");
+            assert_eq!(url.as_str(), want);
+            assert_eq!(side_file_url(&url).as_str(), format!("{want}.sha256"));
+        }
+    }
+}

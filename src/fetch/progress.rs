@@ -1,0 +1,143 @@
+//! Download progress: a bar on a terminal, periodic log lines under systemd.
+
+use std::io::{IsTerminal, Write};
+use std::time::{Duration, Instant};
+
+/// How often a log line is written when stderr is not a terminal.
+const LOG_EVERY: Duration = Duration::from_secs(10);
+/// How often the terminal bar is redrawn.
+const DRAW_EVERY: Duration = Duration::from_millis(100);
+
+/// Progress of one download.
+#[derive(Debug)]
+pub struct Progress {
+    binary: &'static str,
+    terminal: bool,
+    started: Instant,
+    last: Instant,
+    total: Option<u64>,
+    done: u64,
+    start_offset: u64,
+}
+
+impl Progress {
+    /// Starts reporting a download of `binary`.
+    pub fn new(binary: &'static str) -> Progress {
+        let now = Instant::now();
+        Progress {
+            binary,
+            terminal: std::io::stderr().is_terminal(),
+            started: now,
+            last: now,
+            total: None,
+            done: 0,
+            start_offset: 0,
+        }
+    }
+
+    /// A new response started, at `offset` bytes of `total`.
+    pub fn restart(&mut self, offset: u64, total: Option<u64>) {
+        self.start_offset = offset;
+        self.done = offset;
+        self.total = total;
+        self.started = Instant::now();
+        self.last = self.started;
+    }
+
+    /// `n` more bytes arrived.
+    pub fn advance(&mut self, n: u64) {
+        self.done += n;
+        let now = Instant::now();
+        let every = if self.terminal { DRAW_EVERY } else { LOG_EVERY };
+        if now.duration_since(self.last) < every {
+            return;
+        }
+        self.last = now;
+        if self.terminal {
+            self.draw();
+        } else {
+            tracing::info!(
+                binary = self.binary,
+                bytes = self.done,
+                total = self.total.unwrap_or(0),
+                rate = %rate(self.done - self.start_offset, now.duration_since(self.started)),
+                "still downloading"
+            );
+        }
+    }
+
+    fn draw(&self) {
+        const WIDTH: u64 = 30;
+        let bar = match self.total {
+            Some(total) if total > 0 => {
+                let filled = (self.done.min(total) * WIDTH / total) as usize;
+                format!(
+                    "[{}{}] {:>3}%",
+                    "#".repeat(filled),
+                    "-".repeat(WIDTH as usize - filled),
+                    self.done.min(total) * 100 / total
+                )
+            }
+            _ => String::new(),
+        };
+        let mut err = std::io::stderr().lock();
+        let _ = write!(
+            err,
+            "\r\x1b[2K{} {bar} {} {}",
+            self.binary,
+            human(self.done),
+            rate(self.done - self.start_offset, self.started.elapsed())
+        );
+        let _ = err.flush();
+    }
+
+    /// Clears the bar; the caller logs the summary.
+    pub fn finish(&self) {
+        if self.terminal {
+            let mut err = std::io::stderr().lock();
+            let _ = write!(err, "\r\x1b[2K");
+            let _ = err.flush();
+        }
+    }
+
+    /// Seconds since the current response started.
+    pub fn elapsed(&self) -> Duration {
+        self.started.elapsed()
+    }
+
+    /// Bytes received since the current response started.
+    pub fn transferred(&self) -> u64 {
+        self.done - self.start_offset
+    }
+}
+
+/// `12.3 MiB`.
+pub fn human(bytes: u64) -> String {
+    let b = bytes as f64;
+    match bytes {
+        0..1024 => format!("{bytes} B"),
+        1024..1_048_576 => format!("{:.1} KiB", b / 1024.0),
+        1_048_576..1_073_741_824 => format!("{:.1} MiB", b / 1_048_576.0),
+        _ => format!("{:.2} GiB", b / 1_073_741_824.0),
+    }
+}
+
+/// `12.3 MiB/s`.
+pub fn rate(bytes: u64, elapsed: Duration) -> String {
+    let secs = elapsed.as_secs_f64().max(0.001);
+    format!("{}/s", human((bytes as f64 / secs) as u64))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn human_sizes() {
+        assert_eq!(human(512), "512 B");
+        assert_eq!(human(1536), "1.5 KiB");
+        assert_eq!(human(50 * 1_048_576), "50.0 MiB");
+        assert_eq!(human(3 * 1_073_741_824), "3.00 GiB");
+        assert_eq!(rate(2 * 1_048_576, Duration::from_secs(2)), "1.0 MiB/s");
+    }
+}

@@ -1,0 +1,58 @@
+//! Retry policy: which failures are transient, and exponential backoff with full jitter.
+
+use std::collections::hash_map::RandomState;
+use std::hash::{BuildHasher, Hasher};
+use std::time::Duration;
+
+/// The first backoff's upper bound; each retry doubles it.
+const BASE: Duration = Duration::from_millis(250);
+/// The largest backoff upper bound.
+const CAP: Duration = Duration::from_secs(10);
+
+/// HTTP statuses worth retrying (curl's list): timeouts, rate limits and server errors.
+pub fn transient_status(status: u16) -> bool {
+    matches!(status, 408 | 429) || (500..=599).contains(&status)
+}
+
+/// The delay before retry number `attempt` (0-based): uniformly random in
+/// `[0, min(CAP, BASE * 2^attempt)]`, so a thousand nodes that failed together do not retry
+/// together.
+pub fn backoff(attempt: u32) -> Duration {
+    let ceiling = BASE
+        .saturating_mul(1u32.checked_shl(attempt.min(16)).unwrap_or(u32::MAX))
+        .min(CAP);
+    let ceiling_ms = ceiling.as_millis() as u64;
+    Duration::from_millis(random() % (ceiling_ms + 1))
+}
+
+/// A random number from std's randomly seeded hasher; good enough for jitter.
+fn random() -> u64 {
+    let mut h = RandomState::new().build_hasher();
+    h.write_u64(std::process::id() as u64);
+    h.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses() {
+        for s in [408, 429, 500, 502, 503, 504] {
+            assert!(transient_status(s), "{s}");
+        }
+        for s in [400, 401, 403, 404, 410, 416] {
+            assert!(!transient_status(s), "{s}");
+        }
+    }
+
+    #[test]
+    fn backoff_stays_under_its_ceiling_and_varies() {
+        for attempt in 0..40 {
+            let ceiling = BASE.saturating_mul(1 << attempt.min(16)).min(CAP);
+            assert!(backoff(attempt) <= ceiling, "attempt {attempt}");
+        }
+        let samples: std::collections::HashSet<_> = (0..50).map(|_| backoff(6)).collect();
+        assert!(samples.len() > 1, "no jitter: {samples:?}");
+    }
+}

@@ -1,0 +1,306 @@
+//! Moving bytes: HTTP(S) with resume and `file://` mirrors, streamed into a [`Partial`].
+//! Policy (which mirror, when to retry, what to trust) lives in `fetch/mod.rs`.
+
+use std::fs::File;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use reqwest::header::{CONTENT_RANGE, RANGE};
+use reqwest::{Client, StatusCode, Url};
+use tokio::time::timeout;
+
+use super::checksum::{self, BUF_SIZE, MAX_SIDE_FILE};
+use super::failure::FetchError;
+use super::partial::{Partial, WriteError};
+use super::progress::Progress;
+use crate::error::Error;
+use crate::settings::{self, Settings};
+
+/// Fetches URLs for the download policy.
+#[derive(Debug)]
+pub struct Transport {
+    client: Option<Client>,
+    root: PathBuf,
+    stall: Duration,
+}
+
+impl Transport {
+    /// Builds the transport; the HTTP client (TLS roots, DNS) only when a mirror needs it.
+    pub fn new(settings: &Settings) -> Result<Transport, Error> {
+        let needs_http = settings.mirrors.iter().any(|m| m.scheme() != "file");
+        let client = if needs_http {
+            Some(build_client(settings)?)
+        } else {
+            None
+        };
+        Ok(Transport {
+            client,
+            root: settings.root.clone(),
+            stall: settings.stall_timeout,
+        })
+    }
+
+    fn client(&self) -> &Client {
+        // `new` builds a client whenever any mirror is not file://, and only those reach here.
+        self.client
+            .as_ref()
+            .expect("HTTP client built for http(s) mirrors")
+    }
+
+    /// The local path of a `file://` URL, inside the root.
+    fn local_path(&self, url: &Url) -> PathBuf {
+        let path = url
+            .to_file_path()
+            .unwrap_or_else(|_| PathBuf::from(url.path()));
+        settings::resolve(&self.root, &path)
+    }
+
+    /// Reads a checksum side file and returns the digest it names.
+    pub async fn side_file(&self, url: &Url, binary: &str) -> Result<String, FetchError> {
+        let content = if url.scheme() == "file" {
+            let path = self.local_path(url);
+            read_capped(&path).map_err(|source| FetchError::FileMirror {
+                url: url.to_string(),
+                path,
+                source,
+            })?
+        } else {
+            let mut resp = self.send(url, None).await?;
+            check_status(url, resp.status())?;
+            let mut body = Vec::new();
+            while let Some(chunk) = self.chunk(url, &mut resp).await? {
+                body.extend_from_slice(&chunk);
+                if body.len() > MAX_SIDE_FILE {
+                    break;
+                }
+            }
+            body
+        };
+        checksum::parse_side_file(&content, binary).map_err(|detail| {
+            FetchError::InvalidChecksumFile {
+                url: url.to_string(),
+                detail,
+            }
+        })
+    }
+
+    /// Downloads `url` into `partial`, resuming after the bytes already there when it can.
+    pub async fn download(
+        &self,
+        url: &Url,
+        partial: &mut Partial,
+        progress: &mut Progress,
+    ) -> Result<(), FetchError> {
+        if url.scheme() == "file" {
+            return self.copy_file(url, partial, progress);
+        }
+        let offset = partial.len();
+        let resp = self.send(url, (offset > 0).then_some(offset)).await?;
+        let status = resp.status();
+        let body_len = resp.content_length();
+        match status {
+            StatusCode::PARTIAL_CONTENT if offset > 0 => {
+                let range = resp
+                    .headers()
+                    .get(CONTENT_RANGE)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("");
+                if !range.starts_with(&format!("bytes {offset}-")) {
+                    partial.reset()?;
+                    return Err(FetchError::BadRange {
+                        url: url.to_string(),
+                        detail: format!(
+                            "206 for the wrong range ('{range}', wanted bytes {offset}-)"
+                        ),
+                    });
+                }
+                tracing::info!(url = %url, offset, "resuming download");
+            }
+            StatusCode::OK => {
+                if offset > 0 {
+                    // A 200 carries the whole file: appending it would corrupt the partial file.
+                    tracing::info!(url = %url, offset, "server ignored the range request, starting over");
+                    partial.reset()?;
+                }
+            }
+            StatusCode::RANGE_NOT_SATISFIABLE if offset > 0 => {
+                partial.reset()?;
+                return Err(FetchError::BadRange {
+                    url: url.to_string(),
+                    detail: "416 (range not satisfiable)".into(),
+                });
+            }
+            other => return Err(status_error(url, other)),
+        }
+        let expected_total = body_len.map(|n| n + partial.len());
+        progress.restart(partial.len(), expected_total);
+        let mut resp = resp;
+        if let Some(total) = expected_total {
+            // The per-chunk check in `Partial::write` covers servers that lie or send no length.
+            check_size(url, partial, total)?;
+        }
+        while let Some(chunk) = self.chunk(url, &mut resp).await? {
+            write(url, partial, &chunk)?;
+            progress.advance(chunk.len() as u64);
+        }
+        if let Some(total) = expected_total
+            && partial.len() != total
+        {
+            return Err(FetchError::Truncated {
+                url: url.to_string(),
+                got: partial.len(),
+                expected: total,
+            });
+        }
+        Ok(())
+    }
+
+    fn copy_file(
+        &self,
+        url: &Url,
+        partial: &mut Partial,
+        progress: &mut Progress,
+    ) -> Result<(), FetchError> {
+        let path = self.local_path(url);
+        let file_err = |source| FetchError::FileMirror {
+            url: url.to_string(),
+            path: path.clone(),
+            source,
+        };
+        let mut file = File::open(&path).map_err(file_err)?;
+        let size = file.metadata().map_err(file_err)?.len();
+        partial.reset()?;
+        check_size(url, partial, size)?;
+        progress.restart(0, Some(size));
+        let mut buf = vec![0u8; BUF_SIZE];
+        loop {
+            let n = file.read(&mut buf).map_err(file_err)?;
+            if n == 0 {
+                return Ok(());
+            }
+            write(url, partial, &buf[..n])?;
+            progress.advance(n as u64);
+        }
+    }
+
+    async fn send(
+        &self,
+        url: &Url,
+        range_from: Option<u64>,
+    ) -> Result<reqwest::Response, FetchError> {
+        let mut req = self.client().get(url.clone());
+        if let Some(offset) = range_from {
+            req = req.header(RANGE, format!("bytes={offset}-"));
+        }
+        match timeout(self.stall, req.send()).await {
+            Err(_) => Err(FetchError::Stalled {
+                url: url.to_string(),
+                secs: self.stall.as_secs(),
+            }),
+            Ok(Err(source)) => Err(FetchError::Request {
+                url: url.to_string(),
+                source: source.without_url(),
+            }),
+            Ok(Ok(resp)) => Ok(resp),
+        }
+    }
+
+    async fn chunk(
+        &self,
+        url: &Url,
+        resp: &mut reqwest::Response,
+    ) -> Result<Option<bytes::Bytes>, FetchError> {
+        match timeout(self.stall, resp.chunk()).await {
+            Err(_) => Err(FetchError::Stalled {
+                url: url.to_string(),
+                secs: self.stall.as_secs(),
+            }),
+            Ok(Err(source)) => Err(FetchError::Request {
+                url: url.to_string(),
+                source: source.without_url(),
+            }),
+            Ok(Ok(chunk)) => Ok(chunk),
+        }
+    }
+}
+
+/// Refuses a body whose announced size is above the limit, before a byte is written.
+fn check_size(url: &Url, partial: &Partial, total: u64) -> Result<(), FetchError> {
+    if total > partial.limit() {
+        return Err(FetchError::TooLarge {
+            url: url.to_string(),
+            limit: partial.limit(),
+        });
+    }
+    Ok(())
+}
+
+fn write(url: &Url, partial: &mut Partial, chunk: &[u8]) -> Result<(), FetchError> {
+    partial.write(chunk).map_err(|e| match e {
+        WriteError::TooLarge { limit } => FetchError::TooLarge {
+            url: url.to_string(),
+            limit,
+        },
+        WriteError::Io(e) => FetchError::Local(Box::new(e)),
+    })
+}
+
+fn check_status(url: &Url, status: StatusCode) -> Result<(), FetchError> {
+    if status.is_success() {
+        Ok(())
+    } else {
+        Err(status_error(url, status))
+    }
+}
+
+fn status_error(url: &Url, status: StatusCode) -> FetchError {
+    FetchError::Status {
+        url: url.to_string(),
+        status: status.as_u16(),
+    }
+}
+
+fn read_capped(path: &Path) -> std::io::Result<Vec<u8>> {
+    let mut buf = Vec::new();
+    File::open(path)?
+        .take(MAX_SIDE_FILE as u64 + 1)
+        .read_to_end(&mut buf)?;
+    Ok(buf)
+}
+
+fn build_client(settings: &Settings) -> Result<Client, Error> {
+    let mut builder = Client::builder()
+        .user_agent(concat!("kube-bootstrap/", env!("CARGO_PKG_VERSION")))
+        .connect_timeout(settings.stall_timeout)
+        .hickory_dns(true)
+        .redirect(reqwest::redirect::Policy::custom(|attempt| {
+            let downgrade = attempt.url().scheme() == "http"
+                && attempt.previous().iter().any(|u| u.scheme() == "https");
+            if downgrade {
+                attempt.error("refusing to follow a redirect from https to plain http")
+            } else if attempt.previous().len() > 10 {
+                attempt.error("too many redirects")
+            } else {
+                attempt.follow()
+            }
+        }));
+    if let Some(ca) = &settings.ca_file {
+        let path = settings.path(ca);
+        let pem = std::fs::read(&path).map_err(|source| Error::CaFile {
+            var: crate::env_vars::KUBE_CA_FILE,
+            path: path.clone(),
+            source,
+        })?;
+        let certs =
+            reqwest::Certificate::from_pem_bundle(&pem).map_err(|source| Error::CaBundle {
+                var: crate::env_vars::KUBE_CA_FILE,
+                path: path.clone(),
+                source,
+            })?;
+        for cert in certs {
+            builder = builder.add_root_certificate(cert);
+        }
+    }
+    builder.build().map_err(Error::HttpClient)
+}

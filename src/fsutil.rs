@@ -1,0 +1,130 @@
+//! File-system primitives that keep files whole: atomic writes and directory fsync.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use crate::error::Error;
+
+/// Wraps an I/O error with the action and the path it concerns.
+pub fn io_err<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> Error + 'a {
+    move |source| Error::Io {
+        action,
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// Creates a directory and its parents.
+pub fn create_dir_all(dir: &Path) -> Result<(), Error> {
+    fs::create_dir_all(dir).map_err(io_err("create directory", dir))
+}
+
+/// fsyncs a directory so that a rename inside it survives a crash.
+pub fn sync_dir(dir: &Path) -> Result<(), Error> {
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(io_err("fsync directory", dir))
+}
+
+/// The parent directory of `path` (`.` for a bare file name).
+pub fn parent(path: &Path) -> &Path {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    }
+}
+
+/// Writes `contents` to `path` so that readers see either the old file or the whole new one:
+/// a temporary file in the same directory, fsync, rename, fsync the directory.
+pub fn write_atomic(path: &Path, contents: &[u8], mode: u32) -> Result<(), Error> {
+    let dir = parent(path);
+    create_dir_all(dir)?;
+    let tmp = temp_name(path);
+    let result = (|| {
+        let mut f = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(mode)
+            .open(&tmp)
+            .map_err(io_err("create", &tmp))?;
+        f.write_all(contents).map_err(io_err("write", &tmp))?;
+        // The umask may have narrowed the mode given to open().
+        f.set_permissions(fs::Permissions::from_mode(mode))
+            .map_err(io_err("set permissions on", &tmp))?;
+        f.sync_all().map_err(io_err("fsync", &tmp))?;
+        fs::rename(&tmp, path).map_err(io_err("rename into place", path))
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result?;
+    sync_dir(dir)
+}
+
+/// Writes the file only when its content differs, so unchanged files keep their identity and
+/// the warm path does no fsync. Returns whether it wrote.
+pub fn write_if_changed(path: &Path, contents: &[u8], mode: u32) -> Result<bool, Error> {
+    match fs::read(path) {
+        Ok(existing) if existing == contents => {
+            let current = fs::metadata(path)
+                .map_err(io_err("stat", path))?
+                .permissions()
+                .mode()
+                & 0o7777;
+            if current == mode {
+                return Ok(false);
+            }
+        }
+        Ok(_) => {}
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+        Err(source) => {
+            return Err(Error::Io {
+                action: "read",
+                path: path.to_path_buf(),
+                source,
+            });
+        }
+    }
+    write_atomic(path, contents, mode)?;
+    Ok(true)
+}
+
+fn temp_name(path: &Path) -> PathBuf {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    parent(path).join(format!(".{name}.{}.tmp", std::process::id()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn write_atomic_replaces_whole_file_with_mode() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub/file.env");
+        write_atomic(&path, b"A=1\n", 0o644).unwrap();
+        write_atomic(&path, b"A=2\n", 0o600).unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"A=2\n");
+        assert_eq!(
+            fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        let leftovers: Vec<_> = fs::read_dir(path.parent().unwrap()).unwrap().collect();
+        assert_eq!(leftovers.len(), 1, "temporary file left behind");
+    }
+
+    #[test]
+    fn write_if_changed_keeps_identical_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        assert!(write_if_changed(&path, b"x", 0o644).unwrap());
+        assert!(!write_if_changed(&path, b"x", 0o644).unwrap());
+        assert!(write_if_changed(&path, b"y", 0o644).unwrap());
+    }
+}

@@ -1,0 +1,18 @@
+//! Entry point: parse the command line, set up logging, run, map the error to an exit code.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use kube_bootstrap::{cli::Cli, error, logging};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    logging::init(cli.verbosity());
+    match cli.run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprint!("{}", error::report(&err));
+            ExitCode::from(err.exit_code())
+        }
+    }
+}
