@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# The first run: builds kube-bootstrap and runs `fetch` end to end in a sandbox, offline.
-# A sample component is served from a file:// mirror laid out like dl.k8s.io; nothing on the
-# host outside the sandbox directory is touched.
+# The first run: builds kube-bootstrap and runs `fetch` then `exec` end to end in a sandbox,
+# offline. A sample component is served from a file:// mirror laid out like dl.k8s.io; nothing
+# on the host outside the sandbox directory is touched.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -15,9 +15,16 @@ arch=amd64
 mirror_dir="$sandbox/srv/mirror/$version/bin/linux/$arch"
 mkdir -p "$mirror_dir" "$sandbox/etc"
 
-# A sample "kubelet": any real x86-64 executable passes the ELF check.
-cp /bin/true "$mirror_dir/kubelet"
+# A sample "kubelet": /bin/echo, a real x86-64 executable that prints the arguments it gets.
+cp /bin/echo "$mirror_dir/kubelet"
 (cd "$mirror_dir" && sha256sum kubelet > kubelet.sha256)
+
+# The node's files: the leader's address, and what setup-network-environment would write.
+echo "LEADER_ENDPOINT=10.0.0.1" > "$sandbox/etc/leader"
+printf 'LO_IPV4=127.0.0.1\nETH0_IPV4=10.0.0.5\nDEFAULT_IPV4=10.0.0.5\n' > "$sandbox/etc/network-environment"
+# Placeholders where a real node has kubeadm-style certificates (echo does not read them).
+mkdir -p "$sandbox/etc/kubernetes/pki"
+for f in ca.crt kubelet.crt kubelet.key; do echo "placeholder" > "$sandbox/etc/kubernetes/pki/$f"; done
 
 cat > "$sandbox/etc/kube-bootstrap.env" <<CONF
 KUBE_VERSION=$version
@@ -30,10 +37,17 @@ step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 step "kube-bootstrap --root $sandbox fetch kubelet   (cold: download, verify, install)"
 "$kb" --root "$sandbox" fetch kubelet
 
-step "installed binary, record and environment file"
+step "installed binary, record, environment file and kubeconfig"
 ls -l "$sandbox/opt/bin/kubelet"
 cat "$sandbox/var/lib/kube-bootstrap/kubelet.json"
 cat "$sandbox/run/kube-bootstrap/kubelet.env"
+cat "$sandbox/etc/kubernetes/kubelet.conf"
+
+step "kube-bootstrap flags kubelet --explain   (what exec would run, and why)"
+"$kb" --root "$sandbox" flags kubelet --explain
+
+step "kube-bootstrap exec kubelet   (verifies the binary, then execs it: the sample prints its argv)"
+"$kb" --root "$sandbox" exec kubelet
 
 step "fetch again   (warm: the record and the file identity match, nothing is read from the mirror)"
 "$kb" --root "$sandbox" fetch kubelet
@@ -45,6 +59,6 @@ if "$kb" --root "$sandbox" fetch kubelet; then
   echo "unexpected: the corrupted artifact was accepted" >&2
   exit 1
 fi
-cmp /bin/true "$sandbox/opt/bin/kubelet" && echo "previous kubelet untouched"
+cmp /bin/echo "$sandbox/opt/bin/kubelet" && echo "previous kubelet untouched"
 
 step "done; sandbox: $sandbox"

@@ -41,6 +41,12 @@ pub struct Cli {
 pub enum Command {
     /// Download, verify and install component binaries (no network when already installed)
     Fetch(FetchArgs),
+    /// Verify the installed binary, write its config files, and exec it with computed flags
+    Exec(ExecArgs),
+    /// Print the argv `exec` would use, one argument per line (--explain: where each value comes from)
+    Flags(FlagsArgs),
+    /// Print the environment file `fetch` writes for a component, KUBE_ARGS included
+    Env(EnvArgs),
     /// Print kube-bootstrap's version, commit and default Kubernetes release
     Version(VersionArgs),
 }
@@ -52,6 +58,62 @@ pub struct FetchArgs {
     #[arg(required = true, value_name = "COMPONENT", value_parser = parse_component_arg)]
     pub components: Vec<String>,
 
+    #[command(flatten)]
+    pub overrides: OverrideArgs,
+}
+
+/// `kube-bootstrap exec COMPONENT [-- ARGS...]`
+#[derive(Debug, Args)]
+pub struct ExecArgs {
+    /// apiserver, controller-manager, scheduler, kubelet or proxy (or kube-* names)
+    #[arg(value_name = "COMPONENT", value_parser = parse_component)]
+    pub component: Component,
+
+    /// Extra arguments, appended last; `--name=value` replaces the computed flag
+    #[arg(last = true, value_name = "ARGS")]
+    pub args: Vec<String>,
+
+    #[command(flatten)]
+    pub overrides: OverrideArgs,
+}
+
+/// `kube-bootstrap flags COMPONENT [--explain|--json] [-- ARGS...]`
+#[derive(Debug, Args)]
+pub struct FlagsArgs {
+    /// apiserver, controller-manager, scheduler, kubelet or proxy (or kube-* names)
+    #[arg(value_name = "COMPONENT", value_parser = parse_component)]
+    pub component: Component,
+
+    /// Show where each value comes from, and the files kube-bootstrap writes
+    #[arg(long, conflicts_with = "json")]
+    pub explain: bool,
+
+    /// Print the plan as JSON
+    #[arg(long)]
+    pub json: bool,
+
+    /// Extra arguments, as `exec` would take them
+    #[arg(last = true, value_name = "ARGS")]
+    pub args: Vec<String>,
+
+    #[command(flatten)]
+    pub overrides: OverrideArgs,
+}
+
+/// `kube-bootstrap env COMPONENT`
+#[derive(Debug, Args)]
+pub struct EnvArgs {
+    /// apiserver, controller-manager, scheduler, kubelet or proxy (or kube-* names)
+    #[arg(value_name = "COMPONENT", value_parser = parse_component)]
+    pub component: Component,
+
+    #[command(flatten)]
+    pub overrides: OverrideArgs,
+}
+
+/// Options that override settings, shared by the subcommands that read them.
+#[derive(Debug, Args, Clone, Default)]
+pub struct OverrideArgs {
     /// Kubernetes release (overrides KUBE_VERSION)
     #[arg(long, value_name = "VERSION")]
     pub kube_version: Option<String>,
@@ -73,9 +135,25 @@ pub struct FetchArgs {
     pub verify: Option<String>,
 }
 
+impl OverrideArgs {
+    fn to_overrides(&self) -> CliOverrides {
+        CliOverrides {
+            version: self.kube_version.clone(),
+            arch: self.arch.clone(),
+            mirrors: self.mirrors.clone(),
+            bin_dir: self.bin_dir.clone(),
+            verify: self.verify.clone(),
+        }
+    }
+}
+
 /// `kube-bootstrap version`
 #[derive(Debug, Args)]
 pub struct VersionArgs {}
+
+fn parse_component(s: &str) -> Result<Component, String> {
+    s.parse()
+}
 
 fn parse_component_arg(s: &str) -> Result<String, String> {
     if s == "all" {
@@ -94,6 +172,24 @@ impl Cli {
     pub fn run(self) -> Result<(), Error> {
         match &self.command {
             Command::Fetch(args) => args.run(&self),
+            Command::Exec(args) => {
+                let settings = self.settings(&args.overrides.to_overrides())?;
+                crate::exec::run(&settings, args.component, &args.args).map(|never| match never {})
+            }
+            Command::Flags(args) => {
+                let settings = self.settings(&args.overrides.to_overrides())?;
+                crate::explain::flags(
+                    &settings,
+                    args.component,
+                    &args.args,
+                    args.explain,
+                    args.json,
+                )
+            }
+            Command::Env(args) => {
+                let settings = self.settings(&args.overrides.to_overrides())?;
+                crate::explain::env(&settings, args.component)
+            }
             Command::Version(args) => args.run(),
         }
     }
@@ -106,14 +202,7 @@ impl Cli {
 
 impl FetchArgs {
     fn run(&self, cli: &Cli) -> Result<(), Error> {
-        let overrides = CliOverrides {
-            version: self.kube_version.clone(),
-            arch: self.arch.clone(),
-            mirrors: self.mirrors.clone(),
-            bin_dir: self.bin_dir.clone(),
-            verify: self.verify.clone(),
-        };
-        let settings = cli.settings(&overrides)?;
+        let settings = cli.settings(&self.overrides.to_overrides())?;
         // Validated by clap's value parser already.
         let components =
             component::expand(&self.components).map_err(|e| Error::InvalidSetting {

@@ -31,6 +31,38 @@ pub const KUBE_FETCH_DEADLINE: &str = "KUBE_FETCH_DEADLINE";
 pub const KUBE_MAX_DOWNLOAD_BYTES: &str = "KUBE_MAX_DOWNLOAD_BYTES";
 /// How an installed binary is checked before it is trusted: `stamp` or `full`.
 pub const KUBE_VERIFY: &str = "KUBE_VERIFY";
+/// Apiserver port (9090 below Kubernetes 1.20, 6443 from 1.20).
+pub const KUBE_APISERVER_PORT: &str = "KUBE_APISERVER_PORT";
+/// etcd client URLs for the apiserver, comma-separated.
+pub const KUBE_ETCD_SERVERS: &str = "KUBE_ETCD_SERVERS";
+/// The Service cluster IP range (CIDR).
+pub const KUBE_SERVICE_CLUSTER_IP_RANGE: &str = "KUBE_SERVICE_CLUSTER_IP_RANGE";
+/// The cluster's DNS domain.
+pub const KUBE_CLUSTER_DOMAIN: &str = "KUBE_CLUSTER_DOMAIN";
+/// The cluster DNS Service IP handed to kubelets.
+pub const KUBE_CLUSTER_DNS: &str = "KUBE_CLUSTER_DNS";
+/// Directory of certificates and keys, with kubeadm's file names.
+pub const KUBE_PKI_DIR: &str = "KUBE_PKI_DIR";
+/// Directory of the kubeconfig and config files kube-bootstrap writes.
+pub const KUBE_CONFIG_DIR: &str = "KUBE_CONFIG_DIR";
+/// CRI endpoint for the kubelet.
+pub const KUBE_CONTAINER_RUNTIME_ENDPOINT: &str = "KUBE_CONTAINER_RUNTIME_ENDPOINT";
+/// Extra arguments for kube-apiserver.
+pub const KUBE_APISERVER_EXTRA_ARGS: &str = "KUBE_APISERVER_EXTRA_ARGS";
+/// Extra arguments for kube-controller-manager.
+pub const KUBE_CONTROLLER_MANAGER_EXTRA_ARGS: &str = "KUBE_CONTROLLER_MANAGER_EXTRA_ARGS";
+/// Extra arguments for kube-scheduler.
+pub const KUBE_SCHEDULER_EXTRA_ARGS: &str = "KUBE_SCHEDULER_EXTRA_ARGS";
+/// Extra arguments for the kubelet.
+pub const KUBE_KUBELET_EXTRA_ARGS: &str = "KUBE_KUBELET_EXTRA_ARGS";
+/// Extra arguments for kube-proxy.
+pub const KUBE_PROXY_EXTRA_ARGS: &str = "KUBE_PROXY_EXTRA_ARGS";
+/// Path of the file that sets `LEADER_ENDPOINT`.
+pub const KUBE_LEADER_FILE: &str = "KUBE_LEADER_FILE";
+/// Path of setup-network-environment's output.
+pub const KUBE_NETWORK_ENV_FILE: &str = "KUBE_NETWORK_ENV_FILE";
+/// The node's IPv4 address, replacing `DEFAULT_IPV4`.
+pub const KUBE_NODE_IP: &str = "KUBE_NODE_IP";
 /// Set by systemd when stderr is connected to the journal.
 pub const JOURNAL_STREAM: &str = "JOURNAL_STREAM";
 
@@ -106,6 +138,86 @@ pub const ALL: &[Var] = &[
         name: KUBE_VERIFY,
         default: "stamp",
         doc: "`stamp` trusts an installed binary whose file identity is unchanged; `full` re-hashes it.",
+    },
+    Var {
+        name: KUBE_APISERVER_PORT,
+        default: "6443",
+        doc: "Apiserver port; `9090` (insecure) below Kubernetes 1.20.",
+    },
+    Var {
+        name: KUBE_ETCD_SERVERS,
+        default: "http://127.0.0.1:2379",
+        doc: "etcd client URLs for the apiserver, comma-separated (etcd runs beside the apiserver).",
+    },
+    Var {
+        name: KUBE_SERVICE_CLUSTER_IP_RANGE,
+        default: "172.22.0.0/16",
+        doc: "Service cluster IP range, a CIDR.",
+    },
+    Var {
+        name: KUBE_CLUSTER_DOMAIN,
+        default: "cluster.local",
+        doc: "Cluster DNS domain.",
+    },
+    Var {
+        name: KUBE_CLUSTER_DNS,
+        default: "",
+        doc: "Cluster DNS Service IP; default the tenth address of the service range (`172.22.0.10`).",
+    },
+    Var {
+        name: KUBE_PKI_DIR,
+        default: "/etc/kubernetes/pki",
+        doc: "Certificates and keys, kubeadm's names: ca.crt/.key, apiserver.crt/.key, apiserver-kubelet-client.crt/.key, sa.key, sa.pub, and <component>.crt/.key.",
+    },
+    Var {
+        name: KUBE_CONFIG_DIR,
+        default: "/etc/kubernetes",
+        doc: "Where kube-bootstrap writes kubeconfig files and the kubelet's config file.",
+    },
+    Var {
+        name: KUBE_CONTAINER_RUNTIME_ENDPOINT,
+        default: "unix:///run/containerd/containerd.sock",
+        doc: "CRI endpoint for the kubelet.",
+    },
+    Var {
+        name: KUBE_APISERVER_EXTRA_ARGS,
+        default: "",
+        doc: "Extra kube-apiserver arguments, split like a systemd command line; `--name=value` replaces the computed flag.",
+    },
+    Var {
+        name: KUBE_CONTROLLER_MANAGER_EXTRA_ARGS,
+        default: "",
+        doc: "Extra kube-controller-manager arguments.",
+    },
+    Var {
+        name: KUBE_SCHEDULER_EXTRA_ARGS,
+        default: "",
+        doc: "Extra kube-scheduler arguments.",
+    },
+    Var {
+        name: KUBE_KUBELET_EXTRA_ARGS,
+        default: "",
+        doc: "Extra kubelet arguments.",
+    },
+    Var {
+        name: KUBE_PROXY_EXTRA_ARGS,
+        default: "",
+        doc: "Extra kube-proxy arguments.",
+    },
+    Var {
+        name: KUBE_LEADER_FILE,
+        default: "/etc/leader",
+        doc: "File that sets `LEADER_ENDPOINT` (host, host:port, [v6]:port or http(s) URL of the apiserver).",
+    },
+    Var {
+        name: KUBE_NETWORK_ENV_FILE,
+        default: "/etc/network-environment",
+        doc: "setup-network-environment's output; `DEFAULT_IPV4` is the node's address.",
+    },
+    Var {
+        name: KUBE_NODE_IP,
+        default: "",
+        doc: "The node's IPv4 address; replaces `DEFAULT_IPV4` from the network environment file.",
     },
     Var {
         name: KUBE_BOOTSTRAP_ROOT,

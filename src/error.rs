@@ -81,8 +81,60 @@ pub enum Error {
         var: &'static str,
     },
 
+    #[error("{flag} needs {}", source.wanted())]
+    MissingFact {
+        flag: String,
+        #[source]
+        source: crate::node::FactError,
+    },
+
+    #[error(
+        "Kubernetes {version} (from {origin}) is older than 1.0, which kube-bootstrap does not support"
+    )]
+    UnsupportedVersion { version: String, origin: Origin },
+
+    #[error("refusing to run '{}': {reason}", path.display())]
+    BinaryRefused {
+        component: &'static str,
+        path: PathBuf,
+        reason: String,
+    },
+
+    #[error("{component} is not installed as configured: {reason}")]
+    NotInstalled {
+        component: &'static str,
+        reason: String,
+    },
+
+    #[error(
+        "files the {component} flags point at are missing:{}",
+        MissingList(missing)
+    )]
+    MissingFiles {
+        component: &'static str,
+        missing: Vec<(String, PathBuf)>,
+    },
+
+    #[error("cannot execute '{}'", path.display())]
+    Exec {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+
     #[error("{} of {} fetches failed", failed.len(), total)]
     Several { failed: Vec<Error>, total: usize },
+}
+
+struct MissingList<'a>(&'a [(String, PathBuf)]);
+
+impl fmt::Display for MissingList<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (flag, path) in self.0 {
+            write!(f, "\n  - '{}' ({flag})", path.display())?;
+        }
+        Ok(())
+    }
 }
 
 struct MirrorList<'a>(&'a [MirrorFailure]);
@@ -109,9 +161,11 @@ impl Error {
     /// The process exit code for this error.
     pub fn exit_code(&self) -> u8 {
         match self {
-            Error::InvalidSetting { .. } | Error::ConfigRead { .. } | Error::ConfigParse { .. } => {
-                EXIT_USAGE
-            }
+            Error::InvalidSetting { .. }
+            | Error::ConfigRead { .. }
+            | Error::ConfigParse { .. }
+            | Error::MissingFact { .. }
+            | Error::UnsupportedVersion { .. } => EXIT_USAGE,
             Error::Several { failed, .. } => failed
                 .iter()
                 .map(Error::exit_code)
@@ -143,6 +197,23 @@ impl Error {
                 "raise KUBE_FETCH_DEADLINE, or add a closer mirror to KUBE_MIRRORS".to_string(),
             ),
             Error::Several { failed, .. } => failed.iter().find_map(Error::hint),
+            Error::MissingFact { source, .. } => Some(match source {
+                crate::node::FactError::Unreadable { path, var, .. } | crate::node::FactError::Unset { path, var }
+                    if *var == crate::node::LEADER_ENDPOINT =>
+                {
+                    format!("write LEADER_ENDPOINT=<apiserver host> to '{}' (or point KUBE_LEADER_FILE elsewhere)", path.display())
+                }
+                crate::node::FactError::Invalid { path, var, .. } if *var == crate::node::LEADER_ENDPOINT => {
+                    format!("fix LEADER_ENDPOINT in '{}'", path.display())
+                }
+                _ => "run setup-network-environment so that it writes DEFAULT_IPV4, or set KUBE_NODE_IP".to_string(),
+            }),
+            Error::BinaryRefused { component, .. } | Error::NotInstalled { component, .. } => {
+                Some(format!("run 'kube-bootstrap fetch {component}' first"))
+            }
+            Error::MissingFiles { .. } => Some(
+                "create the certificates (e.g. 'kubeadm init phase certs all --cert-dir' into KUBE_PKI_DIR); 'kube-bootstrap flags --explain' shows which flag needs which file".to_string(),
+            ),
             _ => None,
         }
     }

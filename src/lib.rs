@@ -2,8 +2,12 @@
 
 /// Node architectures and the ELF headers that identify them.
 pub mod arch;
+/// IP ranges in CIDR notation.
+pub mod cidr;
 /// The command line.
 pub mod cli;
+/// systemd-style splitting of argument strings.
+pub mod cmdline;
 /// The five Kubernetes components.
 pub mod component;
 /// Every environment variable read, documented.
@@ -12,13 +16,21 @@ pub mod env_vars;
 pub mod envfile;
 /// Typed errors and their report.
 pub mod error;
+/// The exec path: verify, write configs, execve.
+pub mod exec;
+/// What `flags` and `env` print.
+pub mod explain;
 /// Download, verify and install binaries.
 pub mod fetch;
+/// Flags per component and Kubernetes version.
+pub mod flags;
 /// Atomic file writes.
 pub mod fsutil;
 /// Kubernetes release versions.
 pub mod kube_version;
 /// journald or stderr logging.
 pub mod logging;
+/// The node's facts: leader and address.
+pub mod node;
 /// Layered, validated settings.
 pub mod settings;

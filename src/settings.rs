@@ -11,7 +11,10 @@ use std::time::Duration;
 
 use reqwest::Url;
 
+use std::net::IpAddr;
+
 use crate::arch::{self, Arch};
+use crate::cidr::{self, Cidr};
 use crate::component::Component;
 use crate::env_vars as var;
 use crate::error::Error;
@@ -176,8 +179,48 @@ pub struct Settings {
     pub deadline: Duration,
     pub max_download_bytes: u64,
     pub verify: Verify,
+    /// The cluster's shape: ports, ranges, directories.
+    pub cluster: Cluster,
+    /// Where the node's facts come from.
+    pub node: NodeSources,
+    /// Extra arguments per component, already split.
+    pub extra_args: BTreeMap<Component, Vec<String>>,
     /// Where each variable's value came from.
     pub origins: BTreeMap<String, Origin>,
+}
+
+/// Settings that shape the components' flags.
+#[derive(Debug, Clone)]
+pub struct Cluster {
+    /// `None`: the version's default (9090 below 1.20, 6443 from 1.20).
+    pub apiserver_port: Option<u16>,
+    pub etcd_servers: String,
+    pub service_range: Cidr,
+    pub domain: String,
+    pub dns: IpAddr,
+    /// Node paths (not yet rooted).
+    pub pki_dir: PathBuf,
+    pub config_dir: PathBuf,
+    pub runtime_endpoint: String,
+}
+
+/// The node files and overrides.
+#[derive(Debug, Clone)]
+pub struct NodeSources {
+    pub leader_file: PathBuf,
+    pub network_env_file: PathBuf,
+    pub node_ip: Option<(IpAddr, Origin)>,
+}
+
+/// The extra-arguments variable of each component.
+pub fn extra_args_var(component: Component) -> &'static str {
+    match component {
+        Component::Apiserver => var::KUBE_APISERVER_EXTRA_ARGS,
+        Component::ControllerManager => var::KUBE_CONTROLLER_MANAGER_EXTRA_ARGS,
+        Component::Scheduler => var::KUBE_SCHEDULER_EXTRA_ARGS,
+        Component::Kubelet => var::KUBE_KUBELET_EXTRA_ARGS,
+        Component::Proxy => var::KUBE_PROXY_EXTRA_ARGS,
+    }
 }
 
 /// Puts `path` under `root`: absolute paths are re-rooted, relative ones stay relative to the
@@ -363,6 +406,139 @@ impl Settings {
             _ => None,
         })?;
 
+        let absolute = |s: &str| {
+            let p = PathBuf::from(s);
+            p.is_absolute().then_some(p)
+        };
+        let apiserver_port = match r.optional(var::KUBE_APISERVER_PORT) {
+            Some((value, origin)) => Some(
+                value
+                    .trim()
+                    .parse::<u16>()
+                    .ok()
+                    .filter(|p| *p > 0)
+                    .ok_or_else(|| {
+                        invalid(
+                            var::KUBE_APISERVER_PORT,
+                            &value,
+                            origin,
+                            "a TCP port (1-65535)",
+                        )
+                    })?,
+            ),
+            None => None,
+        };
+        let etcd_servers = r.parse(
+            var::KUBE_ETCD_SERVERS,
+            "http://127.0.0.1:2379",
+            "comma-separated http(s) URLs",
+            |s| {
+                let ok = s.split(',').all(|u| {
+                    Url::parse(u).is_ok_and(|u| {
+                        matches!(u.scheme(), "http" | "https") && u.host_str().is_some()
+                    })
+                });
+                ok.then(|| s.to_string())
+            },
+        )?;
+        let service_range: Cidr = r.parse(
+            var::KUBE_SERVICE_CLUSTER_IP_RANGE,
+            "172.22.0.0/16",
+            cidr::EXPECTED,
+            |s| s.parse().ok(),
+        )?;
+        let domain = r.parse(
+            var::KUBE_CLUSTER_DOMAIN,
+            "cluster.local",
+            "a DNS domain such as cluster.local",
+            |s| {
+                let ok = !s.is_empty()
+                    && s.split('.').all(|l| {
+                        !l.is_empty()
+                            && !l.starts_with('-')
+                            && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                    });
+                ok.then(|| s.to_ascii_lowercase())
+            },
+        )?;
+        let dns = match r.optional(var::KUBE_CLUSTER_DNS) {
+            Some((value, origin)) => value
+                .trim()
+                .parse::<IpAddr>()
+                .map_err(|_| invalid(var::KUBE_CLUSTER_DNS, &value, origin, "an IP address"))?,
+            None => {
+                let origin = r.origins[var::KUBE_SERVICE_CLUSTER_IP_RANGE].clone();
+                let dns = service_range.nth(10).ok_or_else(|| {
+                    invalid(
+                        var::KUBE_SERVICE_CLUSTER_IP_RANGE,
+                        &service_range.to_string(),
+                        origin,
+                        "a range with at least 11 addresses (the cluster DNS is its tenth), or set KUBE_CLUSTER_DNS",
+                    )
+                })?;
+                r.origins
+                    .insert(var::KUBE_CLUSTER_DNS.to_string(), Origin::Default);
+                dns
+            }
+        };
+        let pki_dir = r.parse(
+            var::KUBE_PKI_DIR,
+            "/etc/kubernetes/pki",
+            "an absolute directory path",
+            absolute,
+        )?;
+        let config_dir = r.parse(
+            var::KUBE_CONFIG_DIR,
+            "/etc/kubernetes",
+            "an absolute directory path",
+            absolute,
+        )?;
+        let runtime_endpoint = r.parse(
+            var::KUBE_CONTAINER_RUNTIME_ENDPOINT,
+            "unix:///run/containerd/containerd.sock",
+            "a CRI endpoint such as unix:///run/containerd/containerd.sock",
+            |s| {
+                (s.starts_with("unix:///") && !s.contains(char::is_whitespace))
+                    .then(|| s.to_string())
+            },
+        )?;
+        let leader_file = r.parse(
+            var::KUBE_LEADER_FILE,
+            "/etc/leader",
+            "an absolute file path",
+            absolute,
+        )?;
+        let network_env_file = r.parse(
+            var::KUBE_NETWORK_ENV_FILE,
+            "/etc/network-environment",
+            "an absolute file path",
+            absolute,
+        )?;
+        let node_ip = match r.optional(var::KUBE_NODE_IP) {
+            Some((value, origin)) => {
+                let ip = value.trim().parse::<std::net::Ipv4Addr>().map_err(|_| {
+                    invalid(var::KUBE_NODE_IP, &value, origin.clone(), "an IPv4 address")
+                })?;
+                Some((IpAddr::V4(ip), origin))
+            }
+            None => None,
+        };
+        let mut extra_args = BTreeMap::new();
+        for component in Component::ALL {
+            let name = extra_args_var(component);
+            if let Some((value, origin)) = r.optional(name) {
+                let args = crate::cmdline::split(&value).map_err(|why| {
+                    invalid(
+                        name,
+                        &value,
+                        origin,
+                        &format!("arguments split like a systemd command line, not {why}"),
+                    )
+                })?;
+                extra_args.insert(component, args);
+            }
+        }
+
         Ok(Settings {
             root: root.to_path_buf(),
             version,
@@ -377,6 +553,22 @@ impl Settings {
             deadline,
             max_download_bytes,
             verify,
+            cluster: Cluster {
+                apiserver_port,
+                etcd_servers,
+                service_range,
+                domain,
+                dns,
+                pki_dir,
+                config_dir,
+                runtime_endpoint,
+            },
+            node: NodeSources {
+                leader_file,
+                network_env_file,
+                node_ip,
+            },
+            extra_args,
             origins: r.origins,
         })
     }
@@ -573,6 +765,48 @@ mod tests {
             let text = err.to_string();
             assert!(text.contains(var), "{var}: {text}");
             assert!(text.contains(fragment), "{var}: {text}");
+            assert_eq!(err.exit_code(), crate::error::EXIT_USAGE);
+        }
+    }
+
+    #[test]
+    fn cluster_defaults_and_derived_dns() {
+        let s = settings("", &[("KUBE_ARCH", "amd64")], CliOverrides::default()).unwrap();
+        assert_eq!(s.cluster.service_range.to_string(), "172.22.0.0/16");
+        assert_eq!(s.cluster.dns.to_string(), "172.22.0.10");
+        assert_eq!(s.cluster.apiserver_port, None);
+        let s = settings(
+            "KUBE_SERVICE_CLUSTER_IP_RANGE=10.96.0.0/12\nKUBE_KUBELET_EXTRA_ARGS=\"--v=2 '--node-labels=a=b c'\"\n",
+            &[("KUBE_ARCH", "amd64")],
+            CliOverrides::default(),
+        )
+        .unwrap();
+        assert_eq!(s.cluster.dns.to_string(), "10.96.0.10");
+        assert_eq!(
+            s.extra_args[&Component::Kubelet],
+            ["--v=2", "--node-labels=a=b c"]
+        );
+    }
+
+    #[test]
+    fn invalid_cluster_settings_name_their_variable() {
+        for (var, value) in [
+            ("KUBE_SERVICE_CLUSTER_IP_RANGE", "172.22.0.1/16"),
+            ("KUBE_SERVICE_CLUSTER_IP_RANGE", "10.0.0.0/30"),
+            ("KUBE_APISERVER_PORT", "0"),
+            ("KUBE_ETCD_SERVERS", "127.0.0.1:2379"),
+            ("KUBE_CLUSTER_DNS", "dns"),
+            ("KUBE_NODE_IP", "fd00::1"),
+            ("KUBE_PROXY_EXTRA_ARGS", "--x='unterminated"),
+            ("KUBE_PKI_DIR", "pki"),
+        ] {
+            let err = settings(
+                "",
+                &[("KUBE_ARCH", "amd64"), (var, value)],
+                CliOverrides::default(),
+            )
+            .unwrap_err();
+            assert!(err.to_string().contains(var), "{var}: {err}");
             assert_eq!(err.exit_code(), crate::error::EXIT_USAGE);
         }
     }

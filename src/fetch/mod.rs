@@ -26,7 +26,7 @@ use crate::settings::Settings;
 
 pub use checksum::{hash_file, hex, parse_side_file};
 pub use failure::{ExpectedFrom, FetchError, MirrorFailure};
-pub use record::{Identity, Record};
+pub use record::{Identity, Record, Stale};
 
 use partial::Partial;
 use progress::Progress;
@@ -128,7 +128,7 @@ fn fetch_one(
     // Warm path: no lock, no runtime, no network.
     if let Some(record) = installed(settings, &paths, pin, "")? {
         tracing::info!(component = %component, version = %version, sha256 = %record.sha256, path = %paths.target.display(), "already installed");
-        return write_env_file(settings, &paths, &record);
+        return write_env_file(settings, component, &paths, &record);
     }
 
     let started = Instant::now();
@@ -137,7 +137,7 @@ fn fetch_one(
     // Another fetch may have installed it while we waited.
     if let Some(record) = installed(settings, &paths, pin, "quiet")? {
         tracing::info!(component = %component, version = %version, sha256 = %record.sha256, "installed by another fetch");
-        return write_env_file(settings, &paths, &record);
+        return write_env_file(settings, component, &paths, &record);
     }
 
     if network.is_none() {
@@ -172,7 +172,23 @@ fn fetch_one(
             secs: settings.deadline.as_secs(),
             var: env_vars::KUBE_FETCH_DEADLINE,
         })??;
-    write_env_file(settings, &paths, &record)
+    write_env_file(settings, component, &paths, &record)
+}
+
+/// The record of a component's installed binary if it can be trusted as it is (release, pin,
+/// and identity or content per `KUBE_VERSION` and `KUBE_VERIFY`), or why not.
+pub fn verify_installed(settings: &Settings, component: Component) -> Result<Record, Stale> {
+    let paths = Paths::new(settings, component);
+    let pin = settings.pins.get(paths.binary).map(String::as_str);
+    let version = settings.version.to_string();
+    record::check(
+        Record::read(&paths.record),
+        &paths.target,
+        &version,
+        settings.arch.as_str(),
+        pin,
+        settings.verify,
+    )
 }
 
 /// The record of the installed binary if it can be trusted as it is.
@@ -403,30 +419,54 @@ fn remove_stale_partials(paths: &Paths) {
     }
 }
 
-/// The environment file units read with `EnvironmentFile=`, written only when it changes.
-fn write_env_file(settings: &Settings, paths: &Paths, record: &Record) -> Result<(), Error> {
-    let text = env_file_contents(paths, record);
-    let _ = settings;
+/// Writes the component's config files and the environment file units read with
+/// `EnvironmentFile=`, each only when it changes. Flags that cannot be computed yet (a node
+/// file missing) leave `KUBE_ARGS` out with a warning: the binary itself is in place.
+fn write_env_file(
+    settings: &Settings,
+    component: Component,
+    paths: &Paths,
+    record: &Record,
+) -> Result<(), Error> {
+    let args = match crate::exec::plan(settings, component, &[]) {
+        Ok(plan) => {
+            crate::exec::write_files(&plan)?;
+            Some(plan.args())
+        }
+        Err(e) => {
+            tracing::warn!(component = %component, error = %crate::error::chain(&e), "cannot compute flags yet, KUBE_ARGS left out of the environment file");
+            None
+        }
+    };
+    let text = env_file_contents(paths, record, args.as_deref());
     if fsutil::write_if_changed(&paths.env_file, text.as_bytes(), 0o644)? {
         tracing::debug!(path = %paths.env_file.display(), "environment file written");
     }
     Ok(())
 }
 
-/// The environment file's content for an installed binary.
-pub fn env_file_contents(paths: &Paths, record: &Record) -> String {
+/// The environment file's content for an installed binary. `KUBE_ARGS` is for
+/// `ExecStart=/opt/bin/kubelet $KUBE_ARGS`, which systemd splits at whitespace.
+pub fn env_file_contents(paths: &Paths, record: &Record, args: Option<&[String]>) -> String {
+    let mut vars = vec![
+        ("KUBE_VERSION", record.version.clone()),
+        ("KUBE_ARCH", record.arch.clone()),
+        ("KUBE_BINARY", paths.target.display().to_string()),
+        ("KUBE_SHA256", record.sha256.clone()),
+        ("KUBE_SOURCE", record.url.clone()),
+    ];
+    if let Some(args) = args {
+        if args.iter().any(|a| a.contains(char::is_whitespace)) {
+            tracing::warn!(binary = %paths.binary, "an argument contains whitespace; $KUBE_ARGS would split it, use 'kube-bootstrap exec'");
+        }
+        vars.push(("KUBE_ARGS", args.join(" ")));
+    }
     envfile::render(
         &format!(
-            "Written by kube-bootstrap fetch for {}; do not edit.",
+            "Written by kube-bootstrap for {}; do not edit.",
             paths.binary
         ),
-        &[
-            ("KUBE_VERSION", record.version.clone()),
-            ("KUBE_ARCH", record.arch.clone()),
-            ("KUBE_BINARY", paths.target.display().to_string()),
-            ("KUBE_SHA256", record.sha256.clone()),
-            ("KUBE_SOURCE", record.url.clone()),
-        ],
+        &vars,
     )
 }
 

@@ -1,4 +1,5 @@
 //! Integration tests for the `kube-bootstrap` binary, run as a black box.
 
+mod exec;
 mod fetch;
 mod support;

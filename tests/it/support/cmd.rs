@@ -77,6 +77,12 @@ impl Kb {
         self
     }
 
+    /// Appends arbitrary arguments (after `--root ROOT`).
+    pub fn args(mut self, args: &[&str]) -> Self {
+        self.args.extend(args.iter().map(OsString::from));
+        self
+    }
+
     /// Runs the binary through `prefix` (`prefix... kube-bootstrap args...`).
     pub fn wrapped(mut self, prefix: &[&str]) -> Self {
         self.wrapper = prefix.iter().map(OsString::from).collect();

@@ -2,6 +2,7 @@
 
 pub mod artifact;
 pub mod cmd;
+pub mod fake;
 pub mod mirror;
 
 use std::fs;

@@ -1,0 +1,85 @@
+//! `kube-bootstrap exec`: compute the argv, refresh the component's config files, verify the
+//! installed binary against its record, then execve() it so systemd supervises the component
+//! itself. No async runtime and no network on this path.
+
+use std::convert::Infallible;
+use std::os::unix::process::CommandExt;
+use std::process::Command;
+
+use crate::component::Component;
+use crate::error::Error;
+use crate::fetch;
+use crate::flags::{self, Plan};
+use crate::fsutil;
+use crate::node::NodeFacts;
+use crate::settings::Settings;
+
+/// Mode of the files kube-bootstrap writes for components (they name key paths).
+pub const CONFIG_MODE: u32 = 0o600;
+
+/// The plan for a component on this node.
+pub fn plan(
+    settings: &Settings,
+    component: Component,
+    cli_extra: &[String],
+) -> Result<Plan, Error> {
+    let facts = NodeFacts::load(settings);
+    let plan = flags::compute(component, settings, &facts, cli_extra)?;
+    for warning in &plan.warnings {
+        tracing::warn!(component = %component, "{warning}");
+    }
+    Ok(plan)
+}
+
+/// Writes the plan's kubeconfig and config files, each only when its content changed.
+pub fn write_files(plan: &Plan) -> Result<(), Error> {
+    for file in &plan.files {
+        if fsutil::write_if_changed(&file.path, file.content.as_bytes(), CONFIG_MODE)? {
+            tracing::info!(component = %plan.component, path = %file.path.display(), "config file updated");
+        }
+    }
+    Ok(())
+}
+
+/// Runs `exec`: never returns on success.
+pub fn run(
+    settings: &Settings,
+    component: Component,
+    cli_extra: &[String],
+) -> Result<Infallible, Error> {
+    let plan = plan(settings, component, cli_extra)?;
+    let record =
+        fetch::verify_installed(settings, component).map_err(|stale| Error::BinaryRefused {
+            component: component.name(),
+            path: plan.binary.clone(),
+            reason: stale.to_string(),
+        })?;
+    let missing: Vec<_> = plan
+        .missing_files()
+        .into_iter()
+        .map(|r| (r.flag.clone(), r.path.clone()))
+        .collect();
+    if !missing.is_empty() {
+        return Err(Error::MissingFiles {
+            component: component.name(),
+            missing,
+        });
+    }
+    write_files(&plan)?;
+    let argv = plan.argv();
+    tracing::info!(
+        component = %component,
+        version = %record.version,
+        sha256 = %record.sha256,
+        command = %argv.join(" "),
+        "starting"
+    );
+    let err = Command::new(&plan.binary)
+        .arg0(&argv[0])
+        .args(&argv[1..])
+        .exec();
+    Err(Error::Exec {
+        path: plan.binary,
+        source: err,
+    })
+}

@@ -1,0 +1,165 @@
+//! What `flags` and `env` print: the argv, where each value comes from, and the environment
+//! file, for an operator on a broken node. Nothing here starts anything.
+
+use std::io::Write;
+
+use serde::Serialize;
+
+use crate::component::Component;
+use crate::error::Error;
+use crate::exec;
+use crate::fetch::{self, Paths};
+use crate::flags::{Flag, Plan};
+use crate::settings::Settings;
+
+#[derive(Serialize)]
+struct JsonPlan<'a> {
+    component: Component,
+    version: &'a str,
+    rules: &'a str,
+    argv: Vec<String>,
+    flags: &'a [Flag],
+    files: Vec<JsonFile<'a>>,
+    required: Vec<JsonRequired<'a>>,
+    warnings: &'a [String],
+}
+
+#[derive(Serialize)]
+struct JsonFile<'a> {
+    path: String,
+    why: &'a str,
+    content: &'a str,
+}
+
+#[derive(Serialize)]
+struct JsonRequired<'a> {
+    flag: &'a str,
+    path: String,
+    exists: bool,
+}
+
+/// `kube-bootstrap flags`: the argv, one argument per line; or `--explain`; or `--json`.
+pub fn flags(
+    settings: &Settings,
+    component: Component,
+    extra: &[String],
+    explain: bool,
+    json: bool,
+) -> Result<(), Error> {
+    let plan = exec::plan(settings, component, extra)?;
+    let missing = plan.missing_files();
+    for m in &missing {
+        // Here the point is to see; `exec` refuses to start without them.
+        tracing::warn!(component = %component, flag = %m.flag, path = %m.path.display(), "file not found");
+    }
+    let text = if json {
+        render_json(&plan)
+    } else if explain {
+        render_explain(&plan)
+    } else {
+        plan.argv().iter().map(|a| format!("{a}\n")).collect()
+    };
+    print(&text)
+}
+
+fn render_json(plan: &Plan) -> String {
+    let doc = JsonPlan {
+        component: plan.component,
+        version: &plan.version,
+        rules: &plan.rules,
+        argv: plan.argv(),
+        flags: &plan.flags,
+        files: plan
+            .files
+            .iter()
+            .map(|f| JsonFile {
+                path: f.path.display().to_string(),
+                why: &f.why,
+                content: &f.content,
+            })
+            .collect(),
+        required: plan
+            .required
+            .iter()
+            .map(|r| JsonRequired {
+                flag: &r.flag,
+                path: r.path.display().to_string(),
+                exists: r.path.exists(),
+            })
+            .collect(),
+        warnings: &plan.warnings,
+    };
+    // Serializing strings, booleans and lists cannot fail.
+    let mut out = serde_json::to_string_pretty(&doc).unwrap_or_default();
+    out.push('\n');
+    out
+}
+
+/// The explanation: every argument followed by its reasons.
+pub fn render_explain(plan: &Plan) -> String {
+    let mut out = format!(
+        "# {} {} (flag rules of Kubernetes {})\n",
+        plan.component.binary(),
+        plan.version,
+        plan.rules
+    );
+    for w in &plan.warnings {
+        out.push_str(&format!("# warning: {w}\n"));
+    }
+    out.push_str(&format!(
+        "{}\n    <- the binary installed by 'kube-bootstrap fetch' (KUBE_BIN_DIR)\n",
+        plan.binary.display()
+    ));
+    for flag in &plan.flags {
+        out.push_str(&format!("{}\n", flag.arg()));
+        for why in &flag.why {
+            out.push_str(&format!("    <- {why}\n"));
+        }
+    }
+    if !plan.files.is_empty() {
+        out.push_str("\n# files kube-bootstrap writes before the component starts\n");
+        for f in &plan.files {
+            out.push_str(&format!("{}\n    <- {}\n", f.path.display(), f.why));
+        }
+    }
+    if !plan.required.is_empty() {
+        out.push_str("\n# files that must exist\n");
+        for r in &plan.required {
+            let state = if r.path.exists() { "ok" } else { "MISSING" };
+            out.push_str(&format!("{state:7} {} ({})\n", r.path.display(), r.flag));
+        }
+    }
+    out
+}
+
+/// `kube-bootstrap env`: the environment file `fetch` writes, `KUBE_ARGS` included.
+pub fn env(settings: &Settings, component: Component) -> Result<(), Error> {
+    let record =
+        fetch::verify_installed(settings, component).map_err(|stale| Error::NotInstalled {
+            component: component.name(),
+            reason: stale.to_string(),
+        })?;
+    let plan = exec::plan(settings, component, &[])?;
+    let paths = Paths::new(settings, component);
+    print(&fetch::env_file_contents(
+        &paths,
+        &record,
+        Some(&plan.args()),
+    ))
+}
+
+fn print(text: &str) -> Result<(), Error> {
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        // A closed pipe (`| head`) is the reader's choice, not a failure.
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(Error::Io {
+            action: "write to",
+            path: "standard output".into(),
+            source: e,
+        }),
+        _ => Ok(()),
+    }
+}

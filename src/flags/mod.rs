@@ -1,0 +1,272 @@
+//! Flags: one pure function from (component, version, settings, node facts) to the component's
+//! argv, the files it reads, and why each value is what it is. Per-version rules live in
+//! `rules`, file renderers in `files`.
+
+mod files;
+mod rules;
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::component::Component;
+use crate::error::Error;
+use crate::kube_version::KubeVersion;
+use crate::node::{Fact, Known, NodeFacts};
+use crate::settings::{Origin, Settings};
+
+pub use files::{ClientCert, KubeletConfig, kubeconfig, kubelet_config};
+
+/// The newest minor release the rules know; newer releases use these rules with a warning.
+pub const NEWEST_KNOWN_MINOR: u32 = 36;
+
+/// One argument and the reasons for its value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Flag {
+    /// `--name`, or a whole argument that is not a flag.
+    pub name: String,
+    pub value: Option<String>,
+    pub why: Vec<String>,
+}
+
+impl Flag {
+    /// The argument as the component receives it.
+    pub fn arg(&self) -> String {
+        match &self.value {
+            Some(v) => format!("{}={v}", self.name),
+            None => self.name.clone(),
+        }
+    }
+
+    /// Parses a user-given argument (`--name=value`, `--flag`, or anything else).
+    pub fn user(arg: &str, why: &str) -> Flag {
+        let (name, value) = match arg.split_once('=') {
+            Some((n, v)) if n.starts_with('-') => (n.to_string(), Some(v.to_string())),
+            _ => (arg.to_string(), None),
+        };
+        Flag {
+            name,
+            value,
+            why: vec![why.to_string()],
+        }
+    }
+}
+
+/// A file kube-bootstrap writes for the component.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct GeneratedFile {
+    pub path: PathBuf,
+    pub content: String,
+    pub why: String,
+}
+
+/// A file a flag points at that must exist before the component starts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Required {
+    pub flag: String,
+    pub path: PathBuf,
+}
+
+/// Everything `exec` needs to start a component, and `flags --explain` to show it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Plan {
+    pub component: Component,
+    pub version: String,
+    /// The minor release whose rules were applied.
+    pub rules: String,
+    pub binary: PathBuf,
+    pub flags: Vec<Flag>,
+    pub files: Vec<GeneratedFile>,
+    pub required: Vec<Required>,
+    pub warnings: Vec<String>,
+}
+
+impl Plan {
+    /// The complete argv, binary first.
+    pub fn argv(&self) -> Vec<String> {
+        std::iter::once(self.binary.display().to_string())
+            .chain(self.flags.iter().map(Flag::arg))
+            .collect()
+    }
+
+    /// The arguments without the binary.
+    pub fn args(&self) -> Vec<String> {
+        self.flags.iter().map(Flag::arg).collect()
+    }
+
+    /// Required files that do not exist (or cannot be read).
+    pub fn missing_files(&self) -> Vec<&Required> {
+        self.required
+            .iter()
+            .filter(|r| std::fs::File::open(&r.path).is_err())
+            .collect()
+    }
+}
+
+/// The inputs of the flag computation, with helpers that also say where a value came from.
+pub struct Ctx<'a> {
+    pub component: Component,
+    pub version: &'a KubeVersion,
+    /// The minor release whose rules apply.
+    pub minor: u32,
+    pub settings: &'a Settings,
+    pub facts: &'a NodeFacts,
+}
+
+impl Ctx<'_> {
+    /// `VAR from <origin>` for a setting.
+    pub fn from(&self, var: &str) -> String {
+        match self.settings.origins.get(var) {
+            Some(origin) => format!("{var} from {origin}"),
+            None => format!("{var} from {}", Origin::Default),
+        }
+    }
+
+    /// A node path inside the root.
+    pub fn path(&self, node_path: &Path) -> PathBuf {
+        self.settings.path(node_path)
+    }
+
+    /// A file in `KUBE_PKI_DIR`, inside the root.
+    pub fn pki(&self, name: &str) -> PathBuf {
+        self.path(&self.settings.cluster.pki_dir.join(name))
+    }
+
+    /// A file in `KUBE_CONFIG_DIR`, inside the root.
+    pub fn conf(&self, name: &str) -> PathBuf {
+        self.path(&self.settings.cluster.config_dir.join(name))
+    }
+
+    /// The apiserver port and why.
+    pub fn port(&self) -> (u16, String) {
+        match self.settings.cluster.apiserver_port {
+            Some(p) => (p, self.from(crate::env_vars::KUBE_APISERVER_PORT)),
+            None if self.minor < 20 => (
+                9090,
+                "port 9090: the insecure port of the fleet units (Kubernetes < 1.20)".into(),
+            ),
+            None => (
+                6443,
+                "port 6443: the secure port (Kubernetes >= 1.20)".into(),
+            ),
+        }
+    }
+
+    /// A node fact a flag needs; its absence is an error naming the flag, variable and file.
+    pub fn need<'f, T>(&self, flag: &str, fact: &'f Fact<T>) -> Result<&'f Known<T>, Error> {
+        fact.as_ref().map_err(|e| Error::MissingFact {
+            flag: flag.to_string(),
+            source: e.clone(),
+        })
+    }
+}
+
+/// Computes the plan for `component`: rules for the version, then `KUBE_*_EXTRA_ARGS`, then
+/// `cli_extra` (from `exec COMPONENT -- ARGS`); a later `--name=value` replaces an earlier one.
+pub fn compute(
+    component: Component,
+    settings: &Settings,
+    facts: &NodeFacts,
+    cli_extra: &[String],
+) -> Result<Plan, Error> {
+    let version = &settings.version;
+    let mut warnings = Vec::new();
+    if version.major == 0 {
+        return Err(Error::UnsupportedVersion {
+            version: version.to_string(),
+            origin: settings
+                .origins
+                .get(crate::env_vars::KUBE_VERSION)
+                .cloned()
+                .unwrap_or(Origin::Default),
+        });
+    }
+    let minor = if version.major > 1 || version.minor > NEWEST_KNOWN_MINOR {
+        warnings.push(format!(
+            "Kubernetes {version} is newer than the newest release kube-bootstrap knows (1.{NEWEST_KNOWN_MINOR}); using the 1.{NEWEST_KNOWN_MINOR} rules"
+        ));
+        NEWEST_KNOWN_MINOR
+    } else {
+        version.minor
+    };
+    let ctx = Ctx {
+        component,
+        version,
+        minor,
+        settings,
+        facts,
+    };
+    let mut out = rules::Out::default();
+    rules::component(&ctx, &mut out)?;
+
+    let mut flags = out.flags;
+    if let Some(extra) = settings.extra_args.get(&component) {
+        let why = ctx.from(crate::settings::extra_args_var(component));
+        merge(&mut flags, extra, &why);
+    }
+    merge(&mut flags, cli_extra, "command line after --");
+
+    Ok(Plan {
+        component,
+        version: version.to_string(),
+        rules: format!("1.{minor}"),
+        binary: settings.path(&settings.bin_dir).join(component.binary()),
+        flags,
+        files: out.files,
+        required: out.required,
+        warnings,
+    })
+}
+
+/// Appends user arguments; one named like an earlier flag replaces it.
+pub fn merge(flags: &mut Vec<Flag>, extra: &[String], why: &str) {
+    for arg in extra {
+        let flag = Flag::user(arg, why);
+        if flag.name.starts_with('-') {
+            flags.retain(|f| f.name != flag.name);
+        }
+        flags.push(flag);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn f(name: &str, value: &str) -> Flag {
+        Flag {
+            name: name.into(),
+            value: Some(value.into()),
+            why: vec!["rule".into()],
+        }
+    }
+
+    #[test]
+    fn extra_args_replace_flags_of_the_same_name_and_come_last() {
+        let mut flags = vec![
+            f("--v", "0"),
+            f("--hostname-override", "10.0.0.5"),
+            f("--kubeconfig", "/k"),
+        ];
+        merge(
+            &mut flags,
+            &[
+                "--hostname-override=node-a".into(),
+                "--feature-gates=X=true".into(),
+            ],
+            "extra",
+        );
+        merge(&mut flags, &["--v=4".into(), "positional".into()], "cli");
+        let args: Vec<_> = flags.iter().map(Flag::arg).collect();
+        assert_eq!(
+            args,
+            [
+                "--kubeconfig=/k",
+                "--hostname-override=node-a",
+                "--feature-gates=X=true",
+                "--v=4",
+                "positional"
+            ]
+        );
+    }
+}

@@ -1,0 +1,185 @@
+#!/usr/bin/env bash
+# A throwaway node for the systemd tests: a real systemd-journald and a real `systemd --user`
+# manager, with the node's /etc, /opt, /run and /var/lib, none of them the host's.
+#
+#   unshare -m --propagation private bash node.sh KUBE_BOOTSTRAP_BINARY SCRATCH_DIR MAX_SECONDS
+#
+# Inside the private mount namespace it mounts tmpfs over /run, /opt and /var/lib, an overlay
+# (upper layer on tmpfs) over /etc, and a fresh view of the cgroup2 hierarchy over
+# /sys/fs/cgroup. The manager runs in its own cgroup, SLICE/user@0.service below this
+# script's cgroup, so that it never sees, let alone moves, any process but its own (a manager
+# that finds itself in the root cgroup moves every process of the machine into init.scope), and
+# so that journald attributes entries to user units (_SYSTEMD_USER_UNIT) as on a real node. This
+# script and journald wait in SLICE/node.scope.
+#
+# Prints "ready PID" on stdout, then waits until stdin closes (or MAX_SECONDS pass) and tears
+# everything down: the manager (which stops its units), any process left in its cgroup,
+# journald, and the cgroups it created. Diagnostics go to stderr and SCRATCH_DIR/*.log.
+set -euo pipefail
+
+bin=$1
+scratch=$2
+max_seconds=$3
+
+manager_pid=
+journald_pid=
+own_cgroup=
+slice=
+
+say() { echo "node.sh: $*" >&2; }
+
+# wait_until SECONDS WHAT COMMAND...: polls COMMAND every 50 ms; fails after SECONDS.
+wait_until() {
+  local limit=$1 what=$2 deadline
+  shift 2
+  deadline=$((SECONDS + limit))
+  until "$@"; do
+    if ((SECONDS >= deadline)); then
+      say "timed out after ${limit}s waiting for $what"
+      return 1
+    fi
+    sleep 0.05
+  done
+}
+
+# Whether PID is gone or a zombie.
+exited() {
+  local stat
+  stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 0
+  stat=${stat##*) }
+  [ "${stat%% *}" = Z ]
+}
+
+# stop PID SECONDS: SIGTERM, then SIGKILL after SECONDS; reaps it (it is our child).
+stop() {
+  local pid=$1 limit=$2
+  kill -TERM "$pid" 2>/dev/null || true
+  if ! wait_until "$limit" "pid $pid to exit" exited "$pid"; then
+    kill -KILL "$pid" 2>/dev/null || true
+    wait_until 5 "pid $pid to die" exited "$pid" || true
+  fi
+  wait "$pid" 2>/dev/null || true
+}
+
+# Processes in the node's cgroups other than this script and the given PIDs.
+strays() {
+  [ -n "$slice" ] && [ -d "/sys/fs/cgroup$slice" ] || return 0
+  find "/sys/fs/cgroup$slice" -name cgroup.procs -exec cat {} + 2>/dev/null |
+    grep -vx -e "$$" ${1:+-e "$1"} || true
+}
+
+no_strays() { [ -z "$(strays "$@")" ]; }
+
+sweep() {
+  local pid
+  for pid in $(strays "$@"); do
+    kill -KILL "$pid" 2>/dev/null || true
+  done
+  wait_until 10 "the node's processes to die" no_strays "$@" || true
+}
+
+remove_cgroups() {
+  [ -d "/sys/fs/cgroup$slice" ] || return 0
+  find "/sys/fs/cgroup$slice" -depth -type d -exec rmdir {} + 2>/dev/null || true
+  [ ! -d "/sys/fs/cgroup$slice" ]
+}
+
+teardown() {
+  local status=$?
+  set +e
+  trap - EXIT INT TERM HUP
+  if [ -n "$manager_pid" ]; then
+    # SIGTERM makes a user manager start exit.target: it stops its units, then exits.
+    stop "$manager_pid" 15
+  fi
+  sweep "$journald_pid"
+  if [ -n "$journald_pid" ]; then
+    stop "$journald_pid" 5
+  fi
+  sweep
+  if [ -n "$slice" ]; then
+    echo $$ >"/sys/fs/cgroup$own_cgroup/cgroup.procs" ||
+      say "cannot move back to cgroup $own_cgroup"
+    wait_until 10 "the node's cgroups to be removed" remove_cgroups ||
+      say "left behind: cgroup $slice"
+  fi
+  exit "$status"
+}
+trap teardown EXIT
+trap 'exit 130' INT TERM HUP
+
+# The cgroup2 hierarchy: /sys/fs/cgroup on a unified host, /sys/fs/cgroup/unified on a hybrid one.
+if [ "$(stat -fc %T /sys/fs/cgroup)" = cgroup2fs ]; then
+  v2=/sys/fs/cgroup
+elif [ "$(stat -fc %T /sys/fs/cgroup/unified 2>/dev/null)" = cgroup2fs ]; then
+  v2=/sys/fs/cgroup/unified
+else
+  say "no cgroup2 hierarchy at /sys/fs/cgroup or /sys/fs/cgroup/unified"
+  exit 1
+fi
+own_cgroup=$(sed -n 's/^0:://p' /proc/self/cgroup)
+own_cgroup=${own_cgroup%/}
+slice="$own_cgroup/kube-bootstrap-it-$$.slice"
+mkdir -p "$v2$slice/node.scope" "$v2$slice/user@0.service"
+echo $$ >"$v2$slice/node.scope/cgroup.procs"
+# The manager then runs in pure cgroup2 mode and touches no v1 controller hierarchy.
+mount -t cgroup2 cgroup2 /sys/fs/cgroup
+
+mkdir -p "$scratch/ns"
+mount -t tmpfs -o mode=0700 tmpfs "$scratch/ns"
+mkdir "$scratch/ns/upper" "$scratch/ns/work"
+mount -t overlay overlay -o "lowerdir=/etc,upperdir=$scratch/ns/upper,workdir=$scratch/ns/work" /etc
+for dir in /run /opt /var/lib; do
+  mount -t tmpfs -o mode=0755 tmpfs "$dir"
+done
+
+mkdir -p /opt/bin
+install -m 0755 "$bin" /opt/bin/kube-bootstrap
+mkdir -p /run/systemd/system /run/systemd/journald.conf.d /run/log/journal /run/home
+mkdir -p -m 0700 /run/user/0
+mkdir -p /run/user/0/systemd/user
+cat >/run/systemd/journald.conf.d/node.conf <<'EOF'
+[Journal]
+# Only /run/log/journal, never the host's /var/log/journal.
+Storage=volatile
+# Empty: leave the kernel's audit setting alone (the machine is shared).
+Audit=
+ReadKMsg=no
+ForwardToSyslog=no
+ForwardToWall=no
+RateLimitBurst=0
+EOF
+
+export XDG_RUNTIME_DIR=/run/user/0 HOME=/run/home LANG=C.UTF-8
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+
+libexec=/usr/lib/systemd
+[ -x "$libexec/systemd" ] || libexec=/lib/systemd
+"$libexec/systemd-journald" </dev/null >>"$scratch/journald.log" 2>&1 &
+journald_pid=$!
+wait_until 10 "journald's socket" test -S /run/systemd/journal/socket
+
+(
+  echo "$BASHPID" >"/sys/fs/cgroup$slice/user@0.service/cgroup.procs"
+  exec "$libexec/systemd" --user
+) </dev/null >>"$scratch/manager.log" 2>&1 &
+manager_pid=$!
+manager_up() {
+  exited "$manager_pid" && { say "the user manager exited"; exit 1; }
+  case $(systemctl --user is-system-running 2>/dev/null) in
+    running | degraded) return 0 ;;
+    *) return 1 ;;
+  esac
+}
+wait_until 30 "the user manager" manager_up
+
+echo "ready $$"
+deadline=$((SECONDS + max_seconds))
+while ((SECONDS < deadline)); do
+  status=0
+  read -r -t 1 _ || status=$?
+  # 1: end of input (the test is done with the node); >128: timeout, keep waiting.
+  if ((status > 0 && status <= 128)); then
+    break
+  fi
+done
