@@ -29,20 +29,27 @@ die() { printf 'build.sh: error: %s\n' "$*" >&2; exit 1; }
 
 # --- what we are building -------------------------------------------------------------------
 
-read -r version target_dir < <(cargo metadata --format-version 1 --no-deps --locked |
-  python3 -c 'import json, sys
-m = json.load(sys.stdin)
-print(next(p["version"] for p in m["packages"] if p["name"] == "kube-bootstrap"), m["target_directory"])')
+mode=${1:-all}
+case "$mode" in all | binary) ;; *) die "unknown argument '$mode' (expected 'binary' or nothing)" ;; esac
 
-# The commit `kube-bootstrap version` prints (build.rs embeds KUBE_BOOTSTRAP_COMMIT). A build
-# from a modified tree is marked, so a release binary always names the exact source.
-commit=unknown
+meta=$(cargo metadata --format-version 1 --no-deps --locked)
+version=$(python3 -c 'import json, sys
+print(next(p["version"] for p in json.load(sys.stdin)["packages"] if p["name"] == "kube-bootstrap"))' <<<"$meta")
+target_dir=$(python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])' <<<"$meta")
+
+# The commit `kube-bootstrap version` prints (build.rs embeds KUBE_BOOTSTRAP_COMMIT; set it to
+# build outside a clone). A build from a modified tree is marked, so a release binary always
+# names the exact source.
+commit=${KUBE_BOOTSTRAP_COMMIT:-}
 epoch=${SOURCE_DATE_EPOCH:-}
 if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
-  commit=$(git rev-parse --short=12 HEAD)
-  [ -z "$(git status --porcelain)" ] || commit="$commit-dirty"
+  if [ -z "$commit" ]; then
+    commit=$(git rev-parse --short=12 HEAD)
+    [ -z "$(git status --porcelain)" ] || commit="$commit-dirty"
+  fi
   : "${epoch:=$(git log -1 --format=%ct)}"
 fi
+: "${commit:=unknown}"
 # Timestamps inside the tarball, .deb and sysext come from the commit, so rebuilding the same
 # commit gives the same files.
 : "${epoch:=$(stat -c %Y Cargo.toml)}"
@@ -58,11 +65,10 @@ build_binary() {
 }
 
 build_binary
-if [ "${1:-all}" = binary ]; then
+if [ "$mode" = binary ]; then
   printf '%s\n' "$bin"
   exit 0
 fi
-[ $# -eq 0 ] || [ "$1" = all ] || die "unknown argument '$1' (expected 'binary' or nothing)"
 
 info=$(file -b "$bin")
 case "$info" in *static*) ;; *) die "not a static binary: $info" ;; esac
@@ -79,6 +85,7 @@ done
 
 # --- layout ---------------------------------------------------------------------------------
 
+# dist/ holds only this script's output (it is in .gitignore); start it afresh.
 dist="$here/dist"
 stage="$dist/.stage"
 rm -rf "$dist"
@@ -148,12 +155,15 @@ gzip -9n < "$stage/THIRD-PARTY-LICENSES" > "$doc/THIRD-PARTY-LICENSES.gz"
   printf ' -- %s  %s\n' "$maintainer" "$(date -u -R -d "@$SOURCE_DATE_EPOCH")"
 } | gzip -9n > "$doc/changelog.Debian.gz"
 chmod 0644 "$doc"/*
+install -D -m 0644 packaging/debian/lintian-overrides "$root/usr/share/lintian/overrides/kube-bootstrap"
 for script in postinst postrm; do
   install -m 0755 "packaging/debian/$script" "$root/DEBIAN/$script"
 done
 sed -e "s|@VERSION@|$deb_version|" -e "s|@MAINTAINER@|$maintainer|" \
   -e "s|@INSTALLED_SIZE@|$(du -sk --exclude=DEBIAN "$root" | cut -f1)|" \
   packaging/debian/control.in > "$root/DEBIAN/control"
+(cd "$root" && find usr -type f -print0 | LC_ALL=C sort -z | xargs -0 md5sum > DEBIAN/md5sums)
+chmod 0644 "$root/DEBIAN/md5sums"
 normalize_tree "$root"
 dpkg-deb --root-owner-group -Zxz --build "$root" "$dist/$deb" >/dev/null
 
@@ -174,8 +184,8 @@ EXTENSION_RELOAD_MANAGER=1
 EOF
 chmod 0644 "$root/usr/lib/extension-release.d/extension-release.kube-bootstrap"
 normalize_tree "$root"
-mksquashfs "$root" "$dist/$raw" -all-root -noappend -no-xattrs -quiet -no-progress \
-  -mkfs-time "$SOURCE_DATE_EPOCH" -all-time "$SOURCE_DATE_EPOCH" >/dev/null
+# mksquashfs takes its timestamps from SOURCE_DATE_EPOCH.
+mksquashfs "$root" "$dist/$raw" -all-root -noappend -no-xattrs -quiet -no-progress >/dev/null
 
 # --- checksums ------------------------------------------------------------------------------
 

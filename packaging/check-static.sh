@@ -1,13 +1,12 @@
 #!/usr/bin/env bash
-# Builds the fully static release binary and checks that it is static, runs, and resolves host
-# names without glibc's NSS (it fetches from http://localhost:PORT served on loopback).
+# Builds the fully static binary that packaging/build.sh packages (the same cargo invocation, so
+# CI compiles it once) and checks that it is static, runs, and resolves host names without
+# glibc's NSS (it fetches from http://localhost:PORT served on loopback).
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$here"
-target=x86_64-unknown-linux-gnu
-RUSTFLAGS='-C target-feature=+crt-static' cargo build --release --locked --quiet --target "$target"
-bin="$here/target/$target/release/kube-bootstrap"
+bin=$(bash packaging/build.sh binary)
 
 ldd_out=$(ldd "$bin" 2>&1 || true)
 case "$ldd_out" in

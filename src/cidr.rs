@@ -65,6 +65,33 @@ impl Cidr {
         }
     }
 
+    /// The network of `ip` with `prefix` bits (host bits cleared), as `ip addr` shows an
+    /// interface's address; `None` for a prefix longer than the address.
+    pub fn network_of(ip: IpAddr, prefix: u8) -> Option<Cidr> {
+        let bits = if ip.is_ipv4() { 32 } else { 128 };
+        if prefix > bits {
+            return None;
+        }
+        Cidr { addr: ip, prefix }
+            .nth(0)
+            .map(|addr| Cidr { addr, prefix })
+    }
+
+    /// Parses `addr/prefix` whether or not host bits are set (`10.1.23.1/24`, as flannel
+    /// writes `FLANNEL_SUBNET`), giving the network.
+    pub fn parse_lenient(s: &str) -> Option<Cidr> {
+        let (addr, prefix) = s.trim().split_once('/')?;
+        if prefix.is_empty() || !prefix.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        Cidr::network_of(addr.parse().ok()?, prefix.parse().ok()?)
+    }
+
+    /// Whether the two ranges share an address (one contains the other's network address).
+    pub fn overlaps(&self, other: &Cidr) -> bool {
+        self.contains(other.addr) || other.contains(self.addr)
+    }
+
     /// Whether `ip` lies inside the range.
     pub fn contains(&self, ip: IpAddr) -> bool {
         match (self.addr, ip) {
@@ -124,5 +151,40 @@ mod tests {
         assert_eq!(v6.nth(10), Some("fd00::a".parse().unwrap()));
         assert!(c.contains("172.22.5.1".parse().unwrap()));
         assert!(!c.contains("172.23.0.1".parse().unwrap()));
+    }
+
+    #[test]
+    fn overlaps_when_either_range_contains_the_other() {
+        let c = |s: &str| s.parse::<Cidr>().unwrap();
+        for (a, b, want) in [
+            ("172.22.0.0/16", "172.22.0.0/16", true),
+            ("172.22.0.0/16", "172.22.128.0/24", true),
+            ("172.22.128.0/24", "172.22.0.0/16", true),
+            ("10.0.0.0/8", "10.244.0.0/16", true),
+            ("172.22.0.0/16", "172.23.0.0/16", false),
+            ("10.96.0.0/12", "10.112.0.0/12", false),
+            ("0.0.0.0/0", "192.0.2.0/24", true),
+            ("fd00::/64", "fd00::/112", true),
+            ("fd00::/64", "fd01::/64", false),
+            // Different families never overlap.
+            ("0.0.0.0/0", "::/0", false),
+        ] {
+            assert_eq!(c(a).overlaps(&c(b)), want, "{a} vs {b}");
+        }
+    }
+
+    #[test]
+    fn networks_of_interface_addresses_clear_host_bits() {
+        let net = Cidr::network_of("10.1.23.7".parse().unwrap(), 24).unwrap();
+        assert_eq!(net.to_string(), "10.1.23.0/24");
+        let net = Cidr::network_of("fd00::1:2".parse().unwrap(), 64).unwrap();
+        assert_eq!(net.to_string(), "fd00::/64");
+        assert_eq!(Cidr::network_of("10.0.0.1".parse().unwrap(), 33), None);
+        assert_eq!(
+            Cidr::parse_lenient("10.1.23.1/24").map(|c| c.to_string()),
+            Some("10.1.23.0/24".to_string())
+        );
+        assert_eq!(Cidr::parse_lenient("10.1.23.1"), None);
+        assert_eq!(Cidr::parse_lenient("10.1.23.1/+4"), None);
     }
 }

@@ -47,6 +47,10 @@ pub enum Command {
     Flags(FlagsArgs),
     /// Print the environment file `fetch` writes for a component, KUBE_ARGS included
     Env(EnvArgs),
+    /// Check this node for what keeps components from running: one ok/warn/fail line per check
+    Doctor(DoctorArgs),
+    /// Discover the node's addresses from the kernel and write them as /etc/network-environment
+    NetworkEnv(NetworkEnvArgs),
     /// Print kube-bootstrap's version, commit and default Kubernetes release
     Version(VersionArgs),
 }
@@ -109,6 +113,29 @@ pub struct EnvArgs {
 
     #[command(flatten)]
     pub overrides: OverrideArgs,
+}
+
+/// `kube-bootstrap doctor [COMPONENT...] [--json]`
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// Components to check (or all) [default: those installed on this node, all when none is]
+    #[arg(value_name = "COMPONENT", value_parser = parse_component_arg)]
+    pub components: Vec<String>,
+
+    /// Print the findings as JSON
+    #[arg(long)]
+    pub json: bool,
+
+    #[command(flatten)]
+    pub overrides: OverrideArgs,
+}
+
+/// `kube-bootstrap network-env [--output FILE]`
+#[derive(Debug, Args)]
+pub struct NetworkEnvArgs {
+    /// Write the file here, atomically (inside --root), instead of printing it
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
 }
 
 /// Options that override settings, shared by the subcommands that read them.
@@ -190,6 +217,8 @@ impl Cli {
                 let settings = self.settings(&args.overrides.to_overrides())?;
                 crate::explain::env(&settings, args.component)
             }
+            Command::Doctor(args) => args.run(&self),
+            Command::NetworkEnv(args) => args.run(&self),
             Command::Version(args) => args.run(),
         }
     }
@@ -212,6 +241,20 @@ impl FetchArgs {
                 expected: e,
             })?;
         crate::fetch::run(&settings, &components)
+    }
+}
+
+impl DoctorArgs {
+    fn run(&self, cli: &Cli) -> Result<(), Error> {
+        // An invalid setting is a finding here, not the end.
+        let settings = cli.settings(&self.overrides.to_overrides());
+        crate::doctor::run(settings, &self.components, self.json)
+    }
+}
+
+impl NetworkEnvArgs {
+    fn run(&self, cli: &Cli) -> Result<(), Error> {
+        crate::netenv::run(&cli.root, self.output.as_deref())
     }
 }
 

@@ -37,6 +37,8 @@ pub const KUBE_APISERVER_PORT: &str = "KUBE_APISERVER_PORT";
 pub const KUBE_ETCD_SERVERS: &str = "KUBE_ETCD_SERVERS";
 /// The Service cluster IP range (CIDR).
 pub const KUBE_SERVICE_CLUSTER_IP_RANGE: &str = "KUBE_SERVICE_CLUSTER_IP_RANGE";
+/// The pod network (CIDR), checked by `doctor` against the service range.
+pub const KUBE_CLUSTER_CIDR: &str = "KUBE_CLUSTER_CIDR";
 /// The cluster's DNS domain.
 pub const KUBE_CLUSTER_DOMAIN: &str = "KUBE_CLUSTER_DOMAIN";
 /// The cluster DNS Service IP handed to kubelets.
@@ -153,6 +155,11 @@ pub const ALL: &[Var] = &[
         name: KUBE_SERVICE_CLUSTER_IP_RANGE,
         default: "172.22.0.0/16",
         doc: "Service cluster IP range, a CIDR.",
+    },
+    Var {
+        name: KUBE_CLUSTER_CIDR,
+        default: "",
+        doc: "The pod network (CIDR), e.g. flannel's `FLANNEL_NETWORK`; `doctor` fails when the service range overlaps it.",
     },
     Var {
         name: KUBE_CLUSTER_DOMAIN,

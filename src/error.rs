@@ -122,6 +122,12 @@ pub enum Error {
         source: io::Error,
     },
 
+    #[error("cannot discover the node's addresses from the kernel")]
+    Discovery(#[source] crate::netenv::DiscoveryError),
+
+    #[error("{failed} of {total} doctor checks failed")]
+    ChecksFailed { failed: usize, total: usize },
+
     #[error("{} of {} fetches failed", failed.len(), total)]
     Several { failed: Vec<Error>, total: usize },
 }
@@ -206,8 +212,18 @@ impl Error {
                 crate::node::FactError::Invalid { path, var, .. } if *var == crate::node::LEADER_ENDPOINT => {
                     format!("fix LEADER_ENDPOINT in '{}'", path.display())
                 }
-                _ => "run setup-network-environment so that it writes DEFAULT_IPV4, or set KUBE_NODE_IP".to_string(),
+                crate::node::FactError::Undiscovered { path, .. } => format!(
+                    "give the node a default route, write DEFAULT_IPV4=<address> to '{}', or set KUBE_NODE_IP",
+                    path.display()
+                ),
+                _ => "run 'kube-bootstrap network-env --output /etc/network-environment' (or setup-network-environment) so that it writes DEFAULT_IPV4, or set KUBE_NODE_IP".to_string(),
             }),
+            Error::Discovery(crate::netenv::DiscoveryError::NoDefaultRoute { .. }) => Some(
+                "add a default route (ip route add default via <gateway>), or set KUBE_NODE_IP instead of writing the file".to_string(),
+            ),
+            Error::ChecksFailed { .. } => Some(
+                "the lines marked 'fail' above say what is wrong and what to do".to_string(),
+            ),
             Error::BinaryRefused { component, .. } | Error::NotInstalled { component, .. } => {
                 Some(format!("run 'kube-bootstrap fetch {component}' first"))
             }

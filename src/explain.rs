@@ -148,7 +148,8 @@ pub fn env(settings: &Settings, component: Component) -> Result<(), Error> {
     ))
 }
 
-fn print(text: &str) -> Result<(), Error> {
+/// Writes `text` to stdout; a closed pipe is not an error.
+pub(crate) fn print(text: &str) -> Result<(), Error> {
     let mut stdout = std::io::stdout().lock();
     match stdout
         .write_all(text.as_bytes())

@@ -10,6 +10,8 @@ pub mod cli;
 pub mod cmdline;
 /// The five Kubernetes components.
 pub mod component;
+/// `doctor`: checks a node and says what is wrong.
+pub mod doctor;
 /// Every environment variable read, documented.
 pub mod env_vars;
 /// systemd environment files.
@@ -30,6 +32,8 @@ pub mod fsutil;
 pub mod kube_version;
 /// journald or stderr logging.
 pub mod logging;
+/// `network-env`: the node's addresses from the kernel.
+pub mod netenv;
 /// The node's facts: leader and address.
 pub mod node;
 /// Layered, validated settings.

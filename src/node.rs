@@ -2,7 +2,9 @@
 //! `/etc/network-environment` (as written by setup-network-environment), with where each came from.
 //!
 //! Both files are read into values here, never into the process environment. A missing or
-//! invalid fact is kept as an error and only reported when a flag needs it.
+//! invalid fact is kept as an error and only reported when a flag needs it. When
+//! `/etc/network-environment` does not exist at all, the address is discovered from the kernel
+//! the way `kube-bootstrap network-env` would write it, and its source says so.
 
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -39,6 +41,12 @@ pub enum FactError {
         value: String,
         expected: &'static str,
     },
+    #[error("'{}' does not exist, and the kernel does not tell {var} either: {reason}", path.display())]
+    Undiscovered {
+        path: PathBuf,
+        var: &'static str,
+        reason: String,
+    },
 }
 
 /// Where a fact's value came from.
@@ -48,6 +56,13 @@ pub enum FactSource {
     File { path: PathBuf, var: &'static str },
     /// A kube-bootstrap setting (`KUBE_NODE_IP`).
     Setting { var: &'static str, origin: Origin },
+    /// The kernel, because the node file (`path`) does not exist: the address of `iface`, the
+    /// interface of the default route.
+    Discovered {
+        path: PathBuf,
+        var: &'static str,
+        iface: String,
+    },
 }
 
 impl FactError {
@@ -55,7 +70,8 @@ impl FactError {
     pub fn wanted(&self) -> String {
         let (FactError::Unreadable { path, var, .. }
         | FactError::Unset { path, var }
-        | FactError::Invalid { path, var, .. }) = self;
+        | FactError::Invalid { path, var, .. }
+        | FactError::Undiscovered { path, var, .. }) = self;
         format!("{var} from '{}'", path.display())
     }
 }
@@ -65,6 +81,11 @@ impl fmt::Display for FactSource {
         match self {
             FactSource::File { path, var } => write!(f, "{var} from '{}'", path.display()),
             FactSource::Setting { var, origin } => write!(f, "{var} from {origin}"),
+            FactSource::Discovered { path, var, iface } => write!(
+                f,
+                "{var} discovered from the kernel: the address of '{iface}', the interface of the default route ('{}' does not exist)",
+                path.display()
+            ),
         }
     }
 }
@@ -227,6 +248,13 @@ impl NodeFacts {
             }),
             None => {
                 let path = settings.path(&settings.node.network_env_file);
+                if matches!(std::fs::symlink_metadata(&path), Err(e) if e.kind() == std::io::ErrorKind::NotFound)
+                {
+                    return NodeFacts {
+                        leader,
+                        node_ip: discover_node_ip(path),
+                    };
+                }
                 read_var(&path, DEFAULT_IPV4).and_then(|value| {
                     value
                         .parse::<Ipv4Addr>()
@@ -247,6 +275,36 @@ impl NodeFacts {
             }
         };
         NodeFacts { leader, node_ip }
+    }
+}
+
+/// `DEFAULT_IPV4` as `kube-bootstrap network-env` would write it, for a node without
+/// `/etc/network-environment` (`path`).
+fn discover_node_ip(path: PathBuf) -> Fact<IpAddr> {
+    let found = crate::netenv::discover()
+        .and_then(|d| d.default_ipv4().map(|(ip, iface)| (ip, iface.to_string())));
+    match found {
+        Ok((ip, iface)) => {
+            tracing::info!(
+                path = %path.display(),
+                interface = %iface,
+                address = %ip,
+                "network environment file not found; node address discovered from the kernel"
+            );
+            Ok(Known {
+                value: IpAddr::V4(ip),
+                source: FactSource::Discovered {
+                    path,
+                    var: DEFAULT_IPV4,
+                    iface,
+                },
+            })
+        }
+        Err(e) => Err(FactError::Undiscovered {
+            path,
+            var: DEFAULT_IPV4,
+            reason: crate::error::chain(&e),
+        }),
     }
 }
 

@@ -196,6 +196,9 @@ pub struct Cluster {
     pub apiserver_port: Option<u16>,
     pub etcd_servers: String,
     pub service_range: Cidr,
+    /// The pod network (`KUBE_CLUSTER_CIDR`), when the operator names it; `doctor` checks the
+    /// service range against it.
+    pub cluster_cidr: Option<Cidr>,
     pub domain: String,
     pub dns: IpAddr,
     /// Node paths (not yet rooted).
@@ -447,6 +450,13 @@ impl Settings {
             cidr::EXPECTED,
             |s| s.parse().ok(),
         )?;
+        let cluster_cidr =
+            match r.optional(var::KUBE_CLUSTER_CIDR) {
+                Some((value, origin)) => Some(value.trim().parse::<Cidr>().map_err(|_| {
+                    invalid(var::KUBE_CLUSTER_CIDR, &value, origin, cidr::EXPECTED)
+                })?),
+                None => None,
+            };
         let domain = r.parse(
             var::KUBE_CLUSTER_DOMAIN,
             "cluster.local",
@@ -557,6 +567,7 @@ impl Settings {
                 apiserver_port,
                 etcd_servers,
                 service_range,
+                cluster_cidr,
                 domain,
                 dns,
                 pki_dir,
@@ -793,6 +804,7 @@ mod tests {
         for (var, value) in [
             ("KUBE_SERVICE_CLUSTER_IP_RANGE", "172.22.0.1/16"),
             ("KUBE_SERVICE_CLUSTER_IP_RANGE", "10.0.0.0/30"),
+            ("KUBE_CLUSTER_CIDR", "10.244.0.1/16"),
             ("KUBE_APISERVER_PORT", "0"),
             ("KUBE_ETCD_SERVERS", "127.0.0.1:2379"),
             ("KUBE_CLUSTER_DNS", "dns"),

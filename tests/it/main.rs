@@ -3,3 +3,4 @@
 mod exec;
 mod fetch;
 mod support;
+mod systemd;

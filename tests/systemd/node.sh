@@ -25,6 +25,7 @@ manager_pid=
 journald_pid=
 own_cgroup=
 slice=
+cgroot=
 
 say() { echo "node.sh: $*" >&2; }
 
@@ -61,27 +62,26 @@ stop() {
   wait "$pid" 2>/dev/null || true
 }
 
-# Processes in the node's cgroups other than this script and the given PIDs.
+# Processes left in the manager's cgroups.
 strays() {
-  [ -n "$slice" ] && [ -d "/sys/fs/cgroup$slice" ] || return 0
-  find "/sys/fs/cgroup$slice" -name cgroup.procs -exec cat {} + 2>/dev/null |
-    grep -vx -e "$$" ${1:+-e "$1"} || true
+  [ -n "$slice" ] && [ -d "$cgroot$slice/user@0.service" ] || return 0
+  find "$cgroot$slice/user@0.service" -name cgroup.procs -exec cat {} + 2>/dev/null
 }
 
-no_strays() { [ -z "$(strays "$@")" ]; }
+no_strays() { [ -z "$(strays)" ]; }
 
 sweep() {
   local pid
-  for pid in $(strays "$@"); do
+  for pid in $(strays); do
     kill -KILL "$pid" 2>/dev/null || true
   done
-  wait_until 10 "the node's processes to die" no_strays "$@" || true
+  wait_until 10 "the node's processes to die" no_strays || true
 }
 
 remove_cgroups() {
-  [ -d "/sys/fs/cgroup$slice" ] || return 0
-  find "/sys/fs/cgroup$slice" -depth -type d -exec rmdir {} + 2>/dev/null || true
-  [ ! -d "/sys/fs/cgroup$slice" ]
+  [ -d "$cgroot$slice" ] || return 0
+  find "$cgroot$slice" -depth -type d -exec rmdir {} + 2>/dev/null || true
+  [ ! -d "$cgroot$slice" ]
 }
 
 teardown() {
@@ -92,13 +92,12 @@ teardown() {
     # SIGTERM makes a user manager start exit.target: it stops its units, then exits.
     stop "$manager_pid" 15
   fi
-  sweep "$journald_pid"
+  sweep
   if [ -n "$journald_pid" ]; then
     stop "$journald_pid" 5
   fi
-  sweep
   if [ -n "$slice" ]; then
-    echo $$ >"/sys/fs/cgroup$own_cgroup/cgroup.procs" ||
+    echo $$ >"$cgroot$own_cgroup/cgroup.procs" ||
       say "cannot move back to cgroup $own_cgroup"
     wait_until 10 "the node's cgroups to be removed" remove_cgroups ||
       say "left behind: cgroup $slice"
@@ -117,13 +116,15 @@ else
   say "no cgroup2 hierarchy at /sys/fs/cgroup or /sys/fs/cgroup/unified"
   exit 1
 fi
+cgroot=$v2
 own_cgroup=$(sed -n 's/^0:://p' /proc/self/cgroup)
 own_cgroup=${own_cgroup%/}
 slice="$own_cgroup/kube-bootstrap-it-$$.slice"
-mkdir -p "$v2$slice/node.scope" "$v2$slice/user@0.service"
-echo $$ >"$v2$slice/node.scope/cgroup.procs"
+mkdir -p "$cgroot$slice/node.scope" "$cgroot$slice/user@0.service"
+echo $$ >"$cgroot$slice/node.scope/cgroup.procs"
 # The manager then runs in pure cgroup2 mode and touches no v1 controller hierarchy.
 mount -t cgroup2 cgroup2 /sys/fs/cgroup
+cgroot=/sys/fs/cgroup
 
 mkdir -p "$scratch/ns"
 mount -t tmpfs -o mode=0700 tmpfs "$scratch/ns"
@@ -160,8 +161,8 @@ journald_pid=$!
 wait_until 10 "journald's socket" test -S /run/systemd/journal/socket
 
 (
-  echo "$BASHPID" >"/sys/fs/cgroup$slice/user@0.service/cgroup.procs"
-  exec "$libexec/systemd" --user
+  echo "$BASHPID" >"$cgroot$slice/user@0.service/cgroup.procs" || exit 1
+  exec "$libexec/systemd" --user --log-target=journal
 ) </dev/null >>"$scratch/manager.log" 2>&1 &
 manager_pid=$!
 manager_up() {

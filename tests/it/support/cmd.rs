@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::fmt;
-use std::io::Read;
+use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc::{self, Receiver};
@@ -116,21 +116,7 @@ impl Kb {
 
     /// Starts the binary with captured output.
     pub fn spawn(&self) -> Running {
-        let mut child = self
-            .command()
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn kube-bootstrap");
-        let stdout = collect(child.stdout.take().expect("stdout pipe"));
-        let stderr = collect(child.stderr.take().expect("stderr pipe"));
-        Running {
-            child,
-            stdout,
-            stderr,
-            started: Instant::now(),
-            limit: self.limit,
-        }
+        spawn_bounded(self.command(), "kube-bootstrap", self.limit)
     }
 
     /// Runs the binary to completion (killing it and failing the test if it
@@ -138,6 +124,27 @@ impl Kb {
     pub fn run(&self) -> Outcome {
         self.spawn().wait()
     }
+}
+
+/// Starts `cmd` (any program, named `what` in messages) with captured stdout and stderr;
+/// [`Running::wait`] bounds it by `limit`. Panics if it cannot be started.
+pub fn spawn_bounded(cmd: Command, what: &str, limit: Duration) -> Running {
+    try_spawn_bounded(cmd, what, limit).unwrap_or_else(|e| panic!("spawn {what}: {e}"))
+}
+
+/// [`spawn_bounded`], returning the error when `cmd` cannot be started.
+pub fn try_spawn_bounded(mut cmd: Command, what: &str, limit: Duration) -> io::Result<Running> {
+    let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn()?;
+    let stdout = collect(child.stdout.take().expect("stdout pipe"));
+    let stderr = collect(child.stderr.take().expect("stderr pipe"));
+    Ok(Running {
+        what: what.to_owned(),
+        child,
+        stdout,
+        stderr,
+        started: Instant::now(),
+        limit,
+    })
 }
 
 fn collect(mut pipe: impl Read + Send + 'static) -> Receiver<Vec<u8>> {
@@ -152,6 +159,7 @@ fn collect(mut pipe: impl Read + Send + 'static) -> Receiver<Vec<u8>> {
 
 /// A started child; killed on drop if still running.
 pub struct Running {
+    what: String,
     child: Child,
     stdout: Receiver<Vec<u8>>,
     stderr: Receiver<Vec<u8>>,
@@ -161,20 +169,24 @@ pub struct Running {
 
 impl Running {
     /// Waits for the child within its time bound; on overrun kills it and panics.
-    pub fn wait(mut self) -> Outcome {
+    pub fn wait(self) -> Outcome {
+        let (what, limit) = (self.what.clone(), self.limit);
+        self.finish()
+            .unwrap_or_else(|out| panic!("{what} did not finish within {limit:?}; killed\n{out}"))
+    }
+
+    /// Waits for the child within its time bound without panicking: `Err` with what it
+    /// printed if it had to be killed.
+    pub fn finish(mut self) -> Result<Outcome, Outcome> {
         let deadline = self.started + self.limit;
         loop {
-            if let Some(status) = self.child.try_wait().expect("poll child") {
-                return self.outcome(status);
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Ok(self.outcome(status));
             }
             if Instant::now() >= deadline {
                 let _ = self.child.kill();
                 let status = self.child.wait().expect("reap child");
-                let out = self.outcome(status);
-                panic!(
-                    "kube-bootstrap did not finish within {:?}; killed\n{out}",
-                    self.limit
-                );
+                return Err(self.outcome(status));
             }
             thread::sleep(Duration::from_millis(10));
         }

@@ -1,9 +1,11 @@
-//! Shared test support: sandbox roots, artifacts, a local mirror and the command builder.
+//! Shared test support: sandbox roots, artifacts, a local mirror, the command builder and a
+//! throwaway systemd node.
 
 pub mod artifact;
 pub mod cmd;
 pub mod fake;
 pub mod mirror;
+pub mod node;
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;

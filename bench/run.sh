@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Benchmarks kube-bootstrap's fetch and exec against curl, wget, sha256sum and direct exec, in
+# one run, each set of commands interleaved. Writes bench/RESULTS.md.
+#
+#   bash bench/run.sh            # full run (a few minutes)
+#   bash bench/run.sh --smoke    # one iteration of everything, small artifacts (CI)
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$here"
+smoke=0
+[ "${1:-}" = "--smoke" ] && smoke=1
+
+need=()
+command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || need+=(nginx-light)
+command -v wget >/dev/null || need+=(wget)
+command -v curl >/dev/null || need+=(curl)
+[ -x /usr/bin/time ] || need+=(time)
+command -v hyperfine >/dev/null || need+=(hyperfine)
+if [ ${#need[@]} -gt 0 ]; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${need[@]}"
+fi
+
+target=x86_64-unknown-linux-gnu
+RUSTFLAGS='-C target-feature=+crt-static' cargo build --release --locked --quiet --target "$target"
+kb="$here/target/$target/release/kube-bootstrap"
+
+work=$(mktemp -d -t kb-bench.XXXXXX)
+chmod 755 "$work"  # nginx workers run as an unprivileged user
+nginx_pid=
+cleanup() {
+  [ -n "$nginx_pid" ] && kill "$nginx_pid" 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+mkdir -p "$work/www" "$work/nginx"
+cat > "$work/nginx/nginx.conf" <<CONF
+worker_processes 1;
+daemon off;
+error_log $work/nginx/error.log warn;
+pid $work/nginx/nginx.pid;
+events { worker_connections 256; }
+http {
+  access_log off;
+  sendfile on;
+  tcp_nopush on;
+  default_type application/octet-stream;
+  client_body_temp_path $work/nginx/body;
+  proxy_temp_path $work/nginx/proxy;
+  fastcgi_temp_path $work/nginx/fastcgi;
+  uwsgi_temp_path $work/nginx/uwsgi;
+  scgi_temp_path $work/nginx/scgi;
+  server {
+    listen 127.0.0.1:$port;
+    root $work/www;
+  }
+}
+CONF
+/usr/sbin/nginx -c "$work/nginx/nginx.conf" -p "$work/nginx" &
+nginx_pid=$!
+for _ in $(seq 100); do
+  curl -fsS -o /dev/null "http://127.0.0.1:$port/" 2>/dev/null && break
+  [ -f "$work/www/index.html" ] || echo ok > "$work/www/index.html"
+  sleep 0.05
+done
+
+python3 "$here/bench/bench.py" --kb "$kb" --work "$work" --mirror "http://127.0.0.1:$port" \
+  --www "$work/www" --smoke "$smoke" --results "$here/bench/RESULTS.md"

@@ -1,0 +1,173 @@
+#!/usr/bin/env python3
+"""Checks the deployment examples in packaging/examples/ against the release and the units.
+
+Usage: check_examples.py VERSION SYSTEMD_DIR ENV_VARS_RS EXAMPLES_DIR
+
+Every *.bu (Butane, variant flatcar) and cloud-config*.yaml file must parse as YAML and carry
+what its role needs: /etc/leader with LEADER_ENDPOINT, /etc/kube-bootstrap.env whose settings
+kube-bootstrap knows (src/env_vars.rs), this release's artifact, and the role's units, which
+must exist in systemd/. The role comes from the file name (leader or worker). Prints one line
+per problem and exits 1 if there is any.
+"""
+
+import re
+import sys
+from pathlib import Path
+
+import yaml
+
+LEADER_UNITS = ["kube-apiserver.service", "kube-controller-manager.service", "kube-scheduler.service"]
+NODE_UNITS = ["kube-kubelet.service", "kube-proxy.service"]
+WANTS = "/etc/systemd/system/multi-user.target.wants/"
+
+problems: list[str] = []
+
+
+def problem(path: Path, message: str) -> None:
+    problems.append(f"{path.name}: {message}")
+
+
+def env_keys(text: str) -> list[str]:
+    """The variable names set by a dotenv file's uncommented lines."""
+    keys = []
+    for line in text.splitlines():
+        line = line.strip()
+        if line and not line.startswith("#") and "=" in line:
+            keys.append(line.split("=", 1)[0].removeprefix("export ").strip())
+    return keys
+
+
+def check_env_and_leader(path: Path, files: dict[str, str], known: set[str] | None) -> None:
+    leader = files.get("/etc/leader")
+    if leader is None:
+        problem(path, "no /etc/leader")
+    elif "LEADER_ENDPOINT" not in env_keys(leader):
+        problem(path, "/etc/leader does not set LEADER_ENDPOINT")
+    env = files.get("/etc/kube-bootstrap.env")
+    if env is None:
+        problem(path, "no /etc/kube-bootstrap.env")
+    elif known is not None:
+        for key in env_keys(env):
+            if key not in known:
+                problem(path, f"/etc/kube-bootstrap.env sets {key}, which kube-bootstrap does not know")
+
+
+def role_units(path: Path) -> tuple[list[str], list[str]]:
+    """(units the file must enable or start, units it must not)."""
+    if "leader" in path.name:
+        return LEADER_UNITS + NODE_UNITS, []
+    if "worker" in path.name:
+        return NODE_UNITS, LEADER_UNITS
+    problem(path, "name says neither leader nor worker")
+    return [], []
+
+
+def check_butane(path: Path, doc: dict, version: str, units: set[str], known: set[str] | None) -> None:
+    if doc.get("variant") != "flatcar":
+        problem(path, f"variant is {doc.get('variant')!r}, not 'flatcar'")
+    if doc.get("version") not in ("1.0.0", "1.1.0"):
+        problem(path, f"version is {doc.get('version')!r}, not 1.0.0 or 1.1.0")
+    storage = doc.get("storage") or {}
+    entries = storage.get("files") or []
+    files = {f["path"]: (f.get("contents") or {}).get("inline") for f in entries}
+    check_env_and_leader(path, {k: v for k, v in files.items() if v is not None}, known)
+
+    image = f"/opt/extensions/kube-bootstrap/kube-bootstrap-{version}-x86-64.raw"
+    sysext = next((f for f in entries if f["path"] == image), None)
+    if sysext is None:
+        problem(path, f"does not install {image}")
+    else:
+        contents = sysext.get("contents") or {}
+        if not str(contents.get("source", "")).endswith(f"/kube-bootstrap-{version}-x86-64.raw"):
+            problem(path, f"{image} has no source URL ending in the image's name")
+        if not re.fullmatch(r"sha256-[0-9a-f]{64}", str((contents.get("verification") or {}).get("hash", ""))):
+            problem(path, f"{image} has no sha256 verification hash")
+
+    links = {link["path"]: link.get("target") for link in storage.get("links") or []}
+    if links.get("/etc/extensions/kube-bootstrap.raw") != image:
+        problem(path, f"/etc/extensions/kube-bootstrap.raw does not link to {image}")
+    enabled = {
+        p.removeprefix(WANTS)
+        for p, target in links.items()
+        if p.startswith(WANTS) and target == "/usr/lib/systemd/system/" + p.removeprefix(WANTS)
+    }
+    for unit in (doc.get("systemd") or {}).get("units") or []:
+        if unit.get("enabled") and unit["name"].startswith("kube-"):
+            enabled.add(unit["name"])
+        if unit["name"].startswith("kube-") and unit["name"] not in units:
+            problem(path, f"configures {unit['name']}, which is not in systemd/")
+    check_units(path, enabled, units, "enable")
+
+
+def check_cloud_config(path: Path, text: str, doc: dict, version: str, units: set[str], known: set[str] | None) -> None:
+    if not text.startswith("#cloud-config\n"):
+        problem(path, "does not start with #cloud-config")
+    files = {f["path"]: f.get("content", "") for f in doc.get("write_files") or []}
+    check_env_and_leader(path, files, known)
+    installer = "\n".join(files.values())
+    if f"version={version}\n" not in installer:
+        problem(path, f"does not install kube-bootstrap {version}")
+
+    coreos = doc.get("coreos") or {}
+    role = "leader" if "leader" in path.name else "worker"
+    metadata = str((coreos.get("fleet") or {}).get("metadata", ""))
+    if f"role={role}" not in metadata.split(","):
+        problem(path, f"fleet metadata {metadata!r} lacks role={role}")
+    started = {u["name"] for u in coreos.get("units") or [] if u.get("command") == "start"}
+    for unit in ["etcd2.service", "fleet.service", "setup-network-environment.service"]:
+        if unit not in started:
+            problem(path, f"does not start {unit}")
+    kube = {u for u in started if u.startswith("kube-") and u != "kube-bootstrap-install.service"}
+    check_units(path, kube, units, "start")
+
+
+def check_units(path: Path, have: set[str], units: set[str], verb: str) -> None:
+    must, must_not = role_units(path)
+    for unit in must:
+        if unit not in have:
+            problem(path, f"does not {verb} {unit}")
+    for unit in sorted(have):
+        if unit in must_not:
+            problem(path, f"should not {verb} {unit} on this role")
+        if units and unit not in units:
+            problem(path, f"would {verb} {unit}, which is not in systemd/")
+
+
+def main() -> int:
+    version, systemd_dir, env_vars_rs, examples = sys.argv[1:5]
+    units = {p.name for p in Path(systemd_dir).glob("*.service")}
+    env_vars = Path(env_vars_rs)
+    known = set(re.findall(r'"(KUBE_[A-Z0-9_]+)"', env_vars.read_text())) if env_vars.is_file() else None
+    if known is None:
+        print(f"warning: {env_vars_rs} not found; settings in the examples are not checked")
+
+    found = 0
+    for path in sorted(Path(examples).iterdir()):
+        is_butane = path.suffix == ".bu"
+        is_cloud_config = path.name.startswith("cloud-config") and path.suffix in (".yaml", ".yml")
+        if not (is_butane or is_cloud_config):
+            continue
+        found += 1
+        text = path.read_text()
+        try:
+            doc = yaml.safe_load(text)
+        except yaml.YAMLError as err:
+            problem(path, f"not valid YAML: {err}")
+            continue
+        if not isinstance(doc, dict):
+            problem(path, "not a YAML mapping")
+        elif is_butane:
+            check_butane(path, doc, version, units, known)
+        else:
+            check_cloud_config(path, text, doc, version, units, known)
+        print(f"      checked {path.name}")
+    if found == 0:
+        problems.append(f"no examples in {examples}")
+
+    for p in problems:
+        print(f"      {p}", file=sys.stderr)
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
