@@ -7,7 +7,7 @@
 
 use std::net::{IpAddr, SocketAddr, TcpStream, ToSocketAddrs};
 use std::os::unix::fs::PermissionsExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
@@ -104,15 +104,19 @@ impl Findings {
 /// all five when none is), prints them, and fails when any check failed.
 pub fn run(settings: Result<Settings, Error>, named: &[String], json: bool) -> Result<(), Error> {
     let mut f = Findings::default();
-    let components = match &settings {
-        _ if !named.is_empty() => component::expand(named).map_err(|e| Error::InvalidSetting {
+    let components = if !named.is_empty() {
+        // Validated by clap's value parser already.
+        component::expand(named).map_err(|e| Error::InvalidSetting {
             var: "COMPONENT".into(),
             value: named.join(" "),
             origin: crate::settings::Origin::Cli("COMPONENT"),
             expected: e,
-        })?,
-        Ok(s) => default_components(s),
-        Err(_) => Component::ALL.to_vec(),
+        })?
+    } else {
+        match &settings {
+            Ok(s) => default_components(s),
+            Err(_) => Component::ALL.to_vec(),
+        }
     };
     match settings {
         Ok(settings) => {
@@ -216,7 +220,7 @@ fn check_node(settings: &Settings, components: &[Component], f: &mut Findings) {
             None
         }
     };
-    let mut http = Http::default();
+    let mut http = Http::new(settings.path(settings.cluster.pki_dir.join("ca.crt")));
     if node_side {
         check_leader(settings, &facts, &mut http, f);
         if let Some(d) = &discovery {
@@ -272,10 +276,7 @@ fn check_leader(settings: &Settings, facts: &NodeFacts, http: &mut Http, f: &mut
     let (url, port) = apiserver_url(settings, &leader.value);
     f.ok(
         "leader",
-        format!(
-            "LEADER_ENDPOINT: the apiserver is {url} ({})",
-            leader.source
-        ),
+        format!("the apiserver is {url} ({})", leader.source),
     );
     let host = leader.value.host.as_str();
     match connect(host, port, TIMEOUT) {
@@ -292,8 +293,8 @@ fn check_leader(settings: &Settings, facts: &NodeFacts, http: &mut Http, f: &mut
             return;
         }
     }
-    let ca = settings.path(settings.cluster.pki_dir.join("ca.crt"));
-    let client = match http.client(Some(&ca)) {
+    let ca = http.ca.clone();
+    let client = match http.client() {
         Ok(c) => c,
         Err(why) => {
             f.warn("apiserver", format!("health not checked: {why}"), None);
@@ -422,7 +423,6 @@ fn check_node_address(settings: &Settings, facts: &NodeFacts, d: &Discovery, f: 
 // ---- etcd ------------------------------------------------------------------------------------
 
 fn check_etcd(settings: &Settings, http: &mut Http, f: &mut Findings) {
-    let ca = settings.path(settings.cluster.pki_dir.join("ca.crt"));
     for server in settings.cluster.etcd_servers.split(',').map(str::trim) {
         let url = format!("{}/health", server.trim_end_matches('/'));
         let hint = || {
@@ -431,7 +431,7 @@ fn check_etcd(settings: &Settings, http: &mut Http, f: &mut Findings) {
                 var::KUBE_ETCD_SERVERS
             ))
         };
-        let client = match http.client(Some(&ca)) {
+        let client = match http.client() {
             Ok(c) => c,
             Err(why) => {
                 f.warn("etcd", format!("{url} not checked: {why}"), None);
@@ -785,9 +785,10 @@ pub fn format_utc(secs: i64) -> String {
 
 // ---- HTTP ------------------------------------------------------------------------------------
 
-/// A blocking GET on top of the async client, built on first use.
-#[derive(Default)]
+/// A blocking GET on top of the async client, built on first use; it trusts the cluster's CA
+/// (`ca`, when readable) besides the system roots.
 struct Http {
+    ca: PathBuf,
     built: Option<Result<Client, String>>,
 }
 
@@ -797,14 +798,18 @@ struct Client {
 }
 
 impl Http {
-    /// The client; it trusts `ca` (when readable) besides the system roots.
-    fn client(&mut self, ca: Option<&Path>) -> Result<&Client, String> {
+    fn new(ca: PathBuf) -> Http {
+        Http { ca, built: None }
+    }
+
+    fn client(&mut self) -> Result<&Client, String> {
+        let ca = &self.ca;
         let built = self.built.get_or_insert_with(|| build(ca));
         built.as_ref().map_err(Clone::clone)
     }
 }
 
-fn build(ca: Option<&Path>) -> Result<Client, String> {
+fn build(ca: &Path) -> Result<Client, String> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -817,7 +822,7 @@ fn build(ca: Option<&Path>) -> Result<Client, String> {
         // Health endpoints are on the cluster's own network: never through a proxy.
         .no_proxy()
         .redirect(reqwest::redirect::Policy::none());
-    if let Some(pem) = ca.and_then(|p| std::fs::read(p).ok()) {
+    if let Ok(pem) = std::fs::read(ca) {
         for cert in reqwest::Certificate::from_pem_bundle(&pem).unwrap_or_default() {
             builder = builder.add_root_certificate(cert);
         }

@@ -3,8 +3,8 @@
 //! itself. No async runtime and no network on this path.
 
 use std::convert::Infallible;
-use std::os::unix::process::CommandExt;
-use std::process::Command;
+use std::ffi::CString;
+use std::os::unix::ffi::OsStrExt;
 
 use crate::component::Component;
 use crate::error::Error;
@@ -74,12 +74,19 @@ pub fn run(
         command = %argv.join(" "),
         "starting"
     );
-    let err = Command::new(&plan.binary)
-        .arg0(&argv[0])
-        .args(&argv[1..])
-        .exec();
+    // execv, not execvp: a file the kernel cannot load must fail, never be run by /bin/sh.
+    let invalid = || Error::Exec {
+        path: plan.binary.clone(),
+        source: std::io::ErrorKind::InvalidInput.into(),
+    };
+    let path = CString::new(plan.binary.as_os_str().as_bytes()).map_err(|_| invalid())?;
+    let args = argv
+        .iter()
+        .map(|a| CString::new(a.as_str()).map_err(|_| invalid()))
+        .collect::<Result<Vec<_>, _>>()?;
+    let Err(errno) = nix::unistd::execv(&path, &args);
     Err(Error::Exec {
         path: plan.binary,
-        source: err,
+        source: errno.into(),
     })
 }

@@ -40,6 +40,7 @@ pub const RUN_DIR: &str = "/run/kube-bootstrap";
 /// The files that belong to one binary.
 #[derive(Debug, Clone)]
 pub struct Paths {
+    pub component: Component,
     pub binary: &'static str,
     /// The installed binary, rooted.
     pub target: PathBuf,
@@ -55,6 +56,7 @@ impl Paths {
         let bin_dir = settings.path(&settings.bin_dir);
         let state = settings.path(STATE_DIR);
         Paths {
+            component,
             binary,
             target: bin_dir.join(binary),
             bin_dir,
@@ -220,7 +222,7 @@ fn installed(
         }
         Err(stale) => {
             if quiet.is_empty() {
-                tracing::info!(binary = %paths.binary, version = %version, reason = %stale, "fetching");
+                tracing::info!(component = %paths.component, binary = %paths.binary, version = %version, reason = %stale, "fetching");
             }
             Ok(None)
         }
@@ -247,7 +249,7 @@ async fn from_mirrors(
             Ok(record) => return Ok(record),
             Err(FetchError::Local(e)) => return Err(*e),
             Err(reason) => {
-                tracing::warn!(binary = %paths.binary, mirror = %base, url = %url, error = %crate::error::chain(&reason), "mirror failed");
+                tracing::warn!(component = %paths.component, binary = %paths.binary, mirror = %base, url = %url, error = %crate::error::chain(&reason), "mirror failed");
                 failures.push(MirrorFailure {
                     mirror: base.to_string(),
                     attempts,
@@ -320,7 +322,8 @@ async fn from_mirror(
     let mut partial = Partial::open(&partial_path, settings.max_download_bytes)?;
     let mut progress = Progress::new(paths.binary);
     tracing::info!(
-        component = %paths.binary,
+        component = %paths.component,
+        binary = %paths.binary,
         version = %settings.version,
         url = %url,
         sha256 = %expected,
@@ -360,7 +363,8 @@ async fn from_mirror(
     }
     let elapsed = progress.elapsed();
     tracing::info!(
-        component = %paths.binary,
+        component = %paths.component,
+        binary = %paths.binary,
         version = %settings.version,
         url = %url,
         sha256 = %actual,
@@ -370,7 +374,8 @@ async fn from_mirror(
         "downloaded and verified"
     );
     let record = install(settings, paths, partial.path(), url, &actual, size)?;
-    tracing::info!(component = %paths.binary, version = %settings.version, path = %paths.target.display(), sha256 = %actual, "installed");
+    tracing::info!(component = %paths.component,
+        binary = %paths.binary, version = %settings.version, path = %paths.target.display(), sha256 = %actual, "installed");
     Ok(record)
 }
 

@@ -2,14 +2,23 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::os::fd::AsRawFd;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
+use std::sync::mpsc::{self, SyncSender};
+use std::thread::JoinHandle;
 
+use bytes::Bytes;
 use sha2::{Digest, Sha256};
 
 use super::checksum::{BUF_SIZE, hex};
 use crate::error::Error;
 use crate::fsutil::io_err;
+
+/// Chunks queued for the hashing thread; bounds memory to this many chunks in flight.
+const HASH_QUEUE: usize = 32;
+/// Dirty bytes after which writeback is started, so the final fsync has little left to do.
+const WRITEBACK_EVERY: u64 = 8 << 20;
 
 /// Why a write into the partial file was refused.
 #[derive(Debug)]
@@ -20,15 +29,55 @@ pub enum WriteError {
     Io(Error),
 }
 
+enum Msg {
+    Data(Bytes),
+    Reset,
+}
+
+/// SHA-256 on its own thread, so hashing overlaps the network and the disk.
+#[derive(Debug)]
+struct HashThread {
+    tx: SyncSender<Msg>,
+    handle: JoinHandle<Sha256>,
+}
+
+impl HashThread {
+    fn spawn(mut hasher: Sha256) -> HashThread {
+        let (tx, rx) = mpsc::sync_channel::<Msg>(HASH_QUEUE);
+        let handle = std::thread::spawn(move || {
+            for msg in rx {
+                match msg {
+                    Msg::Data(chunk) => hasher.update(&chunk),
+                    Msg::Reset => hasher = Sha256::new(),
+                }
+            }
+            hasher
+        });
+        HashThread { tx, handle }
+    }
+
+    fn send(&self, msg: Msg) {
+        // The thread only stops when `tx` is dropped, in `finish`.
+        let _ = self.tx.send(msg);
+    }
+
+    fn finish(self) -> String {
+        drop(self.tx);
+        // The hashing loop cannot panic; a join error would be an invariant broken in sha2.
+        hex(&self.handle.join().expect("hashing thread").finalize())
+    }
+}
+
 /// A download in progress. Unverified bytes live only here, never at the target path, and the
 /// file is not executable until it is installed.
 #[derive(Debug)]
 pub struct Partial {
     path: PathBuf,
     file: File,
-    hasher: Sha256,
+    hasher: Option<HashThread>,
     len: u64,
     limit: u64,
+    unsynced: u64,
 }
 
 impl Partial {
@@ -59,9 +108,10 @@ impl Partial {
         let mut partial = Partial {
             path: path.to_path_buf(),
             file,
-            hasher,
+            hasher: Some(HashThread::spawn(hasher)),
             len,
             limit,
+            unsynced: 0,
         };
         if len > limit {
             partial.reset()?;
@@ -92,34 +142,65 @@ impl Partial {
         self.file
             .seek(SeekFrom::Start(0))
             .map_err(io_err("seek partial file", &self.path))?;
-        self.hasher = Sha256::new();
+        if let Some(h) = &self.hasher {
+            h.send(Msg::Reset);
+        }
         self.len = 0;
+        self.unsynced = 0;
         Ok(())
     }
 
-    /// Hashes and appends a chunk.
-    pub fn write(&mut self, chunk: &[u8]) -> Result<(), WriteError> {
+    /// Appends a chunk; the hashing thread sees the same bytes in the same order.
+    pub fn write(&mut self, chunk: Bytes) -> Result<(), WriteError> {
         if self.len + chunk.len() as u64 > self.limit {
             return Err(WriteError::TooLarge { limit: self.limit });
         }
-        self.file.write_all(chunk).map_err(|source| {
+        self.file.write_all(&chunk).map_err(|source| {
             WriteError::Io(Error::Io {
                 action: "write partial file",
                 path: self.path.clone(),
                 source,
             })
         })?;
-        self.hasher.update(chunk);
         self.len += chunk.len() as u64;
+        self.unsynced += chunk.len() as u64;
+        if self.unsynced >= WRITEBACK_EVERY {
+            self.start_writeback();
+        }
+        if let Some(h) = &self.hasher {
+            h.send(Msg::Data(chunk));
+        }
         Ok(())
     }
 
-    /// fsyncs the bytes and returns the sha256 of everything written.
+    /// Asks the kernel to start writing dirty pages now instead of at the final fsync.
+    fn start_writeback(&mut self) {
+        self.unsynced = 0;
+        // SAFETY: sync_file_range only reads its integer arguments; the descriptor is owned by
+        // `self.file` and open for the duration of the call.
+        let rc = unsafe {
+            nix::libc::sync_file_range(
+                self.file.as_raw_fd(),
+                0,
+                0,
+                nix::libc::SYNC_FILE_RANGE_WRITE,
+            )
+        };
+        if rc != 0 {
+            tracing::debug!(path = %self.path.display(), error = %io::Error::last_os_error(), "sync_file_range failed");
+        }
+    }
+
+    /// fsyncs the bytes and returns the sha256 of everything written. Call once.
     pub fn finish(&mut self) -> Result<String, Error> {
         self.file
             .sync_all()
             .map_err(io_err("fsync partial file", &self.path))?;
-        Ok(hex(&self.hasher.clone().finalize()))
+        Ok(self
+            .hasher
+            .take()
+            .map(HashThread::finish)
+            .unwrap_or_default())
     }
 
     /// Reads the first bytes, for the ELF check.
@@ -162,11 +243,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join(".kubelet.partial");
         let mut p = Partial::open(&path, 1 << 20).unwrap();
-        p.write(b"hello ").unwrap();
+        p.write(Bytes::from_static(b"hello ")).unwrap();
         drop(p);
         let mut p = Partial::open(&path, 1 << 20).unwrap();
         assert_eq!(p.len(), 6);
-        p.write(b"world").unwrap();
+        p.write(Bytes::from_static(b"world")).unwrap();
         assert_eq!(p.finish().unwrap(), hex(&Sha256::digest(b"hello world")));
     }
 
@@ -175,13 +256,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("p");
         let mut p = Partial::open(&path, 8).unwrap();
-        p.write(b"12345678").unwrap();
+        p.write(Bytes::from_static(b"12345678")).unwrap();
         assert!(matches!(
-            p.write(b"9"),
+            p.write(Bytes::from_static(b"9")),
             Err(WriteError::TooLarge { limit: 8 })
         ));
         p.reset().unwrap();
-        p.write(b"abc").unwrap();
+        p.write(Bytes::from_static(b"abc")).unwrap();
         assert_eq!(p.finish().unwrap(), hex(&Sha256::digest(b"abc")));
         assert_eq!(fs::read(&path).unwrap(), b"abc");
     }

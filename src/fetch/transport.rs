@@ -141,8 +141,9 @@ impl Transport {
             check_size(url, partial, total)?;
         }
         while let Some(chunk) = self.chunk(url, &mut resp).await? {
-            write(url, partial, &chunk)?;
-            progress.advance(chunk.len() as u64);
+            let n = chunk.len() as u64;
+            write(url, partial, chunk)?;
+            progress.advance(n);
         }
         if let Some(total) = expected_total
             && partial.len() != total
@@ -179,7 +180,7 @@ impl Transport {
             if n == 0 {
                 return Ok(());
             }
-            write(url, partial, &buf[..n])?;
+            write(url, partial, bytes::Bytes::copy_from_slice(&buf[..n]))?;
             progress.advance(n as u64);
         }
     }
@@ -236,7 +237,7 @@ fn check_size(url: &Url, partial: &Partial, total: u64) -> Result<(), FetchError
     Ok(())
 }
 
-fn write(url: &Url, partial: &mut Partial, chunk: &[u8]) -> Result<(), FetchError> {
+fn write(url: &Url, partial: &mut Partial, chunk: bytes::Bytes) -> Result<(), FetchError> {
     partial.write(chunk).map_err(|e| match e {
         WriteError::TooLarge { limit } => FetchError::TooLarge {
             url: url.to_string(),

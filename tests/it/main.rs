@@ -1,6 +1,8 @@
 //! Integration tests for the `kube-bootstrap` binary, run as a black box.
 
+mod doctor;
 mod exec;
 mod fetch;
+mod netenv;
 mod support;
 mod systemd;

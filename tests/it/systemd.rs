@@ -264,6 +264,7 @@ fn units_pass_systemd_analyze_verify() {
             "kube-apiserver.service",
             "kube-controller-manager.service",
             "kube-kubelet.service",
+            "kube-network-env.service",
             "kube-proxy.service",
             "kube-scheduler.service",
         ]
