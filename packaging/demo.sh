@@ -6,8 +6,9 @@ set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$here"
-cargo build --release --locked --quiet
-kb="$here/target/release/kube-bootstrap"
+# The same static build the release ships (packaging/build.sh).
+RUSTFLAGS='-C target-feature=+crt-static' cargo build --release --locked --quiet --target x86_64-unknown-linux-gnu
+kb="$here/target/x86_64-unknown-linux-gnu/release/kube-bootstrap"
 
 sandbox=${1:-$(mktemp -d -t kube-bootstrap-demo.XXXXXX)}
 version=v1.36.4
