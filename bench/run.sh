@@ -23,9 +23,8 @@ if [ ${#need[@]} -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${need[@]}"
 fi
 
-target=x86_64-unknown-linux-gnu
-RUSTFLAGS='-C target-feature=+crt-static' cargo build --release --locked --quiet --target "$target"
-kb="$here/target/$target/release/kube-bootstrap"
+# The static binary the release ships, built the same way.
+kb=$(bash "$here/packaging/build.sh" binary)
 
 work=$(mktemp -d -t kb-bench.XXXXXX)
 chmod 755 "$work"  # nginx workers run as an unprivileged user

@@ -6,9 +6,8 @@ set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$here"
-# The same static build the release ships (packaging/build.sh).
-RUSTFLAGS='-C target-feature=+crt-static' cargo build --release --locked --quiet --target x86_64-unknown-linux-gnu
-kb="$here/target/x86_64-unknown-linux-gnu/release/kube-bootstrap"
+# The static binary the release ships, built the same way.
+kb=$(bash "$here/packaging/build.sh" binary)
 
 sandbox=${1:-$(mktemp -d -t kube-bootstrap-demo.XXXXXX)}
 version=v1.36.4

@@ -76,9 +76,8 @@ pub struct ExecArgs {
     /// Extra arguments, appended last; `--name=value` replaces the computed flag
     #[arg(last = true, value_name = "ARGS")]
     pub args: Vec<String>,
-
-    #[command(flatten)]
-    pub overrides: OverrideArgs,
+    // No setting overrides here: units configure exec through the environment and the config
+    // file, and every argument clap knows costs startup time on this path.
 }
 
 /// `kube-bootstrap flags COMPONENT [--explain|--json] [-- ARGS...]`
@@ -104,15 +103,12 @@ pub struct FlagsArgs {
     pub overrides: OverrideArgs,
 }
 
-/// `kube-bootstrap env COMPONENT`
+/// `kube-bootstrap env COMPONENT` (settings from the environment and config file, as units have)
 #[derive(Debug, Args)]
 pub struct EnvArgs {
     /// apiserver, controller-manager, scheduler, kubelet or proxy (or kube-* names)
     #[arg(value_name = "COMPONENT", value_parser = parse_component)]
     pub component: Component,
-
-    #[command(flatten)]
-    pub overrides: OverrideArgs,
 }
 
 /// `kube-bootstrap doctor [COMPONENT...] [--json]`
@@ -190,6 +186,68 @@ fn parse_component_arg(s: &str) -> Result<String, String> {
 }
 
 impl Cli {
+    /// Parses the process's arguments. The plain form of `exec` that units run on every start
+    /// (`[--root DIR] [--config FILE] [-v|-q]... exec COMPONENT [-- ARGS...]`) is recognized
+    /// without building clap's whole command tree, which costs more than the rest of `exec`;
+    /// anything else, including every error and `--help`, goes through clap.
+    pub fn from_args() -> Cli {
+        let args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
+        let root_env = std::env::var_os(env_vars::KUBE_BOOTSTRAP_ROOT);
+        Cli::parse_exec(&args, root_env.as_deref()).unwrap_or_else(Cli::parse)
+    }
+
+    /// The fast path of [`Cli::from_args`]; `None` when clap must decide. Pure.
+    pub fn parse_exec(
+        args: &[std::ffi::OsString],
+        root_env: Option<&std::ffi::OsStr>,
+    ) -> Option<Cli> {
+        let mut root: Option<PathBuf> = None;
+        let mut config = None;
+        let (mut verbose, mut quiet) = (0u8, 0u8);
+        let mut it = args.iter();
+        loop {
+            let arg = it.next()?.to_str()?;
+            match arg {
+                "exec" => break,
+                "--root" if root.is_none() => root = Some(PathBuf::from(it.next()?)),
+                "--config" if config.is_none() => config = Some(PathBuf::from(it.next()?)),
+                "-v" | "--verbose" => verbose = verbose.saturating_add(1),
+                "-q" | "--quiet" => quiet = quiet.saturating_add(1),
+                _ => return None,
+            }
+        }
+        let component: Component = it.next()?.to_str()?.parse().ok()?;
+        let rest: Vec<String> = match it.next() {
+            None => Vec::new(),
+            Some(dash) if dash == "--" => it
+                .map(|a| a.to_str().map(str::to_owned))
+                .collect::<Option<_>>()?,
+            Some(_) => return None,
+        };
+        let root = match (root, root_env) {
+            (Some(r), _) if !r.as_os_str().is_empty() => r,
+            (Some(_), _) => return None,
+            (None, Some(env)) if !env.is_empty() => PathBuf::from(env),
+            (None, _) => PathBuf::from("/"),
+        };
+        if config
+            .as_ref()
+            .is_some_and(|c: &PathBuf| c.as_os_str().is_empty())
+        {
+            return None;
+        }
+        Some(Cli {
+            root,
+            config,
+            verbose,
+            quiet,
+            command: Command::Exec(ExecArgs {
+                component,
+                args: rest,
+            }),
+        })
+    }
+
     /// The `-v`/`-q` balance.
     pub fn verbosity(&self) -> i8 {
         (self.verbose.min(4) as i8) - (self.quiet.min(4) as i8)
@@ -200,7 +258,7 @@ impl Cli {
         match &self.command {
             Command::Fetch(args) => args.run(&self),
             Command::Exec(args) => {
-                let settings = self.settings(&args.overrides.to_overrides())?;
+                let settings = self.settings(&CliOverrides::default())?;
                 crate::exec::run(&settings, args.component, &args.args).map(|never| match never {})
             }
             Command::Flags(args) => {
@@ -214,7 +272,7 @@ impl Cli {
                 )
             }
             Command::Env(args) => {
-                let settings = self.settings(&args.overrides.to_overrides())?;
+                let settings = self.settings(&CliOverrides::default())?;
                 crate::explain::env(&settings, args.component)
             }
             Command::Doctor(args) => args.run(&self),
@@ -267,5 +325,73 @@ impl VersionArgs {
             crate::kube_version::DEFAULT
         );
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::ffi::OsString;
+
+    fn os(args: &[&str]) -> Vec<OsString> {
+        args.iter().map(OsString::from).collect()
+    }
+
+    /// The fast path must parse exactly what clap parses, and leave everything else to clap.
+    #[test]
+    fn exec_fast_path_agrees_with_clap() {
+        for (args, fast) in [
+            (&["exec", "kubelet"][..], true),
+            (&["--root", "/sandbox", "exec", "kube-kubelet"], true),
+            (
+                &[
+                    "--config",
+                    "/etc/x.env",
+                    "-v",
+                    "-v",
+                    "exec",
+                    "proxy",
+                    "--",
+                    "--v=2",
+                    "--x=a b",
+                ],
+                true,
+            ),
+            (&["-q", "exec", "apiserver", "--", "--", "-v"], true),
+            (&["exec", "kubelet", "--", ""], true),
+            (&["exec", "kubelet", "--help"], false),
+            (&["exec", "kubelet", "extra"], false),
+            (&["exec", "etcd"], false),
+            (&["exec"], false),
+            (&["--root=/x", "exec", "kubelet"], false),
+            (&["-vq", "exec", "kubelet"], false),
+            (&["fetch", "kubelet"], false),
+            (&["exec", "--root", "/x", "kubelet"], false),
+        ] {
+            let parsed = Cli::parse_exec(&os(args), None);
+            assert_eq!(parsed.is_some(), fast, "{args:?}");
+            if let Some(cli) = parsed {
+                let mut full = vec!["kube-bootstrap"];
+                full.extend(args);
+                let clap = Cli::try_parse_from(&full).unwrap();
+                assert_eq!(format!("{cli:?}"), format!("{clap:?}"), "{args:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn exec_fast_path_takes_the_root_from_the_environment() {
+        let cli = Cli::parse_exec(
+            &os(&["exec", "kubelet"]),
+            Some(std::ffi::OsStr::new("/env-root")),
+        )
+        .unwrap();
+        assert_eq!(cli.root, PathBuf::from("/env-root"));
+        let cli = Cli::parse_exec(
+            &os(&["--root", "/cli", "exec", "kubelet"]),
+            Some(std::ffi::OsStr::new("/env")),
+        )
+        .unwrap();
+        assert_eq!(cli.root, PathBuf::from("/cli"));
     }
 }

@@ -2,11 +2,10 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
 use kube_bootstrap::{cli::Cli, error, logging};
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = Cli::from_args();
     logging::init(cli.verbosity());
     match cli.run() {
         Ok(()) => ExitCode::SUCCESS,

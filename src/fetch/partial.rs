@@ -16,7 +16,7 @@ use crate::error::Error;
 use crate::fsutil::io_err;
 
 /// Chunks queued for the hashing thread; bounds memory to this many chunks in flight.
-const HASH_QUEUE: usize = 32;
+const HASH_QUEUE: usize = 4;
 /// Dirty bytes after which writeback is started, so the final fsync has little left to do.
 const WRITEBACK_EVERY: u64 = 8 << 20;
 
