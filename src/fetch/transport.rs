@@ -194,17 +194,7 @@ impl Transport {
         if let Some(offset) = range_from {
             req = req.header(RANGE, format!("bytes={offset}-"));
         }
-        match timeout(self.stall, req.send()).await {
-            Err(_) => Err(FetchError::Stalled {
-                url: url.to_string(),
-                secs: self.stall.as_secs(),
-            }),
-            Ok(Err(source)) => Err(FetchError::Request {
-                url: url.to_string(),
-                source: source.without_url(),
-            }),
-            Ok(Ok(resp)) => Ok(resp),
-        }
+        self.on_wire(url, req.send()).await
     }
 
     async fn chunk(
@@ -212,7 +202,16 @@ impl Transport {
         url: &Url,
         resp: &mut reqwest::Response,
     ) -> Result<Option<bytes::Bytes>, FetchError> {
-        match timeout(self.stall, resp.chunk()).await {
+        self.on_wire(url, resp.chunk()).await
+    }
+
+    /// Waits for a network step; no progress for the stall timeout is a stall.
+    async fn on_wire<T>(
+        &self,
+        url: &Url,
+        step: impl Future<Output = reqwest::Result<T>>,
+    ) -> Result<T, FetchError> {
+        match timeout(self.stall, step).await {
             Err(_) => Err(FetchError::Stalled {
                 url: url.to_string(),
                 secs: self.stall.as_secs(),
@@ -221,7 +220,7 @@ impl Transport {
                 url: url.to_string(),
                 source: source.without_url(),
             }),
-            Ok(Ok(chunk)) => Ok(chunk),
+            Ok(Ok(value)) => Ok(value),
         }
     }
 }

@@ -208,18 +208,23 @@ fn kubeconfig_flags(ctx: &Ctx<'_>, out: &mut Out, path: &std::path::Path) {
     );
 }
 
-fn controller_manager(ctx: &Ctx<'_>, out: &mut Out) -> Result<(), Error> {
+/// `--master` of a leader component below 1.20: the insecure port of the apiserver beside it.
+fn local_master(ctx: &Ctx<'_>, out: &mut Out) {
     let (port, port_why) = ctx.port();
+    out.flag(
+        "--master",
+        format!("http://127.0.0.1:{port}"),
+        [
+            INSECURE.to_string(),
+            "the apiserver beside it".into(),
+            port_why,
+        ],
+    );
+}
+
+fn controller_manager(ctx: &Ctx<'_>, out: &mut Out) -> Result<(), Error> {
     if ctx.minor < 20 {
-        out.flag(
-            "--master",
-            format!("http://127.0.0.1:{port}"),
-            [
-                INSECURE.to_string(),
-                "the apiserver beside it".into(),
-                port_why,
-            ],
-        );
+        local_master(ctx, out);
         return Ok(());
     }
     let kubeconfig = leader_kubeconfig(ctx, out, "controller-manager");
@@ -260,17 +265,8 @@ fn controller_manager(ctx: &Ctx<'_>, out: &mut Out) -> Result<(), Error> {
 }
 
 fn scheduler(ctx: &Ctx<'_>, out: &mut Out) -> Result<(), Error> {
-    let (port, port_why) = ctx.port();
     if ctx.minor < 20 {
-        out.flag(
-            "--master",
-            format!("http://127.0.0.1:{port}"),
-            [
-                INSECURE.to_string(),
-                "the apiserver beside it".into(),
-                port_why,
-            ],
-        );
+        local_master(ctx, out);
         return Ok(());
     }
     let kubeconfig = leader_kubeconfig(ctx, out, "scheduler");
