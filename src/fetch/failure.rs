@@ -95,9 +95,12 @@ impl FetchError {
     pub fn is_transient(&self) -> bool {
         match self {
             FetchError::Status { status, .. } => retry::transient_status(*status),
-            // Builder and redirect-policy errors repeat identically; everything else on the wire
-            // (connect, reset, timeout, broken body) can heal.
-            FetchError::Request { source, .. } => !source.is_builder() && !source.is_redirect(),
+            // Builder, redirect-policy and TLS errors (an untrusted certificate, a failed
+            // handshake) repeat identically; everything else on the wire (connect, reset,
+            // timeout, broken body) can heal.
+            FetchError::Request { source, .. } => {
+                !source.is_builder() && !source.is_redirect() && !is_tls_rejection(source)
+            }
             FetchError::Stalled { .. }
             | FetchError::Truncated { .. }
             | FetchError::BadRange { .. } => true,
@@ -127,6 +130,22 @@ impl FetchError {
             _ => None,
         }
     }
+}
+
+/// Whether a rustls error is anywhere in the source chain. An `io::Error`'s `source()` skips
+/// the error it wraps, so wrapped errors are followed with `get_ref()` (they nest).
+fn is_tls_rejection(err: &(dyn std::error::Error + 'static)) -> bool {
+    let mut next = Some(err);
+    while let Some(e) = next {
+        if e.is::<rustls::Error>() {
+            return true;
+        }
+        next = match e.downcast_ref::<io::Error>().and_then(io::Error::get_ref) {
+            Some(inner) => Some(inner as &(dyn std::error::Error + 'static)),
+            None => e.source(),
+        };
+    }
+    false
 }
 
 impl From<Error> for FetchError {

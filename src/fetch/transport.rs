@@ -298,6 +298,16 @@ fn build_client(settings: &Settings) -> Result<Client, Error> {
                 path: path.clone(),
                 source,
             })?;
+        if certs.is_empty() {
+            return Err(Error::CaFile {
+                var: crate::env_vars::KUBE_CA_FILE,
+                path,
+                source: std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    "no PEM certificate in the file",
+                ),
+            });
+        }
         for cert in certs {
             builder = builder.add_root_certificate(cert);
         }

@@ -6,3 +6,4 @@ mod fetch;
 mod netenv;
 mod support;
 mod systemd;
+mod tls;
