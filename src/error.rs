@@ -250,6 +250,9 @@ pub fn report(err: &Error) -> String {
             source = cause.source();
         }
     }
+    if let Error::Several { .. } = err {
+        out.push_str(&format!("error: {err}\n"));
+    }
     if let Some(hint) = err.hint() {
         out.push_str(&format!("hint: {hint}\n"));
     }

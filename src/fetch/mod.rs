@@ -94,13 +94,25 @@ pub fn side_file_url(artifact: &Url) -> Url {
 
 /// Fetches each component's binary; one failure does not stop the others.
 pub fn run(settings: &Settings, components: &[Component]) -> Result<(), Error> {
-    let mut runtime = None;
-    let mut failed = Vec::new();
-    for &component in components {
-        if let Err(e) = fetch_one(settings, component, &mut runtime) {
-            failed.push(e);
-        }
-    }
+    let mut results = match components {
+        [one] => vec![fetch_one(settings, *one, &mut None, true)],
+        // Several components download in parallel (a leader fetches three at boot): each thread
+        // has its own runtime and client, and no terminal bar (bars would overwrite each other).
+        many => std::thread::scope(|scope| {
+            let threads: Vec<_> = many
+                .iter()
+                .map(|&c| scope.spawn(move || fetch_one(settings, c, &mut None, false)))
+                .collect();
+            threads
+                .into_iter()
+                .map(|t| {
+                    t.join()
+                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+                })
+                .collect()
+        }),
+    };
+    let mut failed: Vec<Error> = results.drain(..).filter_map(Result::err).collect();
     match failed.len() {
         0 => Ok(()),
         1 if components.len() == 1 => Err(failed.remove(0)),
@@ -115,12 +127,15 @@ pub fn run(settings: &Settings, components: &[Component]) -> Result<(), Error> {
 struct Network {
     runtime: tokio::runtime::Runtime,
     transport: Transport,
+    /// Whether a terminal may show a progress bar for this download.
+    progress_bar: bool,
 }
 
 fn fetch_one(
     settings: &Settings,
     component: Component,
     network: &mut Option<Network>,
+    progress_bar: bool,
 ) -> Result<(), Error> {
     let paths = Paths::new(settings, component);
     let binary = paths.binary;
@@ -154,6 +169,7 @@ fn fetch_one(
         *network = Some(Network {
             runtime,
             transport: Transport::new(settings)?,
+            progress_bar,
         });
     }
     let Some(net) = network.as_ref() else {
@@ -163,11 +179,7 @@ fn fetch_one(
     let record = net
         .runtime
         .block_on(async {
-            tokio::time::timeout(
-                remaining,
-                from_mirrors(settings, &paths, pin, &net.transport),
-            )
-            .await
+            tokio::time::timeout(remaining, from_mirrors(settings, &paths, pin, net)).await
         })
         .map_err(|_| Error::Deadline {
             binary,
@@ -234,7 +246,7 @@ async fn from_mirrors(
     settings: &Settings,
     paths: &Paths,
     pin: Option<&str>,
-    transport: &Transport,
+    net: &Network,
 ) -> Result<Record, Error> {
     let mut failures = Vec::new();
     for base in &settings.mirrors {
@@ -245,7 +257,7 @@ async fn from_mirrors(
             paths.binary,
         );
         let mut attempts = 0;
-        match from_mirror(settings, paths, pin, transport, &url, &mut attempts).await {
+        match from_mirror(settings, paths, pin, net, &url, &mut attempts).await {
             Ok(record) => return Ok(record),
             Err(FetchError::Local(e)) => return Err(*e),
             Err(reason) => {
@@ -292,10 +304,11 @@ async fn from_mirror(
     settings: &Settings,
     paths: &Paths,
     pin: Option<&str>,
-    transport: &Transport,
+    net: &Network,
     url: &Url,
     attempts: &mut u32,
 ) -> Result<Record, FetchError> {
+    let transport = &net.transport;
     let pin_var = env_vars::sha256_pin(paths.binary);
     if url.scheme() == "http" && pin.is_none() && !settings.allow_http {
         *attempts = 1;
@@ -320,7 +333,7 @@ async fn from_mirror(
     fsutil::create_dir_all(&paths.bin_dir)?;
     let partial_path = paths.partial(&expected);
     let mut partial = Partial::open(&partial_path, settings.max_download_bytes)?;
-    let mut progress = Progress::new(paths.binary);
+    let mut progress = Progress::new(paths.binary, net.progress_bar);
     tracing::info!(
         component = %paths.component,
         binary = %paths.binary,

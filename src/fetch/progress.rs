@@ -21,12 +21,12 @@ pub struct Progress {
 }
 
 impl Progress {
-    /// Starts reporting a download of `binary`.
-    pub fn new(binary: &'static str) -> Progress {
+    /// Starts reporting a download of `binary`; a bar only when `bar` and stderr is a terminal.
+    pub fn new(binary: &'static str, bar: bool) -> Progress {
         let now = Instant::now();
         Progress {
             binary,
-            terminal: std::io::stderr().is_terminal(),
+            terminal: bar && std::io::stderr().is_terminal(),
             started: now,
             last: now,
             total: None,

@@ -721,3 +721,56 @@ fn config_file_in_root_supplies_settings() {
 
     sb.assert_installed(KUBELET, &bytes);
 }
+
+#[test]
+fn fetch_all_installs_every_component_and_reports_each_failure() {
+    let sb = Sandbox::new();
+    let mirror = Mirror::start();
+    let binaries = [
+        "kube-apiserver",
+        "kube-controller-manager",
+        "kube-scheduler",
+        "kubelet",
+        "kube-proxy",
+    ];
+    let artifacts: Vec<Vec<u8>> = (0..binaries.len())
+        .map(|i| artifact::elf(SIZE, 0x50 + i as u8))
+        .collect();
+    for (binary, bytes) in binaries.iter().zip(&artifacts) {
+        mirror.publish(VERSION, binary, bytes);
+    }
+    kb(sb.root())
+        .mirrors(&[&mirror.url()])
+        .allow_http()
+        .fetch(&["all"])
+        .run()
+        .success();
+    for (binary, bytes) in binaries.iter().zip(&artifacts) {
+        sb.assert_installed(binary, bytes);
+        assert_eq!(sb.read_record(binary)["version"], VERSION);
+    }
+
+    // One broken artifact fails only its own component; the error names it, the rest install.
+    let sb = Sandbox::new();
+    mirror.put(
+        &artifact::side_path(VERSION, "kube-scheduler"),
+        sha256_hex(b"something else"),
+    );
+    let out = kb(sb.root())
+        .mirrors(&[&mirror.url()])
+        .allow_http()
+        .env("KUBE_FETCH_RETRIES", "0")
+        .fetch(&["all"])
+        .run();
+    out.failure(1)
+        .mentions("1 of 5 fetches failed")
+        .mentions("cannot fetch kube-scheduler");
+    assert!(!sb.installed("kube-scheduler").exists());
+    for (binary, bytes) in binaries
+        .iter()
+        .zip(&artifacts)
+        .filter(|(b, _)| **b != "kube-scheduler")
+    {
+        sb.assert_installed(binary, bytes);
+    }
+}
