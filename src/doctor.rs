@@ -5,7 +5,7 @@
 //! requests to the apiserver and etcd, each bounded by [`TIMEOUT`]. Decisions (certificate
 //! expiry, range overlaps, rendering) are pure functions with tests; I/O stays in the checks.
 
-use std::net::{IpAddr, SocketAddr, TcpStream, ToSocketAddrs};
+use std::net::{IpAddr, SocketAddr, TcpStream};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -330,13 +330,13 @@ fn check_leader(settings: &Settings, facts: &NodeFacts, http: &mut Http, f: &mut
     }
 }
 
-/// Connects to `host:port` (names resolved by the system resolver), trying each address.
+/// Connects to `host:port`, trying each address.
 fn connect(host: &str, port: u16, within: Duration) -> Result<(SocketAddr, Duration), String> {
     let addrs: Vec<SocketAddr> = match host.parse::<IpAddr>() {
         Ok(ip) => vec![SocketAddr::new(ip, port)],
-        Err(_) => (host, port)
-            .to_socket_addrs()
-            .map_err(|e| format!("cannot resolve '{host}': {e}"))?
+        Err(_) => resolve(host, within)?
+            .into_iter()
+            .map(|ip| SocketAddr::new(ip, port))
             .collect(),
     };
     let mut last = format!("'{host}' has no address");
@@ -348,6 +348,28 @@ fn connect(host: &str, port: u16, within: Duration) -> Result<(SocketAddr, Durat
         }
     }
     Err(last)
+}
+
+/// Resolves a host name the way `fetch` does (hickory: /etc/hosts and /etc/resolv.conf), not
+/// through glibc's NSS, which a static binary cannot load reliably.
+fn resolve(host: &str, within: Duration) -> Result<Vec<IpAddr>, String> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot resolve '{host}': {e}"))?;
+    runtime.block_on(async {
+        let resolver = hickory_resolver::TokioResolver::builder_tokio()
+            .map_err(|e| format!("cannot read the resolver configuration: {e}"))?
+            .build();
+        match tokio::time::timeout(within, resolver.lookup_ip(host)).await {
+            Err(_) => Err(format!(
+                "cannot resolve '{host}' within {}s",
+                within.as_secs()
+            )),
+            Ok(Err(e)) => Err(format!("cannot resolve '{host}': {e}")),
+            Ok(Ok(found)) => Ok(found.iter().collect()),
+        }
+    })
 }
 
 /// The first line of a body, shortened.
