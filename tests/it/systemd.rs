@@ -5,7 +5,7 @@
 //! records its argv and PID under /run and sleeps until killed.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -52,23 +52,15 @@ impl Unit {
     }
 }
 
-/// The fake component, compiled once per test run.
+/// The fake component of these tests (it needs no environment: the shipped units run it
+/// unchanged), compiled once per test run.
 fn fake_component() -> &'static [u8] {
     static BYTES: OnceLock<Vec<u8>> = OnceLock::new();
     BYTES.get_or_init(|| {
-        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/systemd/fake-component.c");
-        let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-            .join(format!("systemd-fake-component-{}", std::process::id()));
-        let status = Command::new("cc")
-            .args(["-O2", "-o"])
-            .arg(&out)
-            .arg(&src)
-            .status()
-            .expect("run cc to build the fake component");
-        assert!(status.success(), "cc failed to build {}", src.display());
-        let bytes = std::fs::read(&out).expect("read the fake component");
-        let _ = std::fs::remove_file(&out);
-        bytes
+        std::fs::read(crate::support::fake::compile(
+            "tests/systemd/fake-component.c",
+        ))
+        .expect("read the fake component")
     })
 }
 
