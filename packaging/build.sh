@@ -35,10 +35,10 @@ die() { printf 'build.sh: error: %s\n' "$*" >&2; exit 1; }
 mode=${1:-all}
 case "$mode" in all | binary) ;; *) die "unknown argument '$mode' (expected 'binary' or nothing)" ;; esac
 
-meta=$(cargo metadata --format-version 1 --no-deps --locked)
-version=$(python3 -c 'import json, sys
-print(next(p["version"] for p in json.load(sys.stdin)["packages"] if p["name"] == "kube-bootstrap"))' <<<"$meta")
-target_dir=$(python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])' <<<"$meta")
+# Plain shell here (no python3): `build.sh binary` is the README's first command's build.
+version=$(sed -n 's/^version = "\(.*\)"$/\1/p' Cargo.toml | head -n 1)
+[ -n "$version" ] || die "no version in Cargo.toml"
+target_dir=${CARGO_TARGET_DIR:-$here/target}
 
 # The commit `kube-bootstrap version` prints (build.rs embeds KUBE_BOOTSTRAP_COMMIT; set it to
 # build outside a clone). A build from a modified tree is marked, so a release binary always
