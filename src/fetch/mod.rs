@@ -95,13 +95,13 @@ pub fn side_file_url(artifact: &Url) -> Url {
 /// Fetches each component's binary; one failure does not stop the others.
 pub fn run(settings: &Settings, components: &[Component]) -> Result<(), Error> {
     let mut results = match components {
-        [one] => vec![fetch_one(settings, *one, &mut None, true)],
+        [one] => vec![fetch_one(settings, *one, true)],
         // Several components download in parallel (a leader fetches three at boot): each thread
         // has its own runtime and client, and no terminal bar (bars would overwrite each other).
         many => std::thread::scope(|scope| {
             let threads: Vec<_> = many
                 .iter()
-                .map(|&c| scope.spawn(move || fetch_one(settings, c, &mut None, false)))
+                .map(|&c| scope.spawn(move || fetch_one(settings, c, false)))
                 .collect();
             threads
                 .into_iter()
@@ -131,12 +131,7 @@ struct Network {
     progress_bar: bool,
 }
 
-fn fetch_one(
-    settings: &Settings,
-    component: Component,
-    network: &mut Option<Network>,
-    progress_bar: bool,
-) -> Result<(), Error> {
+fn fetch_one(settings: &Settings, component: Component, progress_bar: bool) -> Result<(), Error> {
     let paths = Paths::new(settings, component);
     let binary = paths.binary;
     let version = settings.version.to_string();
@@ -157,23 +152,19 @@ fn fetch_one(
         return write_env_file(settings, component, &paths, &record);
     }
 
-    if network.is_none() {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|source| Error::Io {
-                action: "start the async runtime for",
-                path: paths.target.clone(),
-                source,
-            })?;
-        *network = Some(Network {
-            runtime,
-            transport: Transport::new(settings)?,
-            progress_bar,
-        });
-    }
-    let Some(net) = network.as_ref() else {
-        unreachable!("network set just above");
+    // Only now, with a download ahead: the runtime, TLS roots and resolver.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|source| Error::Io {
+            action: "start the async runtime for",
+            path: paths.target.clone(),
+            source,
+        })?;
+    let net = &Network {
+        runtime,
+        transport: Transport::new(settings)?,
+        progress_bar,
     };
     let remaining = deadline.saturating_duration_since(Instant::now());
     let record = net
