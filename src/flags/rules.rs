@@ -159,28 +159,8 @@ fn apiserver(ctx: &Ctx<'_>, out: &mut Out) -> Result<(), Error> {
 fn leader_kubeconfig(ctx: &Ctx<'_>, out: &mut Out, name: &str) -> PathBuf {
     let (port, port_why) = ctx.port();
     let path = ctx.conf(&format!("{name}.conf"));
-    let (ca, cert, key) = (
-        ctx.pki("ca.crt"),
-        ctx.pki(&format!("{name}.crt")),
-        ctx.pki(&format!("{name}.key")),
-    );
     let server = format!("https://127.0.0.1:{port}");
-    let content = files::kubeconfig(
-        &format!("system:kube-{name}"),
-        &server,
-        Some(&ca),
-        Some(ClientCert {
-            cert: &cert,
-            key: &key,
-        }),
-    );
-    for (p, f) in [
-        (ca, "kubeconfig certificate-authority"),
-        (cert, "kubeconfig client-certificate"),
-        (key, "kubeconfig client-key"),
-    ] {
-        out.require(f, p);
-    }
+    let content = tls_kubeconfig(ctx, out, &format!("system:kube-{name}"), name, &server);
     out.write(
         path.clone(),
         content,
@@ -298,6 +278,33 @@ fn leader_url(ctx: &Ctx<'_>, flag: &str) -> Result<(String, Vec<String>), Error>
     Ok((leader.value.url(scheme, port), why))
 }
 
+/// A kubeconfig for `server` with the cluster CA and the client pair `<name>.crt/.key` from
+/// `KUBE_PKI_DIR`, all three recorded as files that must exist.
+fn tls_kubeconfig(ctx: &Ctx<'_>, out: &mut Out, user: &str, name: &str, server: &str) -> String {
+    let (ca, cert, key) = (
+        ctx.pki("ca.crt"),
+        ctx.pki(&format!("{name}.crt")),
+        ctx.pki(&format!("{name}.key")),
+    );
+    let text = files::kubeconfig(
+        user,
+        server,
+        Some(&ca),
+        Some(ClientCert {
+            cert: &cert,
+            key: &key,
+        }),
+    );
+    for (p, f) in [
+        (ca, "kubeconfig certificate-authority"),
+        (cert, "kubeconfig client-certificate"),
+        (key, "kubeconfig client-key"),
+    ] {
+        out.require(f, p);
+    }
+    text
+}
+
 /// A node component's kubeconfig reaching the leader.
 fn node_kubeconfig(ctx: &Ctx<'_>, out: &mut Out, flag: &str, name: &str) -> Result<(), Error> {
     let (server, why) = leader_url(ctx, flag)?;
@@ -305,28 +312,7 @@ fn node_kubeconfig(ctx: &Ctx<'_>, out: &mut Out, flag: &str, name: &str) -> Resu
     let content = if ctx.minor < 20 {
         files::kubeconfig(&format!("system:{name}"), &server, None, None)
     } else {
-        let (ca, cert, key) = (
-            ctx.pki("ca.crt"),
-            ctx.pki(&format!("{name}.crt")),
-            ctx.pki(&format!("{name}.key")),
-        );
-        let text = files::kubeconfig(
-            &format!("system:{name}"),
-            &server,
-            Some(&ca),
-            Some(ClientCert {
-                cert: &cert,
-                key: &key,
-            }),
-        );
-        for (p, f) in [
-            (ca, "kubeconfig certificate-authority"),
-            (cert, "kubeconfig client-certificate"),
-            (key, "kubeconfig client-key"),
-        ] {
-            out.require(f, p);
-        }
-        text
+        tls_kubeconfig(ctx, out, &format!("system:{name}"), name, &server)
     };
     out.write(
         path.clone(),
