@@ -268,6 +268,21 @@ impl Resolver<'_> {
         })
     }
 
+    /// Parses `name` when it is set; `None` when it is not.
+    fn parse_optional<T>(
+        &mut self,
+        name: &str,
+        expected: &str,
+        f: impl Fn(&str) -> Option<T>,
+    ) -> Result<Option<T>, Error> {
+        match self.optional(name) {
+            Some((value, origin)) => f(value.trim())
+                .map(Some)
+                .ok_or_else(|| invalid(name, &value, origin, expected)),
+            None => Ok(None),
+        }
+    }
+
     fn parse<T>(
         &mut self,
         name: &str,
@@ -347,10 +362,7 @@ impl Settings {
             var::KUBE_BIN_DIR,
             "/opt/bin",
             "an absolute directory path",
-            |s| {
-                let p = PathBuf::from(s);
-                p.is_absolute().then_some(p)
-            },
+            absolute_path,
         )?;
         let allow_http = r.parse(
             var::KUBE_ALLOW_HTTP,
@@ -358,21 +370,11 @@ impl Settings {
             "a boolean (1/0, yes/no, true/false, on/off)",
             parse_bool,
         )?;
-        let ca_file = match r.optional(var::KUBE_CA_FILE) {
-            Some((value, origin)) => {
-                let p = PathBuf::from(value.trim());
-                if !p.is_absolute() {
-                    return Err(invalid(
-                        var::KUBE_CA_FILE,
-                        &value,
-                        origin,
-                        "an absolute path to a PEM file",
-                    ));
-                }
-                Some(p)
-            }
-            None => None,
-        };
+        let ca_file = r.parse_optional(
+            var::KUBE_CA_FILE,
+            "an absolute path to a PEM file",
+            absolute_path,
+        )?;
         let fetch_retries = r.parse(
             var::KUBE_FETCH_RETRIES,
             "5",
@@ -409,28 +411,10 @@ impl Settings {
             _ => None,
         })?;
 
-        let absolute = |s: &str| {
-            let p = PathBuf::from(s);
-            p.is_absolute().then_some(p)
-        };
-        let apiserver_port = match r.optional(var::KUBE_APISERVER_PORT) {
-            Some((value, origin)) => Some(
-                value
-                    .trim()
-                    .parse::<u16>()
-                    .ok()
-                    .filter(|p| *p > 0)
-                    .ok_or_else(|| {
-                        invalid(
-                            var::KUBE_APISERVER_PORT,
-                            &value,
-                            origin,
-                            "a TCP port (1-65535)",
-                        )
-                    })?,
-            ),
-            None => None,
-        };
+        let apiserver_port =
+            r.parse_optional(var::KUBE_APISERVER_PORT, "a TCP port (1-65535)", |s| {
+                s.parse::<u16>().ok().filter(|p| *p > 0)
+            })?;
         let etcd_servers = r.parse(
             var::KUBE_ETCD_SERVERS,
             "http://127.0.0.1:2379",
@@ -451,12 +435,7 @@ impl Settings {
             |s| s.parse().ok(),
         )?;
         let cluster_cidr =
-            match r.optional(var::KUBE_CLUSTER_CIDR) {
-                Some((value, origin)) => Some(value.trim().parse::<Cidr>().map_err(|_| {
-                    invalid(var::KUBE_CLUSTER_CIDR, &value, origin, cidr::EXPECTED)
-                })?),
-                None => None,
-            };
+            r.parse_optional(var::KUBE_CLUSTER_CIDR, cidr::EXPECTED, |s| s.parse().ok())?;
         let domain = r.parse(
             var::KUBE_CLUSTER_DOMAIN,
             "cluster.local",
@@ -471,11 +450,10 @@ impl Settings {
                 ok.then(|| s.to_ascii_lowercase())
             },
         )?;
-        let dns = match r.optional(var::KUBE_CLUSTER_DNS) {
-            Some((value, origin)) => value
-                .trim()
-                .parse::<IpAddr>()
-                .map_err(|_| invalid(var::KUBE_CLUSTER_DNS, &value, origin, "an IP address"))?,
+        let dns = match r.parse_optional(var::KUBE_CLUSTER_DNS, "an IP address", |s| {
+            s.parse::<IpAddr>().ok()
+        })? {
+            Some(dns) => dns,
             None => {
                 let origin = r.origins[var::KUBE_SERVICE_CLUSTER_IP_RANGE].clone();
                 let dns = service_range.nth(10).ok_or_else(|| {
@@ -495,13 +473,13 @@ impl Settings {
             var::KUBE_PKI_DIR,
             "/etc/kubernetes/pki",
             "an absolute directory path",
-            absolute,
+            absolute_path,
         )?;
         let config_dir = r.parse(
             var::KUBE_CONFIG_DIR,
             "/etc/kubernetes",
             "an absolute directory path",
-            absolute,
+            absolute_path,
         )?;
         let runtime_endpoint = r.parse(
             var::KUBE_CONTAINER_RUNTIME_ENDPOINT,
@@ -516,13 +494,13 @@ impl Settings {
             var::KUBE_LEADER_FILE,
             "/etc/leader",
             "an absolute file path",
-            absolute,
+            absolute_path,
         )?;
         let network_env_file = r.parse(
             var::KUBE_NETWORK_ENV_FILE,
             "/etc/network-environment",
             "an absolute file path",
-            absolute,
+            absolute_path,
         )?;
         let node_ip = match r.optional(var::KUBE_NODE_IP) {
             Some((value, origin)) => {
@@ -588,6 +566,12 @@ impl Settings {
     pub fn path(&self, node_path: impl AsRef<Path>) -> PathBuf {
         resolve(&self.root, node_path.as_ref())
     }
+}
+
+/// An absolute path, or `None`.
+fn absolute_path(text: &str) -> Option<PathBuf> {
+    let p = PathBuf::from(text);
+    p.is_absolute().then_some(p)
 }
 
 /// Splits `KUBE_MIRRORS` on spaces and commas; every entry must be an http, https or file URL.
