@@ -24,7 +24,6 @@ use crate::error::Error;
 use crate::fsutil::{self, io_err};
 use crate::settings::Settings;
 
-pub use checksum::{hash_file, hex, parse_side_file};
 pub use failure::{ExpectedFrom, FetchError, MirrorFailure};
 pub use record::{Identity, Record, Stale};
 
@@ -138,7 +137,7 @@ fn fetch_one(settings: &Settings, component: Component, progress_bar: bool) -> R
     let pin = settings.pins.get(binary).map(String::as_str);
 
     // Warm path: no lock, no runtime, no network.
-    if let Some(record) = installed(settings, &paths, pin, "")? {
+    if let Some(record) = installed(settings, &paths, true)? {
         tracing::info!(component = %component, version = %version, sha256 = %record.sha256, path = %paths.target.display(), "already installed");
         return write_env_file(settings, component, &paths, &record);
     }
@@ -147,7 +146,7 @@ fn fetch_one(settings: &Settings, component: Component, progress_bar: bool) -> R
     let deadline = started + settings.deadline;
     let _lock = lock::acquire(&paths.lock, deadline, binary, settings.deadline.as_secs())?;
     // Another fetch may have installed it while we waited.
-    if let Some(record) = installed(settings, &paths, pin, "quiet")? {
+    if let Some(record) = installed(settings, &paths, false)? {
         tracing::info!(component = %component, version = %version, sha256 = %record.sha256, "installed by another fetch");
         return write_env_file(settings, component, &paths, &record);
     }
@@ -183,49 +182,40 @@ fn fetch_one(settings: &Settings, component: Component, progress_bar: bool) -> R
 /// The record of a component's installed binary if it can be trusted as it is (release, pin,
 /// and identity or content per `KUBE_VERSION` and `KUBE_VERIFY`), or why not.
 pub fn verify_installed(settings: &Settings, component: Component) -> Result<Record, Stale> {
-    let paths = Paths::new(settings, component);
-    let pin = settings.pins.get(paths.binary).map(String::as_str);
-    let version = settings.version.to_string();
-    record::check(
-        Record::read(&paths.record),
-        &paths.target,
-        &version,
-        settings.arch.as_str(),
-        pin,
-        settings.verify,
-    )
+    check_installed(settings, &Paths::new(settings, component)).1
 }
 
-/// The record of the installed binary if it can be trusted as it is.
+/// The stored record, and the result of checking the installed binary against it.
+fn check_installed(settings: &Settings, paths: &Paths) -> (Option<Record>, Result<Record, Stale>) {
+    let previous = Record::read(&paths.record);
+    let result = record::check(
+        previous.clone(),
+        &paths.target,
+        &settings.version.to_string(),
+        settings.arch.as_str(),
+        settings.pins.get(paths.binary).map(String::as_str),
+        settings.verify,
+    );
+    (previous, result)
+}
+
+/// The record of the installed binary if it can be trusted as it is; `log_reason` logs why not.
 fn installed(
     settings: &Settings,
     paths: &Paths,
-    pin: Option<&str>,
-    quiet: &str,
+    log_reason: bool,
 ) -> Result<Option<Record>, Error> {
-    let previous = Record::read(&paths.record);
-    let version = settings.version.to_string();
-    match record::check(
-        previous.clone(),
-        &paths.target,
-        &version,
-        settings.arch.as_str(),
-        pin,
-        settings.verify,
-    ) {
-        Ok(record) => {
-            if previous
-                .as_ref()
-                .is_some_and(|p| p.identity != record.identity)
-            {
+    match check_installed(settings, paths) {
+        (previous, Ok(record)) => {
+            if previous.is_some_and(|p| p.identity != record.identity) {
                 // Full verification found the same bytes in a new file: remember the new identity.
                 record.write(&paths.record)?;
             }
             Ok(Some(record))
         }
-        Err(stale) => {
-            if quiet.is_empty() {
-                tracing::info!(component = %paths.component, binary = %paths.binary, version = %version, reason = %stale, "fetching");
+        (_, Err(stale)) => {
+            if log_reason {
+                tracing::info!(component = %paths.component, binary = %paths.binary, version = %settings.version, reason = %stale, "fetching");
             }
             Ok(None)
         }

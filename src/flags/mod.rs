@@ -15,8 +15,6 @@ use crate::kube_version::KubeVersion;
 use crate::node::{Fact, Known, NodeFacts};
 use crate::settings::{Origin, Settings};
 
-pub use files::{ClientCert, KubeletConfig, kubeconfig, kubelet_config};
-
 /// The newest minor release the rules know; newer releases use these rules with a warning.
 pub const NEWEST_KNOWN_MINOR: u32 = 36;
 
