@@ -259,7 +259,8 @@ impl Cli {
             Command::Fetch(args) => args.run(&self),
             Command::Exec(args) => {
                 let settings = self.settings(&CliOverrides::default())?;
-                crate::exec::run(&settings, args.component, &args.args).map(|never| match never {})
+                let never = crate::exec::run(&settings, args.component, &args.args)?;
+                match never {}
             }
             Command::Flags(args) => {
                 let settings = self.settings(&args.overrides.to_overrides())?;
@@ -269,11 +270,13 @@ impl Cli {
                     &args.args,
                     args.explain,
                     args.json,
-                )
+                )?;
+                Ok(())
             }
             Command::Env(args) => {
                 let settings = self.settings(&CliOverrides::default())?;
-                crate::explain::env(&settings, args.component)
+                crate::explain::env(&settings, args.component)?;
+                Ok(())
             }
             Command::Doctor(args) => args.run(&self),
             Command::NetworkEnv(args) => args.run(&self),
@@ -281,7 +284,7 @@ impl Cli {
         }
     }
 
-    fn settings(&self, cli: &CliOverrides) -> Result<Settings, Error> {
+    fn settings(&self, cli: &CliOverrides) -> Result<Settings, crate::settings::Error> {
         let overlay = Overlay::load(&self.root, self.config.as_deref(), cli)?;
         Settings::resolve(&self.root, &overlay)
     }
@@ -292,13 +295,14 @@ impl FetchArgs {
         let settings = cli.settings(&self.overrides.to_overrides())?;
         // Validated by clap's value parser already.
         let components =
-            component::expand(&self.components).map_err(|e| Error::InvalidSetting {
+            component::expand(&self.components).map_err(|e| crate::settings::Error::Invalid {
                 var: "COMPONENT".into(),
                 value: self.components.join(" "),
                 origin: crate::settings::Origin::Cli("COMPONENT"),
                 expected: e,
             })?;
-        crate::fetch::run(&settings, &components)
+        crate::fetch::run(&settings, &components)?;
+        Ok(())
     }
 }
 
@@ -312,7 +316,8 @@ impl DoctorArgs {
 
 impl NetworkEnvArgs {
     fn run(&self, cli: &Cli) -> Result<(), Error> {
-        crate::netenv::run(&cli.root, self.output.as_deref())
+        crate::netenv::run(&cli.root, self.output.as_deref())?;
+        Ok(())
     }
 }
 

@@ -12,11 +12,12 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
 
+use crate::causes::chain;
 use crate::cidr::Cidr;
 use crate::component::{self, Component};
 use crate::env_vars as var;
 use crate::envfile;
-use crate::error::{self, Error};
+use crate::error::Error;
 use crate::fetch::{self, Paths};
 use crate::flags::{self, Required};
 use crate::netenv::{self, Discovery};
@@ -102,11 +103,15 @@ impl Findings {
 
 /// Runs the checks relevant to `named` (every component installed on this node when empty, or
 /// all five when none is), prints them, and fails when any check failed.
-pub fn run(settings: Result<Settings, Error>, named: &[String], json: bool) -> Result<(), Error> {
+pub fn run(
+    settings: Result<Settings, crate::settings::Error>,
+    named: &[String],
+    json: bool,
+) -> Result<(), Error> {
     let mut f = Findings::default();
     let components = if !named.is_empty() {
         // Validated by clap's value parser already.
-        component::expand(named).map_err(|e| Error::InvalidSetting {
+        component::expand(named).map_err(|e| crate::settings::Error::Invalid {
             var: "COMPONENT".into(),
             value: named.join(" "),
             origin: crate::settings::Origin::Cli("COMPONENT"),
@@ -125,8 +130,8 @@ pub fn run(settings: Result<Settings, Error>, named: &[String], json: bool) -> R
         }
         Err(e) => f.fail(
             "config",
-            error::chain(&e),
-            Some(match e.hint() {
+            chain(&e),
+            Some(match Error::from(e).hint() {
                 Some(h) => format!("{h}; the other checks need valid settings"),
                 None => "fix the setting; the other checks need valid settings".to_string(),
             }),
@@ -214,7 +219,7 @@ fn check_node(settings: &Settings, components: &[Component], f: &mut Findings) {
         Err(e) => {
             f.warn(
                 "node-address",
-                format!("cannot list this node's addresses: {}", error::chain(&e)),
+                format!("cannot list this node's addresses: {}", chain(&e)),
                 None,
             );
             None
@@ -671,8 +676,8 @@ fn check_flags_and_files(
             }
             Err(e) => f.fail(
                 "flags",
-                format!("{}: {}", c.binary(), error::chain(&e)),
-                e.hint(),
+                format!("{}: {}", c.binary(), chain(&e)),
+                Error::from(e).hint(),
             ),
         }
     }
@@ -849,7 +854,7 @@ fn build(ca: &Path) -> Result<Client, String> {
             builder = builder.add_root_certificate(cert);
         }
     }
-    let client = builder.build().map_err(|e| error::chain(&e))?;
+    let client = builder.build().map_err(|e| chain(&e))?;
     Ok(Client { runtime, client })
 }
 
@@ -857,19 +862,14 @@ impl Client {
     /// GET `url`: the status and the start of the body, or why there is no answer.
     fn get(&self, url: &str) -> Result<(u16, String), String> {
         self.runtime.block_on(async {
-            let mut resp = self
-                .client
-                .get(url)
-                .send()
-                .await
-                .map_err(|e| error::chain(&e))?;
+            let mut resp = self.client.get(url).send().await.map_err(|e| chain(&e))?;
             let status = resp.status().as_u16();
             let mut body = Vec::new();
             while body.len() < MAX_BODY {
                 match resp.chunk().await {
                     Ok(Some(chunk)) => body.extend_from_slice(&chunk),
                     Ok(None) => break,
-                    Err(e) => return Err(error::chain(&e)),
+                    Err(e) => return Err(chain(&e)),
                 }
             }
             Ok((status, String::from_utf8_lossy(&body).into_owned()))

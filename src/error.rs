@@ -1,11 +1,11 @@
-//! Typed errors, their exit codes and hints, and the `error: ... / caused by: ...` report.
+//! The top-level error: wraps each module's own error, and owns the exit codes, the hints and
+//! the `error: ... / caused by: ... / hint: ...` report. It imports the modules' error types
+//! and nothing else; no module below imports it.
 
-use std::fmt;
-use std::io;
-use std::path::PathBuf;
-
-use crate::fetch::MirrorFailure;
-use crate::settings::Origin;
+use crate::fetch::{self, ExpectedFrom, FetchError};
+use crate::netenv::{self, DiscoveryError};
+use crate::node::{FactError, LEADER_ENDPOINT};
+use crate::{exec, explain, flags, fsutil, http, settings};
 
 /// Exit code for runtime failures.
 pub const EXIT_FAILURE: u8 = 1;
@@ -15,168 +15,43 @@ pub const EXIT_USAGE: u8 = 2;
 /// Everything that can make a command fail.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("invalid {var}='{value}' (from {origin}): expected {expected}")]
-    InvalidSetting {
-        var: String,
-        value: String,
-        origin: Origin,
-        expected: String,
-    },
+    #[error(transparent)]
+    Settings(#[from] settings::Error),
 
-    #[error("cannot read config file '{}'", path.display())]
-    ConfigRead {
-        path: PathBuf,
-        #[source]
-        source: io::Error,
-    },
+    #[error(transparent)]
+    Io(#[from] fsutil::Error),
 
-    #[error("cannot parse config file '{}'", path.display())]
-    ConfigParse {
-        path: PathBuf,
-        #[source]
-        source: dotenvy::Error,
-    },
+    #[error(transparent)]
+    Http(#[from] http::Error),
 
-    #[error("cannot read CA bundle '{}' ({var})", path.display())]
-    CaFile {
-        var: &'static str,
-        path: PathBuf,
-        #[source]
-        source: io::Error,
-    },
+    #[error(transparent)]
+    Fetch(#[from] fetch::Error),
 
-    #[error("cannot use CA bundle '{}' ({var})", path.display())]
-    CaBundle {
-        var: &'static str,
-        path: PathBuf,
-        #[source]
-        source: reqwest::Error,
-    },
+    #[error(transparent)]
+    Flags(#[from] flags::Error),
 
-    #[error("cannot set up the HTTP client")]
-    HttpClient(#[source] reqwest::Error),
+    #[error(transparent)]
+    Exec(#[from] exec::Error),
 
-    #[error("cannot {action} '{}'", path.display())]
-    Io {
-        action: &'static str,
-        path: PathBuf,
-        #[source]
-        source: io::Error,
-    },
+    #[error(transparent)]
+    Explain(#[from] explain::Error),
 
-    #[error(
-        "cannot fetch {binary} {version} from any mirror:{}",
-        MirrorList(failures)
-    )]
-    AllMirrorsFailed {
-        binary: &'static str,
-        version: String,
-        failures: Vec<MirrorFailure>,
-    },
-
-    #[error("fetch of {binary} did not finish within {secs}s ({var})")]
-    Deadline {
-        binary: &'static str,
-        secs: u64,
-        var: &'static str,
-    },
-
-    #[error("{flag} needs {}", source.wanted())]
-    MissingFact {
-        flag: String,
-        #[source]
-        source: crate::node::FactError,
-    },
-
-    #[error(
-        "Kubernetes {version} (from {origin}) is older than 1.0, which kube-bootstrap does not support"
-    )]
-    UnsupportedVersion { version: String, origin: Origin },
-
-    #[error("refusing to run '{}': {reason}", path.display())]
-    BinaryRefused {
-        component: &'static str,
-        path: PathBuf,
-        reason: String,
-    },
-
-    #[error("{component} is not installed as configured: {reason}")]
-    NotInstalled {
-        component: &'static str,
-        reason: String,
-    },
-
-    #[error(
-        "files the {component} flags point at are missing:{}",
-        MissingList(missing)
-    )]
-    MissingFiles {
-        component: &'static str,
-        missing: Vec<(String, PathBuf)>,
-    },
-
-    #[error("cannot execute '{}'", path.display())]
-    Exec {
-        path: PathBuf,
-        #[source]
-        source: io::Error,
-    },
-
-    #[error("cannot discover the node's addresses from the kernel")]
-    Discovery(#[source] crate::netenv::DiscoveryError),
+    #[error(transparent)]
+    NetworkEnv(#[from] netenv::Error),
 
     #[error("{failed} of {total} doctor checks failed")]
     ChecksFailed { failed: usize, total: usize },
-
-    #[error("{} of {} fetches failed", failed.len(), total)]
-    Several { failed: Vec<Error>, total: usize },
-}
-
-struct MissingList<'a>(&'a [(String, PathBuf)]);
-
-impl fmt::Display for MissingList<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (flag, path) in self.0 {
-            write!(f, "\n  - '{}' ({flag})", path.display())?;
-        }
-        Ok(())
-    }
-}
-
-struct MirrorList<'a>(&'a [MirrorFailure]);
-
-impl fmt::Display for MirrorList<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for failure in self.0 {
-            let attempts = match failure.attempts {
-                1 => String::new(),
-                n => format!(" (after {n} requests)"),
-            };
-            write!(
-                f,
-                "\n  - {}{attempts}: {}",
-                failure.mirror,
-                chain(&failure.reason)
-            )?;
-        }
-        Ok(())
-    }
 }
 
 impl Error {
     /// The process exit code for this error.
     pub fn exit_code(&self) -> u8 {
         match self {
-            Error::InvalidSetting { .. }
-            | Error::ConfigRead { .. }
-            | Error::ConfigParse { .. }
-            | Error::MissingFact { .. }
-            | Error::UnsupportedVersion { .. } => EXIT_USAGE,
-            Error::Several { failed, .. } => failed
-                .iter()
-                .map(Error::exit_code)
-                .max()
-                .unwrap_or(EXIT_FAILURE),
+            Error::Settings(_)
+            | Error::Flags(_)
+            | Error::Exec(exec::Error::Flags(_))
+            | Error::Explain(explain::Error::Flags(_)) => EXIT_USAGE,
+            Error::Fetch(e) => fetch_exit_code(e),
             _ => EXIT_FAILURE,
         }
     }
@@ -184,73 +59,140 @@ impl Error {
     /// A next step for the operator, when there is an obvious one.
     pub fn hint(&self) -> Option<String> {
         match self {
-            Error::Io { source, path, .. }
-                if matches!(
-                    source.raw_os_error(),
-                    Some(nix::libc::EROFS) | Some(nix::libc::EACCES) | Some(nix::libc::EPERM)
-                ) =>
-            {
-                let dir = path.parent().unwrap_or(path);
-                Some(format!(
-                    "make '{}' writable, or choose another directory (KUBE_BIN_DIR, --root)",
-                    dir.display()
-                ))
+            Error::Settings(_) | Error::Http(_) => None,
+            Error::Io(e) => io_hint(e),
+            Error::Fetch(e) => fetch_hint(e),
+            Error::Flags(e)
+            | Error::Exec(exec::Error::Flags(e))
+            | Error::Explain(explain::Error::Flags(e)) => flags_hint(e),
+            Error::Exec(exec::Error::Io(e)) | Error::Explain(explain::Error::Io(e)) => io_hint(e),
+            Error::Exec(
+                exec::Error::BinaryRefused { component, .. }
+            )
+            | Error::Explain(explain::Error::NotInstalled { component, .. }) => {
+                Some(format!("run 'kube-bootstrap fetch {component}' first"))
             }
-            Error::AllMirrorsFailed { failures, .. } => {
-                failures.iter().find_map(|f| f.reason.hint())
-            }
-            Error::Deadline { .. } => Some(
-                "raise KUBE_FETCH_DEADLINE, or add a closer mirror to KUBE_MIRRORS".to_string(),
+            Error::Exec(exec::Error::MissingFiles { .. }) => Some(
+                "create the certificates (e.g. 'kubeadm init phase certs all --cert-dir' into KUBE_PKI_DIR); 'kube-bootstrap flags --explain' shows which flag needs which file".to_string(),
             ),
-            Error::Several { failed, .. } => failed.iter().find_map(Error::hint),
-            Error::MissingFact { source, .. } => Some(match source {
-                crate::node::FactError::Unreadable { path, var, .. } | crate::node::FactError::Unset { path, var }
-                    if *var == crate::node::LEADER_ENDPOINT =>
-                {
-                    format!("write LEADER_ENDPOINT=<apiserver host> to '{}' (or point KUBE_LEADER_FILE elsewhere)", path.display())
-                }
-                crate::node::FactError::Invalid { path, var, .. } if *var == crate::node::LEADER_ENDPOINT => {
-                    format!("fix LEADER_ENDPOINT in '{}'", path.display())
-                }
-                crate::node::FactError::Undiscovered { path, .. } => format!(
-                    "give the node a default route, write DEFAULT_IPV4=<address> to '{}', or set KUBE_NODE_IP",
-                    path.display()
-                ),
-                _ => "run 'kube-bootstrap network-env --output /etc/network-environment' (or setup-network-environment) so that it writes DEFAULT_IPV4, or set KUBE_NODE_IP".to_string(),
-            }),
-            Error::Discovery(crate::netenv::DiscoveryError::NoDefaultRoute { .. }) => Some(
+            Error::Exec(exec::Error::Exec { .. }) => None,
+            Error::NetworkEnv(netenv::Error::Discovery(DiscoveryError::NoDefaultRoute { .. })) => Some(
                 "add a default route (ip route add default via <gateway>), or set KUBE_NODE_IP instead of writing the file".to_string(),
             ),
+            Error::NetworkEnv(netenv::Error::Io(e)) => io_hint(e),
+            Error::NetworkEnv(_) => None,
             Error::ChecksFailed { .. } => Some(
                 "the lines marked 'fail' above say what is wrong and what to do".to_string(),
             ),
-            Error::BinaryRefused { component, .. } | Error::NotInstalled { component, .. } => {
-                Some(format!("run 'kube-bootstrap fetch {component}' first"))
-            }
-            Error::MissingFiles { .. } => Some(
-                "create the certificates (e.g. 'kubeadm init phase certs all --cert-dir' into KUBE_PKI_DIR); 'kube-bootstrap flags --explain' shows which flag needs which file".to_string(),
-            ),
-            _ => None,
         }
+    }
+}
+
+fn fetch_exit_code(e: &fetch::Error) -> u8 {
+    match e {
+        fetch::Error::Several { failed, .. } => failed
+            .iter()
+            .map(fetch_exit_code)
+            .max()
+            .unwrap_or(EXIT_FAILURE),
+        _ => EXIT_FAILURE,
+    }
+}
+
+fn io_hint(e: &fsutil::Error) -> Option<String> {
+    match e.source.raw_os_error() {
+        Some(nix::libc::EROFS) | Some(nix::libc::EACCES) | Some(nix::libc::EPERM) => {
+            let dir = e.path.parent().unwrap_or(&e.path);
+            Some(format!(
+                "make '{}' writable, or choose another directory (KUBE_BIN_DIR, --root)",
+                dir.display()
+            ))
+        }
+        _ => None,
+    }
+}
+
+fn fetch_hint(e: &fetch::Error) -> Option<String> {
+    match e {
+        fetch::Error::Io(e) => io_hint(e),
+        fetch::Error::Http(_) => None,
+        fetch::Error::AllMirrorsFailed { failures, .. } => {
+            failures.iter().find_map(|f| attempt_hint(&f.reason))
+        }
+        fetch::Error::Deadline { .. } => {
+            Some("raise KUBE_FETCH_DEADLINE, or add a closer mirror to KUBE_MIRRORS".to_string())
+        }
+        fetch::Error::Several { failed, .. } => failed.iter().find_map(fetch_hint),
+    }
+}
+
+/// The hint for one failed attempt at one mirror.
+fn attempt_hint(e: &FetchError) -> Option<String> {
+    match e {
+        FetchError::InsecureHttp { pin_var, .. } => Some(format!(
+            "use an https mirror, pin the checksum with {pin_var}, or set KUBE_ALLOW_HTTP=1 if the network path is trusted"
+        )),
+        FetchError::ChecksumMismatch { from: ExpectedFrom::Pin(var), .. } => Some(format!(
+            "the mirror serves a different file than {var} expects; check the pin and the mirror's copy"
+        )),
+        FetchError::ChecksumMismatch { .. } => {
+            Some("the mirror's binary and its .sha256 disagree; the copy on the mirror is corrupt or incomplete".into())
+        }
+        FetchError::InvalidChecksumFile { .. } => Some(
+            "the mirror must serve '<binary>.sha256' next to each binary, or pin the checksum with KUBE_SHA256_<BINARY>".into(),
+        ),
+        FetchError::Status { status: 404, .. } | FetchError::FileMirror { .. } => {
+            Some("check KUBE_VERSION and KUBE_ARCH, and that the mirror is laid out like dl.k8s.io".into())
+        }
+        FetchError::Local(e) => fetch_hint(e),
+        _ => None,
+    }
+}
+
+fn flags_hint(e: &flags::Error) -> Option<String> {
+    match e {
+        flags::Error::MissingFact { source, .. } => Some(fact_hint(source)),
+        flags::Error::UnsupportedVersion { .. } => None,
+    }
+}
+
+/// What to do about a node fact a flag needs.
+pub fn fact_hint(e: &FactError) -> String {
+    match e {
+        FactError::Unreadable { path, var, .. } | FactError::Unset { path, var }
+            if *var == LEADER_ENDPOINT =>
+        {
+            format!("write LEADER_ENDPOINT=<apiserver host> to '{}' (or point KUBE_LEADER_FILE elsewhere)", path.display())
+        }
+        FactError::Invalid { path, var, .. } if *var == LEADER_ENDPOINT => {
+            format!("fix LEADER_ENDPOINT in '{}'", path.display())
+        }
+        FactError::Undiscovered { path, .. } => format!(
+            "give the node a default route, write DEFAULT_IPV4=<address> to '{}', or set KUBE_NODE_IP",
+            path.display()
+        ),
+        _ => "run 'kube-bootstrap network-env --output /etc/network-environment' (or setup-network-environment) so that it writes DEFAULT_IPV4, or set KUBE_NODE_IP".to_string(),
     }
 }
 
 /// Renders an error the way the program prints it: `error: ...`, every cause, then a hint.
 pub fn report(err: &Error) -> String {
     let mut out = String::new();
-    let errors: Vec<&Error> = match err {
-        Error::Several { failed, .. } => failed.iter().collect(),
+    let errors: Vec<&dyn std::error::Error> = match err {
+        Error::Fetch(fetch::Error::Several { failed, .. }) => {
+            failed.iter().map(|e| e as &dyn std::error::Error).collect()
+        }
         one => vec![one],
     };
     for e in errors {
         out.push_str(&format!("error: {e}\n"));
-        let mut source = std::error::Error::source(e);
+        let mut source = e.source();
         while let Some(cause) = source {
             out.push_str(&format!("  caused by: {cause}\n"));
             source = cause.source();
         }
     }
-    if let Error::Several { .. } = err {
+    if let Error::Fetch(fetch::Error::Several { .. }) = err {
         out.push_str(&format!("error: {err}\n"));
     }
     if let Some(hint) = err.hint() {
@@ -259,33 +201,21 @@ pub fn report(err: &Error) -> String {
     out
 }
 
-/// Joins an error and its sources into one line, for per-mirror reasons and log fields.
-pub fn chain(err: &dyn std::error::Error) -> String {
-    let mut out = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        let text = cause.to_string();
-        // reqwest and hyper often repeat the inner message in the outer one.
-        if !out.contains(&text) {
-            out.push_str(": ");
-            out.push_str(&text);
-        }
-        source = cause.source();
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
+    use std::io;
+    use std::path::PathBuf;
+
     use super::*;
+    use crate::settings::Origin;
 
     #[test]
     fn report_prints_every_cause_and_a_hint() {
-        let err = Error::Io {
+        let err = Error::from(fsutil::Error {
             action: "create",
             path: PathBuf::from("/opt/bin/.kubelet.partial"),
             source: io::Error::from_raw_os_error(nix::libc::EROFS),
-        };
+        });
         let text = report(&err);
         assert!(
             text.starts_with("error: cannot create '/opt/bin/.kubelet.partial'\n"),
@@ -301,16 +231,64 @@ mod tests {
 
     #[test]
     fn settings_errors_are_usage_errors() {
-        let err = Error::InvalidSetting {
+        let err = Error::from(settings::Error::Invalid {
             var: "KUBE_VERSION".into(),
             value: "1.36".into(),
             origin: Origin::Env,
             expected: "a release".into(),
-        };
+        });
         assert_eq!(err.exit_code(), EXIT_USAGE);
         assert_eq!(
             err.to_string(),
             "invalid KUBE_VERSION='1.36' (from the environment): expected a release"
         );
+    }
+
+    #[test]
+    fn flag_errors_are_usage_errors_wherever_they_surface() {
+        let missing = || flags::Error::MissingFact {
+            flag: "--kubeconfig".into(),
+            source: FactError::Unset {
+                path: "/etc/leader".into(),
+                var: LEADER_ENDPOINT,
+            },
+        };
+        for err in [
+            Error::from(missing()),
+            Error::from(exec::Error::from(missing())),
+            Error::from(explain::Error::from(missing())),
+            Error::from(flags::Error::UnsupportedVersion {
+                version: "v0.21.0".into(),
+                origin: Origin::Env,
+            }),
+        ] {
+            assert_eq!(err.exit_code(), EXIT_USAGE, "{err}");
+        }
+        let text = report(&Error::from(exec::Error::from(missing())));
+        assert_eq!(
+            text,
+            "error: --kubeconfig needs LEADER_ENDPOINT from '/etc/leader'\n  caused by: '/etc/leader' does not set LEADER_ENDPOINT\nhint: write LEADER_ENDPOINT=<apiserver host> to '/etc/leader' (or point KUBE_LEADER_FILE elsewhere)\n"
+        );
+    }
+
+    #[test]
+    fn several_fetch_failures_print_each_then_the_count() {
+        let deadline = |binary| fetch::Error::Deadline {
+            binary,
+            secs: 5,
+            var: "KUBE_FETCH_DEADLINE",
+        };
+        let err = Error::from(fetch::Error::Several {
+            failed: vec![deadline("kubelet"), deadline("kube-proxy")],
+            total: 3,
+        });
+        assert_eq!(
+            report(&err),
+            "error: fetch of kubelet did not finish within 5s (KUBE_FETCH_DEADLINE)\n\
+             error: fetch of kube-proxy did not finish within 5s (KUBE_FETCH_DEADLINE)\n\
+             error: 2 of 3 fetches failed\n\
+             hint: raise KUBE_FETCH_DEADLINE, or add a closer mirror to KUBE_MIRRORS\n"
+        );
+        assert_eq!(err.exit_code(), EXIT_FAILURE);
     }
 }

@@ -6,39 +6,57 @@ use std::convert::Infallible;
 use std::ffi::CString;
 use std::os::unix::ffi::OsStrExt;
 
+use std::path::PathBuf;
+
 use crate::component::Component;
-use crate::error::Error;
 use crate::fetch;
-use crate::flags::{self, Plan};
+use crate::flags;
 use crate::fsutil;
-use crate::node::NodeFacts;
+use crate::plan::{plan, write_files};
 use crate::settings::Settings;
 
-/// Mode of the files kube-bootstrap writes for components (they name key paths).
-pub const CONFIG_MODE: u32 = 0o600;
+/// Why a component was not started.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Flags(#[from] flags::Error),
 
-/// The plan for a component on this node.
-pub fn plan(
-    settings: &Settings,
-    component: Component,
-    cli_extra: &[String],
-) -> Result<Plan, Error> {
-    let facts = NodeFacts::load(settings);
-    let plan = flags::compute(component, settings, &facts, cli_extra)?;
-    for warning in &plan.warnings {
-        tracing::warn!(component = %component, "{warning}");
-    }
-    Ok(plan)
+    #[error(transparent)]
+    Io(#[from] fsutil::Error),
+
+    #[error("refusing to run '{}': {reason}", path.display())]
+    BinaryRefused {
+        component: &'static str,
+        path: PathBuf,
+        reason: String,
+    },
+
+    #[error(
+        "files the {component} flags point at are missing:{}",
+        MissingList(missing)
+    )]
+    MissingFiles {
+        component: &'static str,
+        missing: Vec<(String, PathBuf)>,
+    },
+
+    #[error("cannot execute '{}'", path.display())]
+    Exec {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
-/// Writes the plan's kubeconfig and config files, each only when its content changed.
-pub fn write_files(plan: &Plan) -> Result<(), Error> {
-    for file in &plan.files {
-        if fsutil::write_if_changed(&file.path, file.content.as_bytes(), CONFIG_MODE)? {
-            tracing::info!(component = %plan.component, path = %file.path.display(), "config file updated");
+struct MissingList<'a>(&'a [(String, PathBuf)]);
+
+impl std::fmt::Display for MissingList<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (flag, path) in self.0 {
+            write!(f, "\n  - '{}' ({flag})", path.display())?;
         }
+        Ok(())
     }
-    Ok(())
 }
 
 /// Runs `exec`: never returns on success.

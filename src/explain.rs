@@ -6,11 +6,27 @@ use std::io::Write;
 use serde::Serialize;
 
 use crate::component::Component;
-use crate::error::Error;
-use crate::exec;
 use crate::fetch::{self, Paths};
-use crate::flags::{Flag, Plan};
+use crate::flags::{self, Flag, Plan};
+use crate::fsutil;
+use crate::plan::plan;
 use crate::settings::Settings;
+
+/// Why `flags` or `env` printed nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Flags(#[from] flags::Error),
+
+    #[error(transparent)]
+    Io(#[from] fsutil::Error),
+
+    #[error("{component} is not installed as configured: {reason}")]
+    NotInstalled {
+        component: &'static str,
+        reason: String,
+    },
+}
 
 #[derive(Serialize)]
 struct JsonPlan<'a> {
@@ -46,7 +62,7 @@ pub fn flags(
     explain: bool,
     json: bool,
 ) -> Result<(), Error> {
-    let plan = exec::plan(settings, component, extra)?;
+    let plan = plan(settings, component, extra)?;
     let missing = plan.missing_files();
     for m in &missing {
         // Here the point is to see; `exec` refuses to start without them.
@@ -59,7 +75,7 @@ pub fn flags(
     } else {
         plan.argv().iter().map(|a| format!("{a}\n")).collect()
     };
-    print(&text)
+    Ok(print(&text)?)
 }
 
 fn render_json(plan: &Plan) -> String {
@@ -139,24 +155,24 @@ pub fn env(settings: &Settings, component: Component) -> Result<(), Error> {
             component: component.name(),
             reason: stale.to_string(),
         })?;
-    let plan = exec::plan(settings, component, &[])?;
+    let plan = plan(settings, component, &[])?;
     let paths = Paths::new(settings, component);
-    print(&fetch::env_file_contents(
+    Ok(print(&fetch::env_file_contents(
         &paths,
         &record,
         Some(&plan.args()),
-    ))
+    ))?)
 }
 
 /// Writes `text` to stdout; a closed pipe is not an error.
-pub(crate) fn print(text: &str) -> Result<(), Error> {
+pub(crate) fn print(text: &str) -> Result<(), fsutil::Error> {
     let mut stdout = std::io::stdout().lock();
     match stdout
         .write_all(text.as_bytes())
         .and_then(|()| stdout.flush())
     {
         // A closed pipe (`| head`) is the reader's choice, not a failure.
-        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(Error::Io {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(fsutil::Error {
             action: "write to",
             path: "standard output".into(),
             source: e,

@@ -5,11 +5,19 @@ use std::io::{self, Write};
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-use crate::error::Error;
+/// A file-system operation that failed: what was done, to which path, and why.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot {action} '{}'", path.display())]
+pub struct Error {
+    pub action: &'static str,
+    pub path: PathBuf,
+    #[source]
+    pub source: io::Error,
+}
 
 /// Wraps an I/O error with the action and the path it concerns.
 pub fn io_err<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> Error + 'a {
-    move |source| Error::Io {
+    move |source| Error {
         action,
         path: path.to_path_buf(),
         source,
@@ -81,7 +89,7 @@ pub fn write_if_changed(path: &Path, contents: &[u8], mode: u32) -> Result<bool,
         Ok(_) => {}
         Err(e) if e.kind() == io::ErrorKind::NotFound => {}
         Err(source) => {
-            return Err(Error::Io {
+            return Err(Error {
                 action: "read",
                 path: path.to_path_buf(),
                 source,

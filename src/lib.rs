@@ -2,6 +2,8 @@
 
 /// Node architectures and the ELF headers that identify them.
 pub mod arch;
+/// An error's causes joined into one line.
+pub mod causes;
 /// IP ranges in CIDR notation.
 pub mod cidr;
 /// The command line.
@@ -16,7 +18,7 @@ pub mod doctor;
 pub mod env_vars;
 /// systemd environment files.
 pub mod envfile;
-/// Typed errors and their report.
+/// The top-level error: exit codes, hints and the report.
 pub mod error;
 /// The exec path: verify, write configs, execve.
 pub mod exec;
@@ -28,6 +30,8 @@ pub mod fetch;
 pub mod flags;
 /// Atomic file writes.
 pub mod fsutil;
+/// The one HTTP stack: clients, DNS, redaction.
+pub mod http;
 /// Kubernetes release versions.
 pub mod kube_version;
 /// journald or stderr logging.
@@ -36,5 +40,7 @@ pub mod logging;
 pub mod netenv;
 /// The node's facts: leader and address.
 pub mod node;
+/// A component's plan on this node, and its config files.
+pub mod plan;
 /// Layered, validated settings.
 pub mod settings;

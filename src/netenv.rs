@@ -10,11 +10,11 @@ use std::io::{self, Write};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::{Path, PathBuf};
 
-use crate::error::Error;
 use crate::fsutil;
-use crate::node::DEFAULT_IPV4;
 use crate::settings;
 
+/// The node's IPv4 address in `/etc/network-environment`.
+pub const DEFAULT_IPV4: &str = "DEFAULT_IPV4";
 /// The IPv6 counterpart of `DEFAULT_IPV4`.
 pub const DEFAULT_IPV6: &str = "DEFAULT_IPV6";
 /// The kernel's IPv4 routing table (main table).
@@ -27,6 +27,16 @@ const MODE: u32 = 0o644;
 // Route flags from <linux/route.h>.
 const RTF_UP: u32 = 0x0001;
 const RTF_REJECT: u32 = 0x0200;
+
+/// Why `network-env` failed.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("cannot discover the node's addresses from the kernel")]
+    Discovery(#[source] DiscoveryError),
+
+    #[error(transparent)]
+    Io(#[from] fsutil::Error),
+}
 
 /// Why the node's addresses cannot be told.
 #[derive(Debug, thiserror::Error)]
@@ -333,11 +343,11 @@ pub fn run(root: &Path, output: Option<&Path>) -> Result<(), Error> {
                 .write_all(text.as_bytes())
                 .and_then(|()| stdout.flush())
             {
-                Err(e) if e.kind() != io::ErrorKind::BrokenPipe => Err(Error::Io {
+                Err(e) if e.kind() != io::ErrorKind::BrokenPipe => Err(Error::Io(fsutil::Error {
                     action: "write to",
                     path: "standard output".into(),
                     source: e,
-                }),
+                })),
                 _ => Ok(()),
             }
         }

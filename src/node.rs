@@ -13,12 +13,11 @@ use std::path::{Path, PathBuf};
 use reqwest::Url;
 
 use crate::envfile;
+use crate::netenv::DEFAULT_IPV4;
 use crate::settings::{Origin, Settings};
 
 /// Variable in `/etc/leader`.
 pub const LEADER_ENDPOINT: &str = "LEADER_ENDPOINT";
-/// Variable in `/etc/network-environment`.
-pub const DEFAULT_IPV4: &str = "DEFAULT_IPV4";
 
 /// What a valid `LEADER_ENDPOINT` looks like.
 pub const ENDPOINT_EXPECTED: &str = "a host name or IP, host:port, [IPv6]:port, or an http(s) URL (e.g. 10.0.0.5, leader.example:6443)";
@@ -303,7 +302,7 @@ fn discover_node_ip(path: PathBuf) -> Fact<IpAddr> {
         Err(e) => Err(FactError::Undiscovered {
             path,
             var: DEFAULT_IPV4,
-            reason: crate::error::chain(&e),
+            reason: crate::causes::chain(&e),
         }),
     }
 }

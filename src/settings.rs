@@ -17,8 +17,33 @@ use crate::arch::{self, Arch};
 use crate::cidr::{self, Cidr};
 use crate::component::Component;
 use crate::env_vars as var;
-use crate::error::Error;
 use crate::kube_version::{self, KubeVersion};
+
+/// A setting that cannot be used, or a config file that cannot be read.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("invalid {var}='{value}' (from {origin}): expected {expected}")]
+    Invalid {
+        var: String,
+        value: String,
+        origin: Origin,
+        expected: String,
+    },
+
+    #[error("cannot read config file '{}'", path.display())]
+    ConfigRead {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    #[error("cannot parse config file '{}'", path.display())]
+    ConfigParse {
+        path: PathBuf,
+        #[source]
+        source: dotenvy::Error,
+    },
+}
 
 /// The config file read when `--config` is not given (under `--root`).
 pub const DEFAULT_CONFIG: &str = "/etc/kube-bootstrap.env";
@@ -296,7 +321,7 @@ impl Resolver<'_> {
 }
 
 fn invalid(name: &str, value: &str, origin: Origin, expected: &str) -> Error {
-    Error::InvalidSetting {
+    Error::Invalid {
         var: name.to_string(),
         value: value.to_string(),
         origin,
@@ -760,7 +785,7 @@ mod tests {
             let text = err.to_string();
             assert!(text.contains(var), "{var}: {text}");
             assert!(text.contains(fragment), "{var}: {text}");
-            assert_eq!(err.exit_code(), crate::error::EXIT_USAGE);
+            assert!(matches!(err, Error::Invalid { .. }), "{var}: {err:?}");
         }
     }
 
@@ -803,7 +828,7 @@ mod tests {
             )
             .unwrap_err();
             assert!(err.to_string().contains(var), "{var}: {err}");
-            assert_eq!(err.exit_code(), crate::error::EXIT_USAGE);
+            assert!(matches!(err, Error::Invalid { .. }), "{var}: {err:?}");
         }
     }
 

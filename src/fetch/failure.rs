@@ -1,11 +1,63 @@
 //! Why one attempt at one mirror failed, and whether trying again can help.
 
+use std::fmt;
 use std::io;
 use std::path::PathBuf;
 
 use super::retry;
 use crate::arch::ElfMismatch;
-use crate::error::Error;
+use crate::causes::chain;
+use crate::{fsutil, http};
+
+/// Why `fetch` failed for a binary (or, with `Several`, for several).
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Io(#[from] fsutil::Error),
+
+    #[error(transparent)]
+    Http(#[from] http::Error),
+
+    #[error(
+        "cannot fetch {binary} {version} from any mirror:{}",
+        MirrorList(failures)
+    )]
+    AllMirrorsFailed {
+        binary: &'static str,
+        version: String,
+        failures: Vec<MirrorFailure>,
+    },
+
+    #[error("fetch of {binary} did not finish within {secs}s ({var})")]
+    Deadline {
+        binary: &'static str,
+        secs: u64,
+        var: &'static str,
+    },
+
+    #[error("{} of {} fetches failed", failed.len(), total)]
+    Several { failed: Vec<Error>, total: usize },
+}
+
+struct MirrorList<'a>(&'a [MirrorFailure]);
+
+impl fmt::Display for MirrorList<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for failure in self.0 {
+            let attempts = match failure.attempts {
+                1 => String::new(),
+                n => format!(" (after {n} requests)"),
+            };
+            write!(
+                f,
+                "\n  - {}{attempts}: {}",
+                failure.mirror,
+                chain(&failure.reason)
+            )?;
+        }
+        Ok(())
+    }
+}
 
 /// Where the expected checksum came from.
 #[derive(Debug, Clone)]
@@ -107,29 +159,6 @@ impl FetchError {
             _ => false,
         }
     }
-
-    /// A next step for the operator, when there is an obvious one.
-    pub fn hint(&self) -> Option<String> {
-        match self {
-            FetchError::InsecureHttp { pin_var, .. } => Some(format!(
-                "use an https mirror, pin the checksum with {pin_var}, or set KUBE_ALLOW_HTTP=1 if the network path is trusted"
-            )),
-            FetchError::ChecksumMismatch { from: ExpectedFrom::Pin(var), .. } => Some(format!(
-                "the mirror serves a different file than {var} expects; check the pin and the mirror's copy"
-            )),
-            FetchError::ChecksumMismatch { .. } => {
-                Some("the mirror's binary and its .sha256 disagree; the copy on the mirror is corrupt or incomplete".into())
-            }
-            FetchError::InvalidChecksumFile { .. } => Some(
-                "the mirror must serve '<binary>.sha256' next to each binary, or pin the checksum with KUBE_SHA256_<BINARY>".into(),
-            ),
-            FetchError::Status { status: 404, .. } | FetchError::FileMirror { .. } => {
-                Some("check KUBE_VERSION and KUBE_ARCH, and that the mirror is laid out like dl.k8s.io".into())
-            }
-            FetchError::Local(e) => e.hint(),
-            _ => None,
-        }
-    }
 }
 
 /// Whether a rustls error is anywhere in the source chain. An `io::Error`'s `source()` skips
@@ -151,6 +180,12 @@ fn is_tls_rejection(err: &(dyn std::error::Error + 'static)) -> bool {
 impl From<Error> for FetchError {
     fn from(e: Error) -> Self {
         FetchError::Local(Box::new(e))
+    }
+}
+
+impl From<fsutil::Error> for FetchError {
+    fn from(e: fsutil::Error) -> Self {
+        FetchError::Local(Box::new(Error::Io(e)))
     }
 }
 

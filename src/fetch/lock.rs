@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use nix::errno::Errno;
 use nix::fcntl::{Flock, FlockArg};
 
-use crate::error::Error;
+use super::Error;
 use crate::fsutil::{self, io_err};
 
 /// An exclusive `flock` on a lock file, released when dropped (or when the process dies).
@@ -56,11 +56,7 @@ pub fn acquire(
                 std::thread::sleep(Duration::from_millis(50));
             }
             Err((_, errno)) => {
-                return Err(Error::Io {
-                    action: "lock",
-                    path: path.to_path_buf(),
-                    source: errno.into(),
-                });
+                return Err(io_err("lock", path)(errno.into()).into());
             }
         }
     }

@@ -20,11 +20,10 @@ use crate::arch;
 use crate::component::Component;
 use crate::env_vars;
 use crate::envfile;
-use crate::error::Error;
 use crate::fsutil::{self, io_err};
 use crate::settings::Settings;
 
-pub use failure::{ExpectedFrom, FetchError, MirrorFailure};
+pub use failure::{Error, ExpectedFrom, FetchError, MirrorFailure};
 pub use record::{Identity, Record, Stale};
 
 use partial::Partial;
@@ -155,11 +154,7 @@ fn fetch_one(settings: &Settings, component: Component, progress_bar: bool) -> R
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|source| Error::Io {
-            action: "start the async runtime for",
-            path: paths.target.clone(),
-            source,
-        })?;
+        .map_err(io_err("start the async runtime for", &paths.target))?;
     let net = &Network {
         runtime,
         transport: Transport::new(settings)?,
@@ -242,7 +237,7 @@ async fn from_mirrors(
             Ok(record) => return Ok(record),
             Err(FetchError::Local(e)) => return Err(*e),
             Err(reason) => {
-                tracing::warn!(component = %paths.component, binary = %paths.binary, mirror = %base, url = %url, error = %crate::error::chain(&reason), "mirror failed");
+                tracing::warn!(component = %paths.component, binary = %paths.binary, mirror = %base, url = %url, error = %crate::causes::chain(&reason), "mirror failed");
                 failures.push(MirrorFailure {
                     mirror: base.to_string(),
                     attempts,
@@ -273,7 +268,7 @@ async fn with_retries<T>(
             Err(e) if e.is_transient() && retry < retries => {
                 let delay = retry::backoff(retry);
                 retry += 1;
-                tracing::warn!(what, attempt = retry, of = retries, delay_ms = delay.as_millis() as u64, error = %crate::error::chain(&e), "transient failure, retrying");
+                tracing::warn!(what, attempt = retry, of = retries, delay_ms = delay.as_millis() as u64, error = %crate::causes::chain(&e), "transient failure, retrying");
                 tokio::time::sleep(delay).await;
             }
             Err(e) => return Err(e),
@@ -427,13 +422,13 @@ fn write_env_file(
     paths: &Paths,
     record: &Record,
 ) -> Result<(), Error> {
-    let args = match crate::exec::plan(settings, component, &[]) {
+    let args = match crate::plan::plan(settings, component, &[]) {
         Ok(plan) => {
-            crate::exec::write_files(&plan)?;
+            crate::plan::write_files(&plan)?;
             Some(plan.args())
         }
         Err(e) => {
-            tracing::warn!(component = %component, error = %crate::error::chain(&e), "cannot compute flags yet, KUBE_ARGS left out of the environment file");
+            tracing::warn!(component = %component, error = %crate::causes::chain(&e), "cannot compute flags yet, KUBE_ARGS left out of the environment file");
             None
         }
     };

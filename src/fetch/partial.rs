@@ -12,8 +12,7 @@ use bytes::Bytes;
 use sha2::{Digest, Sha256};
 
 use super::checksum::{BUF_SIZE, hex};
-use crate::error::Error;
-use crate::fsutil::io_err;
+use crate::fsutil::{Error, io_err};
 
 /// Chunks queued for the hashing thread; bounds memory to this many chunks in flight.
 const HASH_QUEUE: usize = 4;
@@ -156,7 +155,7 @@ impl Partial {
             return Err(WriteError::TooLarge { limit: self.limit });
         }
         self.file.write_all(&chunk).map_err(|source| {
-            WriteError::Io(Error::Io {
+            WriteError::Io(Error {
                 action: "write partial file",
                 path: self.path.clone(),
                 source,
@@ -214,7 +213,7 @@ impl Partial {
                 Ok(k) => got += k,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(source) => {
-                    return Err(Error::Io {
+                    return Err(Error {
                         action: "read partial file",
                         path: self.path.clone(),
                         source,

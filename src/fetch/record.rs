@@ -8,7 +8,6 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use super::checksum;
-use crate::error::Error;
 use crate::fsutil;
 use crate::settings::Verify;
 
@@ -73,7 +72,7 @@ impl Record {
     }
 
     /// Writes the record atomically.
-    pub fn write(&self, path: &Path) -> Result<(), Error> {
+    pub fn write(&self, path: &Path) -> Result<(), fsutil::Error> {
         // Serializing plain strings and integers cannot fail.
         let mut json = serde_json::to_vec_pretty(self).unwrap_or_default();
         json.push(b'\n');

@@ -14,7 +14,7 @@ use super::checksum::{self, BUF_SIZE, MAX_SIDE_FILE};
 use super::failure::FetchError;
 use super::partial::{Partial, WriteError};
 use super::progress::Progress;
-use crate::error::Error;
+use crate::http;
 use crate::settings::{self, Settings};
 
 /// Fetches URLs for the download policy.
@@ -27,7 +27,7 @@ pub struct Transport {
 
 impl Transport {
     /// Builds the transport; the HTTP client (TLS roots, DNS) only when a mirror needs it.
-    pub fn new(settings: &Settings) -> Result<Transport, Error> {
+    pub fn new(settings: &Settings) -> Result<Transport, http::Error> {
         let needs_http = settings.mirrors.iter().any(|m| m.scheme() != "file");
         let client = if needs_http {
             Some(build_client(settings)?)
@@ -242,7 +242,7 @@ fn write(url: &Url, partial: &mut Partial, chunk: bytes::Bytes) -> Result<(), Fe
             url: url.to_string(),
             limit,
         },
-        WriteError::Io(e) => FetchError::Local(Box::new(e)),
+        WriteError::Io(e) => e.into(),
     })
 }
 
@@ -269,48 +269,19 @@ fn read_capped(path: &Path) -> std::io::Result<Vec<u8>> {
     Ok(buf)
 }
 
-fn build_client(settings: &Settings) -> Result<Client, Error> {
-    let mut builder = Client::builder()
-        .user_agent(concat!("kube-bootstrap/", env!("CARGO_PKG_VERSION")))
-        .connect_timeout(settings.stall_timeout)
-        .hickory_dns(true)
-        .redirect(reqwest::redirect::Policy::custom(|attempt| {
-            let downgrade = attempt.url().scheme() == "http"
-                && attempt.previous().iter().any(|u| u.scheme() == "https");
-            if downgrade {
-                attempt.error("refusing to follow a redirect from https to plain http")
-            } else if attempt.previous().len() > 10 {
-                attempt.error("too many redirects")
-            } else {
-                attempt.follow()
-            }
-        }));
-    if let Some(ca) = &settings.ca_file {
-        let path = settings.path(ca);
-        let pem = std::fs::read(&path).map_err(|source| Error::CaFile {
+fn build_client(settings: &Settings) -> Result<Client, http::Error> {
+    let ca = match &settings.ca_file {
+        Some(ca) => http::Ca::Required {
+            path: settings.path(ca),
             var: crate::env_vars::KUBE_CA_FILE,
-            path: path.clone(),
-            source,
-        })?;
-        let certs =
-            reqwest::Certificate::from_pem_bundle(&pem).map_err(|source| Error::CaBundle {
-                var: crate::env_vars::KUBE_CA_FILE,
-                path: path.clone(),
-                source,
-            })?;
-        if certs.is_empty() {
-            return Err(Error::CaFile {
-                var: crate::env_vars::KUBE_CA_FILE,
-                path,
-                source: std::io::Error::new(
-                    std::io::ErrorKind::InvalidData,
-                    "no PEM certificate in the file",
-                ),
-            });
-        }
-        for cert in certs {
-            builder = builder.add_root_certificate(cert);
-        }
-    }
-    builder.build().map_err(Error::HttpClient)
+        },
+        None => http::Ca::System,
+    };
+    http::client(&http::Options {
+        ca,
+        connect_timeout: settings.stall_timeout,
+        timeout: None,
+        follow_redirects: true,
+        proxies: true,
+    })
 }

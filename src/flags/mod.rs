@@ -10,10 +10,25 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::component::Component;
-use crate::error::Error;
 use crate::kube_version::KubeVersion;
-use crate::node::{Fact, Known, NodeFacts};
+use crate::node::{Fact, FactError, Known, NodeFacts};
 use crate::settings::{Origin, Settings};
+
+/// Why flags cannot be computed.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{flag} needs {}", source.wanted())]
+    MissingFact {
+        flag: String,
+        #[source]
+        source: FactError,
+    },
+
+    #[error(
+        "Kubernetes {version} (from {origin}) is older than 1.0, which kube-bootstrap does not support"
+    )]
+    UnsupportedVersion { version: String, origin: Origin },
+}
 
 /// The newest minor release the rules know; newer releases use these rules with a warning.
 pub const NEWEST_KNOWN_MINOR: u32 = 36;

@@ -17,11 +17,11 @@
 use std::net::IpAddr;
 use std::path::PathBuf;
 
+use super::Error;
 use super::files::{self, ClientCert, KubeletConfig};
 use super::{Ctx, Flag, GeneratedFile, Required};
 use crate::component::Component;
 use crate::env_vars as var;
-use crate::error::Error;
 
 /// What the rules produce.
 #[derive(Debug, Default)]
@@ -628,7 +628,10 @@ mod tests {
         assert!(p.warnings[0].contains("newer"), "{:?}", p.warnings);
         let err = compute(Kubelet, &settings("v0.21.0", &[]), &facts(), &[]).unwrap_err();
         assert!(err.to_string().contains("v0.21.0"), "{err}");
-        assert_eq!(err.exit_code(), crate::error::EXIT_USAGE);
+        assert!(
+            matches!(err, crate::flags::Error::UnsupportedVersion { .. }),
+            "{err:?}"
+        );
     }
 
     #[test]
@@ -639,7 +642,7 @@ mod tests {
             var: "DEFAULT_IPV4",
         });
         let err = compute(Kubelet, &settings("v1.36.4", &[]), &f, &[]).unwrap_err();
-        let text = crate::error::report(&err);
+        let text = format!("error: {}", crate::causes::chain(&err));
         assert!(text.contains("--hostname-override"), "{text}");
         assert!(text.contains("DEFAULT_IPV4"), "{text}");
         assert!(text.contains("/etc/network-environment"), "{text}");
@@ -658,7 +661,7 @@ mod tests {
         assert!(compute(Apiserver, &settings("v1.36.4", &[]), &f, &[]).is_ok());
         f.node_ip = facts().node_ip;
         let err = compute(Proxy, &settings("v1.36.4", &[]), &f, &[]).unwrap_err();
-        let text = crate::error::report(&err);
+        let text = format!("error: {}", crate::causes::chain(&err));
         assert!(
             text.starts_with("error: --kubeconfig needs LEADER_ENDPOINT from '/etc/leader'"),
             "{text}"

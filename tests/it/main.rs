@@ -3,6 +3,7 @@
 mod doctor;
 mod exec;
 mod fetch;
+mod layout;
 mod netenv;
 mod support;
 mod systemd;

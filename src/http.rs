@@ -1,0 +1,325 @@
+//! The one HTTP stack every network caller uses: client construction (trusted CA bundle,
+//! proxies, hickory DNS, timeouts, redirects), host name resolution, and credential redaction
+//! for URLs that are logged or printed.
+
+use std::io;
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use reqwest::{Client, Url};
+
+/// The `User-Agent` of every request.
+pub const USER_AGENT: &str = concat!("kube-bootstrap/", env!("CARGO_PKG_VERSION"));
+
+/// Why no client could be built.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("cannot read CA bundle '{}' ({var})", path.display())]
+    CaFile {
+        var: &'static str,
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+
+    #[error("cannot use CA bundle '{}' ({var})", path.display())]
+    CaBundle {
+        var: &'static str,
+        path: PathBuf,
+        #[source]
+        source: reqwest::Error,
+    },
+
+    #[error("cannot set up the HTTP client")]
+    Client(#[source] reqwest::Error),
+
+    #[error("cannot start the async runtime")]
+    Runtime(#[source] io::Error),
+}
+
+/// Extra roots to trust besides the system's.
+#[derive(Debug, Clone)]
+pub enum Ca {
+    /// The system roots only.
+    System,
+    /// A bundle the operator named (`var`): it must be readable and hold a certificate.
+    Required { path: PathBuf, var: &'static str },
+    /// A bundle that may not exist yet (the cluster's CA on a node being set up).
+    IfReadable(PathBuf),
+}
+
+/// What the client is for.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub ca: Ca,
+    pub connect_timeout: Duration,
+    /// Bound on a whole request; `None` leaves it to the caller (downloads stream for long).
+    pub timeout: Option<Duration>,
+    /// Follow redirects (never from https to plain http); otherwise a redirect is the answer.
+    pub follow_redirects: bool,
+    /// Use `HTTPS_PROXY`, `HTTP_PROXY` and `NO_PROXY` as reqwest reads them; off for requests
+    /// to the cluster's own network.
+    pub proxies: bool,
+}
+
+/// Builds a client: hickory DNS (/etc/hosts and /etc/resolv.conf, not glibc's NSS, which a
+/// static binary cannot load reliably), rustls with the system roots plus `options.ca`.
+pub fn client(options: &Options) -> Result<Client, Error> {
+    let mut builder = Client::builder()
+        .user_agent(USER_AGENT)
+        .connect_timeout(options.connect_timeout)
+        .hickory_dns(true);
+    if let Some(t) = options.timeout {
+        builder = builder.timeout(t);
+    }
+    if !options.proxies {
+        builder = builder.no_proxy();
+    }
+    builder = if options.follow_redirects {
+        builder.redirect(reqwest::redirect::Policy::custom(|attempt| {
+            let downgrade = attempt.url().scheme() == "http"
+                && attempt.previous().iter().any(|u| u.scheme() == "https");
+            if downgrade {
+                attempt.error("refusing to follow a redirect from https to plain http")
+            } else if attempt.previous().len() > 10 {
+                attempt.error("too many redirects")
+            } else {
+                attempt.follow()
+            }
+        }))
+    } else {
+        builder.redirect(reqwest::redirect::Policy::none())
+    };
+    for cert in roots(&options.ca)? {
+        builder = builder.add_root_certificate(cert);
+    }
+    builder.build().map_err(Error::Client)
+}
+
+fn roots(ca: &Ca) -> Result<Vec<reqwest::Certificate>, Error> {
+    match ca {
+        Ca::System => Ok(Vec::new()),
+        Ca::IfReadable(path) => Ok(std::fs::read(path)
+            .ok()
+            .and_then(|pem| reqwest::Certificate::from_pem_bundle(&pem).ok())
+            .unwrap_or_default()),
+        Ca::Required { path, var } => {
+            let pem = std::fs::read(path).map_err(|source| Error::CaFile {
+                var,
+                path: path.clone(),
+                source,
+            })?;
+            let certs =
+                reqwest::Certificate::from_pem_bundle(&pem).map_err(|source| Error::CaBundle {
+                    var,
+                    path: path.clone(),
+                    source,
+                })?;
+            if certs.is_empty() {
+                return Err(Error::CaFile {
+                    var,
+                    path: path.clone(),
+                    source: io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        "no PEM certificate in the file",
+                    ),
+                });
+            }
+            Ok(certs)
+        }
+    }
+}
+
+/// A current-thread runtime for blocking callers of the async client.
+pub fn runtime() -> Result<tokio::runtime::Runtime, Error> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(Error::Runtime)
+}
+
+/// A client with its own runtime, for callers that make a few requests and wait for each.
+pub struct Blocking {
+    runtime: tokio::runtime::Runtime,
+    client: Client,
+}
+
+impl Blocking {
+    pub fn new(options: &Options) -> Result<Blocking, Error> {
+        Ok(Blocking {
+            runtime: runtime()?,
+            client: client(options)?,
+        })
+    }
+
+    /// GET `url`: the status and at most about `max` bytes of the body.
+    pub fn get(&self, url: &str, max: usize) -> Result<(u16, Vec<u8>), reqwest::Error> {
+        self.runtime.block_on(async {
+            let mut resp = self.client.get(url).send().await?;
+            let status = resp.status().as_u16();
+            let mut body = Vec::new();
+            while body.len() < max {
+                match resp.chunk().await? {
+                    Some(chunk) => body.extend_from_slice(&chunk),
+                    None => break,
+                }
+            }
+            Ok((status, body))
+        })
+    }
+}
+
+/// Why a host name has no address.
+#[derive(Debug, thiserror::Error)]
+pub enum ResolveError {
+    #[error("cannot resolve '{host}'")]
+    Runtime {
+        host: String,
+        #[source]
+        source: Error,
+    },
+    #[error("cannot read the resolver configuration")]
+    Config(#[source] hickory_resolver::ResolveError),
+    #[error("cannot resolve '{host}' within {secs}s")]
+    Timeout { host: String, secs: u64 },
+    #[error("cannot resolve '{host}'")]
+    Lookup {
+        host: String,
+        #[source]
+        source: hickory_resolver::ResolveError,
+    },
+}
+
+/// Resolves a host name the way the client does (hickory), bounded by `within`.
+pub fn resolve(host: &str, within: Duration) -> Result<Vec<IpAddr>, ResolveError> {
+    let runtime = runtime().map_err(|source| ResolveError::Runtime {
+        host: host.to_string(),
+        source,
+    })?;
+    runtime.block_on(async {
+        let resolver = hickory_resolver::TokioResolver::builder_tokio()
+            .map_err(ResolveError::Config)?
+            .build();
+        match tokio::time::timeout(within, resolver.lookup_ip(host)).await {
+            Err(_) => Err(ResolveError::Timeout {
+                host: host.to_string(),
+                secs: within.as_secs(),
+            }),
+            Ok(Err(source)) => Err(ResolveError::Lookup {
+                host: host.to_string(),
+                source,
+            }),
+            Ok(Ok(found)) => Ok(found.iter().collect()),
+        }
+    })
+}
+
+/// `url` without its user name and password, for logs and messages.
+pub fn redact(url: &Url) -> String {
+    if url.username().is_empty() && url.password().is_none() {
+        return url.to_string();
+    }
+    let mut clean = url.clone();
+    // Only URLs that cannot be a base (`mailto:`) refuse these, and those carry no userinfo.
+    let _ = clean.set_username("");
+    let _ = clean.set_password(None);
+    clean.to_string()
+}
+
+/// `text` with the userinfo of any URL it names replaced by `***`, for error chains that quote
+/// a URL (reqwest's do).
+pub fn redact_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("://") {
+        let (head, tail) = rest.split_at(at + 3);
+        out.push_str(head);
+        let end = tail
+            .find(|c: char| c == '/' || c.is_whitespace() || c == '"' || c == '\'')
+            .unwrap_or(tail.len());
+        let authority = &tail[..end];
+        match authority.rfind('@') {
+            Some(i) => {
+                out.push_str("***@");
+                out.push_str(&authority[i + 1..]);
+            }
+            None => out.push_str(authority),
+        }
+        rest = &tail[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redact_drops_userinfo_only() {
+        for (url, want) in [
+            (
+                "https://user:secret@mirror.example/k8s",
+                "https://mirror.example/k8s",
+            ),
+            ("https://token@mirror.example/", "https://mirror.example/"),
+            ("https://mirror.example/k8s", "https://mirror.example/k8s"),
+            ("file:///srv/mirror", "file:///srv/mirror"),
+        ] {
+            assert_eq!(redact(&Url::parse(url).unwrap()), want, "{url}");
+        }
+    }
+
+    #[test]
+    fn redact_text_hides_credentials_in_messages() {
+        for (text, want) in [
+            (
+                "error sending request for url (https://u:p@127.0.0.1:8443/v1/kubelet)",
+                "error sending request for url (https://***@127.0.0.1:8443/v1/kubelet)",
+            ),
+            (
+                "from 'http://a@h/x' and https://h2/y",
+                "from 'http://***@h/x' and https://h2/y",
+            ),
+            ("no url here", "no url here"),
+        ] {
+            assert_eq!(redact_text(text), want);
+        }
+    }
+
+    #[test]
+    fn a_required_ca_bundle_must_hold_a_certificate() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ca.pem");
+        std::fs::write(&path, "not a certificate\n").unwrap();
+        let options = Options {
+            ca: Ca::Required {
+                path: path.clone(),
+                var: "KUBE_CA_FILE",
+            },
+            connect_timeout: Duration::from_secs(1),
+            timeout: None,
+            follow_redirects: true,
+            proxies: true,
+        };
+        let err = client(&options).unwrap_err();
+        assert!(matches!(err, Error::CaFile { .. }), "{err:?}");
+        let missing = Options {
+            ca: Ca::Required {
+                path: dir.path().join("absent.pem"),
+                var: "KUBE_CA_FILE",
+            },
+            ..options.clone()
+        };
+        assert!(matches!(
+            client(&missing).unwrap_err(),
+            Error::CaFile { .. }
+        ));
+        let lenient = Options {
+            ca: Ca::IfReadable(path),
+            ..options
+        };
+        assert!(client(&lenient).is_ok());
+    }
+}
