@@ -1,0 +1,123 @@
+//! Flags and the files they name: each component's flags compute, and every file they point at
+//! is readable, holds a certificate that has not expired, or a private key kept private.
+
+use std::os::unix::fs::PermissionsExt;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::causes::chain;
+use crate::component::Component;
+use crate::error::Error;
+use crate::flags::{self, Required};
+use crate::node::NodeFacts;
+use crate::settings::Settings;
+
+use super::certs::{certificate_expiry, expiry};
+use super::report::{Findings, Status};
+
+pub fn check(settings: &Settings, components: &[Component], facts: &NodeFacts, f: &mut Findings) {
+    let mut required: Vec<Required> = Vec::new();
+    for &c in components {
+        match flags::compute(c, settings, facts, &[]) {
+            Ok(plan) => {
+                f.ok(
+                    "flags",
+                    format!(
+                        "{} flags computed ({} arguments, rules of Kubernetes {})",
+                        c.binary(),
+                        plan.flags.len(),
+                        plan.rules
+                    ),
+                );
+                for w in &plan.warnings {
+                    f.warn("flags", w.clone(), None);
+                }
+                for r in plan.required {
+                    match required.iter_mut().find(|q| q.path == r.path) {
+                        Some(q) => {
+                            for flag in r.flag.split(", ") {
+                                if !q.flag.split(", ").any(|known| known == flag) {
+                                    q.flag = format!("{}, {flag}", q.flag);
+                                }
+                            }
+                        }
+                        None => required.push(r),
+                    }
+                }
+            }
+            Err(e) => f.fail(
+                "flags",
+                format!("{}: {}", c.binary(), chain(&e)),
+                Error::from(e).hint(),
+            ),
+        }
+    }
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    for r in &required {
+        check_file(r, now, f);
+    }
+}
+
+fn check_file(r: &Required, now: i64, f: &mut Findings) {
+    let path = &r.path;
+    let cert_hint = || {
+        Some(
+            "create it (e.g. 'kubeadm init phase certs all --cert-dir' into KUBE_PKI_DIR)"
+                .to_string(),
+        )
+    };
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) => {
+            f.fail(
+                "file",
+                format!("'{}' ({}) cannot be read: {e}", path.display(), r.flag),
+                cert_hint(),
+            );
+            return;
+        }
+    };
+    match certificate_expiry(&bytes) {
+        Ok(Some(not_after)) => {
+            let (status, text) = expiry(not_after, now);
+            let finding = format!("'{}' ({}) {text}", path.display(), r.flag);
+            let hint =
+                (status != Status::Ok).then(|| "renew it (e.g. 'kubeadm certs renew')".to_string());
+            f.push("certificate", status, finding, hint);
+        }
+        Ok(None) if path.extension().is_some_and(|e| e == "crt") => f.fail(
+            "certificate",
+            format!("'{}' ({}) holds no PEM certificate", path.display(), r.flag),
+            cert_hint(),
+        ),
+        Ok(None) => {
+            let mode = std::fs::metadata(path)
+                .map(|m| m.permissions().mode())
+                .unwrap_or(0);
+            let private = String::from_utf8_lossy(&bytes).contains("PRIVATE KEY-----");
+            if private && mode & 0o044 != 0 {
+                f.warn(
+                    "file",
+                    format!(
+                        "'{}' ({}) holds a private key readable by group or others (mode {:04o})",
+                        path.display(),
+                        r.flag,
+                        mode & 0o7777
+                    ),
+                    format!("chmod 600 '{}'", path.display()),
+                );
+            } else {
+                f.ok(
+                    "file",
+                    format!("'{}' ({}) is readable", path.display(), r.flag),
+                );
+            }
+        }
+        Err(why) => f.fail(
+            "certificate",
+            format!("'{}' ({}): {why}", path.display(), r.flag),
+            cert_hint(),
+        ),
+    }
+}

@@ -1,0 +1,168 @@
+//! The leader and its apiserver: `LEADER_ENDPOINT` is set, the port accepts connections, and
+//! the apiserver answers `/readyz` (or `/healthz` before 1.16).
+
+use crate::env_vars as var;
+use crate::flags;
+use crate::node::{Endpoint, NodeFacts};
+use crate::settings::Settings;
+
+use super::probe::{Http, TIMEOUT, connect, excerpt};
+use super::report::Findings;
+
+/// The minor release whose topology applies (newer than known: the newest known).
+fn rules_minor(settings: &Settings) -> u32 {
+    let v = &settings.version;
+    if v.major > 1 || v.minor > flags::NEWEST_KNOWN_MINOR {
+        flags::NEWEST_KNOWN_MINOR
+    } else {
+        v.minor
+    }
+}
+
+/// The apiserver base URL node components use, as `flags` computes it.
+fn apiserver_url(settings: &Settings, endpoint: &Endpoint) -> (String, u16) {
+    let minor = rules_minor(settings);
+    let default_port =
+        settings
+            .cluster
+            .apiserver_port
+            .unwrap_or(if minor < 20 { 9090 } else { 6443 });
+    let scheme = if minor < 20 { "http" } else { "https" };
+    let port = endpoint.port.unwrap_or(default_port);
+    (endpoint.url(scheme, default_port), port)
+}
+
+pub fn check(settings: &Settings, facts: &NodeFacts, http: &mut Http, f: &mut Findings) {
+    let leader = match &facts.leader {
+        Ok(known) => known,
+        Err(e) => {
+            let hint = format!(
+                "write LEADER_ENDPOINT=<apiserver host> to '{}' (or point {} elsewhere)",
+                settings.path(&settings.node.leader_file).display(),
+                var::KUBE_LEADER_FILE
+            );
+            f.fail("leader", e.to_string(), hint);
+            return;
+        }
+    };
+    let (url, port) = apiserver_url(settings, &leader.value);
+    f.ok(
+        "leader",
+        format!("the apiserver is {url} ({})", leader.source),
+    );
+    let host = leader.value.host.as_str();
+    match connect(host, port, TIMEOUT) {
+        Ok((addr, took)) => f.ok(
+            "apiserver",
+            format!("{addr} accepts TCP connections ({} ms)", took.as_millis()),
+        ),
+        Err(why) => {
+            f.fail(
+                "apiserver",
+                format!("cannot connect to {host} port {port} within {} s: {why}", TIMEOUT.as_secs()),
+                "check that kube-apiserver runs on the leader, that LEADER_ENDPOINT is its address, and that no firewall drops the port".to_string(),
+            );
+            return;
+        }
+    }
+    let ca = http.ca.clone();
+    let client = match http.client() {
+        Ok(c) => c,
+        Err(why) => {
+            f.warn("apiserver", format!("health not checked: {why}"), None);
+            return;
+        }
+    };
+    let mut path = "/readyz";
+    let mut answer = client.get(&format!("{url}{path}"));
+    // Before 1.16 there is no /readyz.
+    if matches!(answer, Ok((404, _))) {
+        path = "/healthz";
+        answer = client.get(&format!("{url}{path}"));
+    }
+    match answer {
+        Ok((200, _)) => f.ok("apiserver", format!("GET {url}{path}: 200")),
+        Ok((status @ (401 | 403), _)) => f.warn(
+            "apiserver",
+            format!("GET {url}{path}: {status}, anonymous requests are refused; readiness not checked"),
+            None,
+        ),
+        Ok((status, body)) => f.fail(
+            "apiserver",
+            format!("GET {url}{path}: {status}: {}", excerpt(&body)),
+            "the apiserver answers but is not ready: see 'journalctl -u kube-apiserver' on the leader".to_string(),
+        ),
+        Err(why) => f.warn(
+            "apiserver",
+            format!("GET {url}{path} failed: {why}"),
+            (url.starts_with("https")).then(|| {
+                format!("is '{}' the cluster's CA?", ca.display())
+            }),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+
+    fn settings(config: &str) -> Settings {
+        let overlay =
+            crate::settings::Overlay::from_config_str(Path::new("/etc/kube-bootstrap.env"), config)
+                .unwrap()
+                .with_env([("KUBE_ARCH".to_string(), "amd64".to_string())].into());
+        Settings::resolve(Path::new("/"), &overlay).unwrap()
+    }
+
+    #[test]
+    fn apiserver_url_follows_the_version_topology() {
+        let e = |s: &str| crate::node::parse_endpoint(s).unwrap();
+        for (config, endpoint, url, port) in [
+            (
+                "KUBE_VERSION=v1.36.4",
+                "10.0.0.1",
+                "https://10.0.0.1:6443",
+                6443,
+            ),
+            (
+                "KUBE_VERSION=v1.19.0",
+                "10.0.0.1",
+                "http://10.0.0.1:9090",
+                9090,
+            ),
+            (
+                "KUBE_VERSION=v1.40.0",
+                "10.0.0.1",
+                "https://10.0.0.1:6443",
+                6443,
+            ),
+            (
+                "KUBE_VERSION=v1.36.4",
+                "10.0.0.1:7443",
+                "https://10.0.0.1:7443",
+                7443,
+            ),
+            (
+                "KUBE_VERSION=v1.36.4\nKUBE_APISERVER_PORT=8443",
+                "leader",
+                "https://leader:8443",
+                8443,
+            ),
+            (
+                "KUBE_VERSION=v1.36.4",
+                "http://127.0.0.1:8080",
+                "http://127.0.0.1:8080",
+                8080,
+            ),
+        ] {
+            let s = settings(config);
+            assert_eq!(
+                apiserver_url(&s, &e(endpoint)),
+                (url.to_string(), port),
+                "{config} {endpoint}"
+            );
+        }
+    }
+}
