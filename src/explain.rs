@@ -1,8 +1,6 @@
 //! What `flags` and `env` print: the argv, where each value comes from, and the environment
 //! file, for an operator on a broken node. Nothing here starts anything.
 
-use std::io::Write;
-
 use serde::Serialize;
 
 use crate::component::Component;
@@ -75,7 +73,7 @@ pub fn flags(
     } else {
         plan.argv().iter().map(|a| format!("{a}\n")).collect()
     };
-    Ok(print(&text)?)
+    Ok(fsutil::print(&text)?)
 }
 
 fn render_json(plan: &Plan) -> String {
@@ -157,26 +155,9 @@ pub fn env(settings: &Settings, component: Component) -> Result<(), Error> {
         })?;
     let plan = plan(settings, component, &[])?;
     let paths = Paths::new(settings, component);
-    Ok(print(&fetch::env_file_contents(
+    Ok(fsutil::print(&fetch::env_file_contents(
         &paths,
         &record,
         Some(&plan.args()),
     ))?)
-}
-
-/// Writes `text` to stdout; a closed pipe is not an error.
-pub(crate) fn print(text: &str) -> Result<(), fsutil::Error> {
-    let mut stdout = std::io::stdout().lock();
-    match stdout
-        .write_all(text.as_bytes())
-        .and_then(|()| stdout.flush())
-    {
-        // A closed pipe (`| head`) is the reader's choice, not a failure.
-        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(fsutil::Error {
-            action: "write to",
-            path: "standard output".into(),
-            source: e,
-        }),
-        _ => Ok(()),
-    }
 }

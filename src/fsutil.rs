@@ -108,6 +108,23 @@ fn temp_name(path: &Path) -> PathBuf {
     parent(path).join(format!(".{name}.{}.tmp", std::process::id()))
 }
 
+/// Writes `text` to stdout; a closed pipe is not an error.
+pub fn print(text: &str) -> Result<(), Error> {
+    let mut stdout = io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        // A closed pipe (`| head`) is the reader's choice, not a failure.
+        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => Err(Error {
+            action: "write to",
+            path: "standard output".into(),
+            source: e,
+        }),
+        _ => Ok(()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

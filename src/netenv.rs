@@ -6,7 +6,7 @@
 //! `/proc/net/ipv6_route` (both show the network namespace of the reading process). Parsing and
 //! rendering are pure; only [`discover`] and [`run`] touch the system.
 
-use std::io::{self, Write};
+use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::{Path, PathBuf};
 
@@ -337,20 +337,7 @@ pub fn run(root: &Path, output: Option<&Path>) -> Result<(), Error> {
             );
             Ok(())
         }
-        None => {
-            let mut stdout = io::stdout().lock();
-            match stdout
-                .write_all(text.as_bytes())
-                .and_then(|()| stdout.flush())
-            {
-                Err(e) if e.kind() != io::ErrorKind::BrokenPipe => Err(Error::Io(fsutil::Error {
-                    action: "write to",
-                    path: "standard output".into(),
-                    source: e,
-                })),
-                _ => Ok(()),
-            }
-        }
+        None => Ok(fsutil::print(&text)?),
     }
 }
 

@@ -65,7 +65,7 @@ pub fn run(
     }
     let checks = f.0;
     let text = report::text(&checks, &components, json);
-    crate::explain::print(&text)?;
+    crate::fsutil::print(&text)?;
     match report::count(&checks, report::Status::Fail) {
         0 => Ok(()),
         failed => Err(Error::ChecksFailed {

@@ -148,7 +148,6 @@ fn top_level_modules_import_without_circles() {
 }
 
 #[test]
-#[ignore = "until doctor and settings are split"]
 fn source_files_stay_under_the_size_limit() {
     let root = src();
     let mut files = Vec::new();

@@ -1,0 +1,208 @@
+//! Settings: built-in defaults < config file < process environment < command line, validated once.
+//!
+//! The config file is read into an overlay; the process environment is only ever read, never
+//! modified. Each resolved value remembers where it came from, so errors (and `--explain`) can
+//! say so.
+//!
+//! `overlay` holds the raw layers, `resolve` validates them into [`Settings`] once, and `parse`
+//! has the pure parsers of single values.
+
+mod overlay;
+pub mod parse;
+mod resolve;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::IpAddr;
+use std::path::{Component as PathPart, Path, PathBuf};
+use std::time::Duration;
+
+use reqwest::Url;
+
+use crate::arch::Arch;
+use crate::cidr::Cidr;
+use crate::component::Component;
+use crate::env_vars as var;
+use crate::kube_version::KubeVersion;
+
+pub use overlay::{CliOverrides, Overlay};
+
+/// A setting that cannot be used, or a config file that cannot be read.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("invalid {var}='{value}' (from {origin}): expected {expected}")]
+    Invalid {
+        var: String,
+        value: String,
+        origin: Origin,
+        expected: String,
+    },
+
+    #[error("cannot read config file '{}'", path.display())]
+    ConfigRead {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    #[error("cannot parse config file '{}'", path.display())]
+    ConfigParse {
+        path: PathBuf,
+        #[source]
+        source: dotenvy::Error,
+    },
+}
+
+/// The config file read when `--config` is not given (under `--root`).
+pub const DEFAULT_CONFIG: &str = "/etc/kube-bootstrap.env";
+/// The mirror used when `KUBE_MIRRORS` is not set.
+pub const DEFAULT_MIRROR: &str = "https://dl.k8s.io/release";
+
+/// Where a setting's value came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    Default,
+    Host,
+    ConfigFile(PathBuf),
+    Env,
+    Cli(&'static str),
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Origin::Default => f.write_str("the built-in default"),
+            Origin::Host => f.write_str("the host"),
+            Origin::ConfigFile(path) => write!(f, "config file '{}'", path.display()),
+            Origin::Env => f.write_str("the environment"),
+            Origin::Cli(flag) => write!(f, "command line {flag}"),
+        }
+    }
+}
+
+/// How an installed binary is checked before it is trusted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verify {
+    /// Trust the file when its identity (device, inode, size, mtime, ctime) is unchanged.
+    Stamp,
+    /// Re-hash the whole file.
+    Full,
+}
+
+/// Resolved, validated settings.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Every path below is relative to this directory.
+    pub root: PathBuf,
+    pub version: KubeVersion,
+    pub arch: Arch,
+    pub mirrors: Vec<Url>,
+    /// Pinned checksums by binary name.
+    pub pins: BTreeMap<&'static str, String>,
+    /// Absolute path on the node (not yet rooted).
+    pub bin_dir: PathBuf,
+    pub allow_http: bool,
+    pub ca_file: Option<PathBuf>,
+    pub fetch_retries: u32,
+    pub stall_timeout: Duration,
+    pub deadline: Duration,
+    pub max_download_bytes: u64,
+    pub verify: Verify,
+    /// The cluster's shape: ports, ranges, directories.
+    pub cluster: Cluster,
+    /// Where the node's facts come from.
+    pub node: NodeSources,
+    /// Extra arguments per component, already split.
+    pub extra_args: BTreeMap<Component, Vec<String>>,
+    /// Where each variable's value came from.
+    pub origins: BTreeMap<String, Origin>,
+}
+
+/// Settings that shape the components' flags.
+#[derive(Debug, Clone)]
+pub struct Cluster {
+    /// `None`: the version's default (9090 below 1.20, 6443 from 1.20).
+    pub apiserver_port: Option<u16>,
+    pub etcd_servers: String,
+    pub service_range: Cidr,
+    /// The pod network (`KUBE_CLUSTER_CIDR`), when the operator names it; `doctor` checks the
+    /// service range against it.
+    pub cluster_cidr: Option<Cidr>,
+    pub domain: String,
+    pub dns: IpAddr,
+    /// Node paths (not yet rooted).
+    pub pki_dir: PathBuf,
+    pub config_dir: PathBuf,
+    pub runtime_endpoint: String,
+}
+
+/// The node files and overrides.
+#[derive(Debug, Clone)]
+pub struct NodeSources {
+    pub leader_file: PathBuf,
+    pub network_env_file: PathBuf,
+    pub node_ip: Option<(IpAddr, Origin)>,
+}
+
+/// The extra-arguments variable of each component.
+pub fn extra_args_var(component: Component) -> &'static str {
+    match component {
+        Component::Apiserver => var::KUBE_APISERVER_EXTRA_ARGS,
+        Component::ControllerManager => var::KUBE_CONTROLLER_MANAGER_EXTRA_ARGS,
+        Component::Scheduler => var::KUBE_SCHEDULER_EXTRA_ARGS,
+        Component::Kubelet => var::KUBE_KUBELET_EXTRA_ARGS,
+        Component::Proxy => var::KUBE_PROXY_EXTRA_ARGS,
+    }
+}
+
+/// Puts `path` under `root`: absolute paths are re-rooted, relative ones stay relative to the
+/// current directory. `..` cannot climb out of the root.
+pub fn resolve(root: &Path, path: &Path) -> PathBuf {
+    if !path.is_absolute() {
+        return path.to_path_buf();
+    }
+    let mut out = root.to_path_buf();
+    for part in path.components() {
+        match part {
+            PathPart::Normal(p) => out.push(p),
+            PathPart::ParentDir if out != root => {
+                out.pop();
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+impl Settings {
+    /// A node path (such as `/opt/bin/kubelet`) inside the root.
+    pub fn path(&self, node_path: impl AsRef<Path>) -> PathBuf {
+        resolve(&self.root, node_path.as_ref())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_stay_inside_the_root() {
+        let root = Path::new("/sandbox");
+        assert_eq!(
+            resolve(root, Path::new("/opt/bin")),
+            PathBuf::from("/sandbox/opt/bin")
+        );
+        assert_eq!(
+            resolve(root, Path::new("/../../etc/passwd")),
+            PathBuf::from("/sandbox/etc/passwd")
+        );
+        assert_eq!(
+            resolve(Path::new("/"), Path::new("/opt/bin")),
+            PathBuf::from("/opt/bin")
+        );
+        assert_eq!(
+            resolve(root, Path::new("local.env")),
+            PathBuf::from("local.env")
+        );
+    }
+}

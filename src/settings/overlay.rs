@@ -1,0 +1,112 @@
+//! The raw layers before validation: the config file, the process environment (read, never
+//! modified) and the command line.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use super::{DEFAULT_CONFIG, Error, Origin, resolve};
+use crate::env_vars as var;
+
+/// Values given on the command line; each overrides its variable.
+#[derive(Debug, Default, Clone)]
+pub struct CliOverrides {
+    pub version: Option<String>,
+    pub arch: Option<String>,
+    pub mirrors: Vec<String>,
+    pub bin_dir: Option<String>,
+    pub verify: Option<String>,
+}
+
+/// The raw layers, before validation.
+#[derive(Debug, Default)]
+pub struct Overlay {
+    config_path: PathBuf,
+    config: BTreeMap<String, String>,
+    cli: BTreeMap<&'static str, (String, &'static str)>,
+    /// Process environment; `None` reads the real one (tests pass a map).
+    env: Option<BTreeMap<String, String>>,
+}
+
+impl Overlay {
+    /// Reads the config file (optional unless named with `--config`) and takes the CLI values.
+    pub fn load(root: &Path, config: Option<&Path>, cli: &CliOverrides) -> Result<Overlay, Error> {
+        let (path, required) = match config {
+            Some(p) => (resolve(root, p), true),
+            None => (resolve(root, Path::new(DEFAULT_CONFIG)), false),
+        };
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => Some(text),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => None,
+            Err(source) => return Err(Error::ConfigRead { path, source }),
+        };
+        let mut overlay = match text {
+            Some(text) => Overlay::from_config_str(&path, &text)?,
+            None => Overlay {
+                config_path: path,
+                ..Overlay::default()
+            },
+        };
+        overlay.set_cli(cli);
+        Ok(overlay)
+    }
+
+    /// Parses config file text (dotenv format) into an overlay.
+    pub fn from_config_str(path: &Path, text: &str) -> Result<Overlay, Error> {
+        let mut config = BTreeMap::new();
+        for item in dotenvy::from_read_iter(text.as_bytes()) {
+            let (key, value) = item.map_err(|source| Error::ConfigParse {
+                path: path.to_path_buf(),
+                source,
+            })?;
+            if !var::is_known(&key) {
+                tracing::warn!(file = %path.display(), variable = %key, "unknown setting in config file, ignored");
+            }
+            config.insert(key, value);
+        }
+        Ok(Overlay {
+            config_path: path.to_path_buf(),
+            config,
+            ..Overlay::default()
+        })
+    }
+
+    /// Uses `env` instead of the process environment (for tests).
+    pub fn with_env(mut self, env: BTreeMap<String, String>) -> Overlay {
+        self.env = Some(env);
+        self
+    }
+
+    pub(super) fn set_cli(&mut self, cli: &CliOverrides) {
+        let mut put = |name: &'static str, flag: &'static str, value: &Option<String>| {
+            if let Some(v) = value {
+                self.cli.insert(name, (v.clone(), flag));
+            }
+        };
+        put(var::KUBE_VERSION, "--kube-version", &cli.version);
+        put(var::KUBE_ARCH, "--arch", &cli.arch);
+        put(var::KUBE_BIN_DIR, "--bin-dir", &cli.bin_dir);
+        put(var::KUBE_VERIFY, "--verify", &cli.verify);
+        if !cli.mirrors.is_empty() {
+            self.cli
+                .insert(var::KUBE_MIRRORS, (cli.mirrors.join(" "), "--mirror"));
+        }
+    }
+
+    /// The value of `name` from the highest layer that sets it; empty values count as unset.
+    pub fn get(&self, name: &str) -> Option<(String, Origin)> {
+        if let Some((v, flag)) = self.cli.get(name) {
+            return Some((v.clone(), Origin::Cli(flag)));
+        }
+        let env = match &self.env {
+            Some(map) => map.get(name).cloned(),
+            None => std::env::var(name).ok(),
+        };
+        if let Some(v) = env.filter(|v| !v.is_empty()) {
+            return Some((v, Origin::Env));
+        }
+        self.config
+            .get(name)
+            .filter(|v| !v.is_empty())
+            .map(|v| (v.clone(), Origin::ConfigFile(self.config_path.clone())))
+    }
+}

@@ -1,0 +1,216 @@
+//! Pure parsers of single setting values: text in, a value or `None` (or why not) out.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use reqwest::Url;
+
+use super::Verify;
+
+/// An absolute path, or `None`.
+pub fn absolute_path(text: &str) -> Option<PathBuf> {
+    let p = PathBuf::from(text);
+    p.is_absolute().then_some(p)
+}
+
+/// Splits `KUBE_MIRRORS` on spaces and commas; every entry must be an http, https or file URL.
+pub fn mirrors(text: &str) -> Result<Vec<Url>, String> {
+    let mut out = Vec::new();
+    for item in text
+        .split(|c: char| c == ',' || c.is_whitespace())
+        .filter(|s| !s.is_empty())
+    {
+        let url = Url::parse(item)
+            .map_err(|e| format!("a list of http, https or file URLs ('{item}': {e})"))?;
+        match url.scheme() {
+            "https" | "http" | "file" => {}
+            other => {
+                return Err(format!(
+                    "a list of http, https or file URLs ('{item}' has scheme {other})"
+                ));
+            }
+        }
+        if url.query().is_some() || url.fragment().is_some() {
+            return Err(format!("base URLs without query or fragment ('{item}')"));
+        }
+        if url.scheme() != "file" && url.host_str().is_none_or(str::is_empty) {
+            return Err(format!("a list of URLs with a host ('{item}')"));
+        }
+        out.push(url);
+    }
+    if out.is_empty() {
+        return Err("at least one mirror URL".to_string());
+    }
+    Ok(out)
+}
+
+/// Lowercase hex of a sha256, or `None`.
+pub fn sha256(text: &str) -> Option<String> {
+    (text.len() == 64 && text.bytes().all(|b| b.is_ascii_hexdigit()))
+        .then(|| text.to_ascii_lowercase())
+}
+
+/// systemd's booleans.
+pub fn boolean(text: &str) -> Option<bool> {
+    match text.to_ascii_lowercase().as_str() {
+        "1" | "yes" | "y" | "true" | "t" | "on" => Some(true),
+        "0" | "no" | "n" | "false" | "f" | "off" => Some(false),
+        _ => None,
+    }
+}
+
+/// Sizes like `2GiB`, `500M` or `1048576`.
+pub fn size(text: &str) -> Option<u64> {
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (digits, unit) = text.split_at(split);
+    let n: u64 = digits.parse().ok()?;
+    let factor: u64 = match unit.trim() {
+        "" | "B" => 1,
+        "K" | "KiB" | "k" => 1 << 10,
+        "M" | "MiB" => 1 << 20,
+        "G" | "GiB" => 1 << 30,
+        _ => return None,
+    };
+    n.checked_mul(factor).filter(|n| *n > 0)
+}
+
+/// A whole number of retries, at most 100.
+pub fn retries(text: &str) -> Option<u32> {
+    text.parse::<u32>().ok().filter(|n| *n <= 100)
+}
+
+/// A whole number of seconds above 0.
+pub fn seconds(text: &str) -> Option<Duration> {
+    text.parse::<u64>()
+        .ok()
+        .filter(|n| *n > 0)
+        .map(Duration::from_secs)
+}
+
+/// `stamp` or `full`.
+pub fn verify(text: &str) -> Option<Verify> {
+    match text {
+        "stamp" => Some(Verify::Stamp),
+        "full" => Some(Verify::Full),
+        _ => None,
+    }
+}
+
+/// A TCP port, 1-65535.
+pub fn port(text: &str) -> Option<u16> {
+    text.parse::<u16>().ok().filter(|p| *p > 0)
+}
+
+/// Comma-separated http(s) URLs with a host, kept as written.
+pub fn etcd_servers(text: &str) -> Option<String> {
+    let ok = text.split(',').all(|u| {
+        Url::parse(u)
+            .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some())
+    });
+    ok.then(|| text.to_string())
+}
+
+/// A DNS domain such as `cluster.local`, lowercased.
+pub fn domain(text: &str) -> Option<String> {
+    let ok = !text.is_empty()
+        && text.split('.').all(|l| {
+            !l.is_empty()
+                && !l.starts_with('-')
+                && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        });
+    ok.then(|| text.to_ascii_lowercase())
+}
+
+/// A CRI endpoint on a unix socket, such as `unix:///run/containerd/containerd.sock`.
+pub fn cri_endpoint(text: &str) -> Option<String> {
+    (text.starts_with("unix:///") && !text.contains(char::is_whitespace)).then(|| text.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mirrors_split_on_spaces_and_commas() {
+        let m =
+            mirrors("https://a.example/k8s, http://b.example:8080/r  file:///srv/mirror").unwrap();
+        let m: Vec<_> = m.iter().map(Url::as_str).collect();
+        assert_eq!(
+            m,
+            [
+                "https://a.example/k8s",
+                "http://b.example:8080/r",
+                "file:///srv/mirror"
+            ]
+        );
+        assert!(mirrors(" , ").is_err());
+        assert!(mirrors("dl.k8s.io/release").is_err());
+    }
+
+    #[test]
+    fn sizes_and_booleans() {
+        assert_eq!(size("2GiB"), Some(2 << 30));
+        assert_eq!(size("500M"), Some(500 << 20));
+        assert_eq!(size("1024"), Some(1024));
+        assert_eq!(size("0"), None);
+        assert_eq!(size("1T"), None);
+        assert_eq!(boolean("Yes"), Some(true));
+        assert_eq!(boolean("off"), Some(false));
+    }
+
+    #[test]
+    fn numbers_ports_and_durations() {
+        for (text, want) in [
+            ("0", Some(0)),
+            ("100", Some(100)),
+            ("101", None),
+            ("-1", None),
+            ("x", None),
+        ] {
+            assert_eq!(retries(text), want, "{text}");
+        }
+        for (text, want) in [("30", Some(30)), ("0", None), ("1.5", None), ("", None)] {
+            assert_eq!(seconds(text).map(|d| d.as_secs()), want, "{text}");
+        }
+        for (text, want) in [("6443", Some(6443)), ("0", None), ("65536", None)] {
+            assert_eq!(port(text), want, "{text}");
+        }
+        assert_eq!(verify("full"), Some(Verify::Full));
+        assert_eq!(verify("Full"), None);
+    }
+
+    #[test]
+    fn cluster_values() {
+        for (text, ok) in [
+            ("http://127.0.0.1:2379", true),
+            ("https://10.0.0.1:2379,http://127.0.0.1:2379", true),
+            ("127.0.0.1:2379", false),
+            ("unix:///run/etcd.sock", false),
+        ] {
+            assert_eq!(etcd_servers(text).is_some(), ok, "{text}");
+        }
+        for (text, want) in [
+            ("Cluster.Local", Some("cluster.local")),
+            ("a-b.example", Some("a-b.example")),
+            ("-a.example", None),
+            ("a..b", None),
+            ("", None),
+        ] {
+            assert_eq!(domain(text).as_deref(), want, "{text}");
+        }
+        for (text, ok) in [
+            ("unix:///run/containerd/containerd.sock", true),
+            ("tcp://127.0.0.1:1234", false),
+            ("unix:///a b", false),
+        ] {
+            assert_eq!(cri_endpoint(text).is_some(), ok, "{text}");
+        }
+        assert_eq!(
+            absolute_path("/etc/leader"),
+            Some(PathBuf::from("/etc/leader"))
+        );
+        assert_eq!(absolute_path("leader"), None);
+    }
+}
