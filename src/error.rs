@@ -30,12 +30,9 @@ pub enum Error {
         source: io::Error,
     },
 
-    #[error("cannot parse config file '{}'", path.display())]
-    ConfigParse {
-        path: PathBuf,
-        #[source]
-        source: dotenvy::Error,
-    },
+    /// The config file is not a file systemd's `EnvironmentFile=` reads as meant.
+    #[error(transparent)]
+    ConfigParse(crate::envfile::Error),
 
     #[error("cannot read CA bundle '{}' ({var})", path.display())]
     CaFile {
@@ -169,7 +166,7 @@ impl Error {
         match self {
             Error::InvalidSetting { .. }
             | Error::ConfigRead { .. }
-            | Error::ConfigParse { .. }
+            | Error::ConfigParse(_)
             | Error::MissingFact { .. }
             | Error::UnsupportedVersion { .. } => EXIT_USAGE,
             Error::Several { failed, .. } => failed

@@ -182,6 +182,34 @@ fn bad_leader_endpoints_fail_with_exit_2_naming_file_variable_and_value() {
 }
 
 #[test]
+fn node_and_config_files_systemd_would_misread_fail_with_file_line_and_column() {
+    let node = Node::new(VERSION, &["kubelet"]);
+    // `export` makes systemd's EnvironmentFile= drop the line: the unit would run without the
+    // leader, so exec says so where the line is.
+    node.write(
+        "etc/leader",
+        "# the leader\nexport LEADER_ENDPOINT=10.0.0.1\n",
+    );
+    let (_, record, output) = node.exec("kubelet", &[]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("line 2, column 1"), "{stderr}");
+    assert!(stderr.contains("remove 'export '"), "{stderr}");
+    assert!(record.is_none(), "the component ran");
+    node.write("etc/leader", "LEADER_ENDPOINT=10.0.0.1\n");
+
+    // The config file: an unterminated quote, which systemd would extend over the next lines.
+    node.write(
+        "etc/kube-bootstrap.env",
+        "KUBE_ALLOW_HTTP=1\nKUBE_KUBELET_EXTRA_ARGS=\"--v=2\n",
+    );
+    let out = node.kb().args(&["flags", "kubelet"]).run();
+    out.failure(2)
+        .mentions("etc/kube-bootstrap.env':2:25: unterminated double quote");
+    assert!(out.stdout.is_empty(), "flags printed {}", out.stdout);
+}
+
+#[test]
 fn missing_leader_file_fails_with_exit_2_naming_flag_and_file() {
     let node = Node::new(VERSION, &["kube-proxy"]);
     fs::remove_file(node.root().join("etc/leader")).unwrap();

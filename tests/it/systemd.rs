@@ -561,7 +561,9 @@ fn env_files_round_trip_through_systemds_environment_file_parser() {
         );
     }
     // Whatever else fetch writes (KUBE_ARGS...) reads back as the crate itself parses it.
-    for (key, value) in kube_bootstrap::envfile::parse_str(&written) {
+    for (key, value) in
+        kube_bootstrap::envfile::parse_str(&written).expect("fetch writes a valid env file")
+    {
         assert_eq!(
             env.get(&key),
             Some(&value),
@@ -605,4 +607,63 @@ fn node_script_names_the_missing_cgroup_namespace_from_a_nested_cgroup() {
             && out.stderr.contains("unshare -m -C"),
         "node.sh does not say what is missing\n{out}"
     );
+}
+
+/// The variables `EnvironmentFile=path` adds to a unit's environment: the names a unit gets
+/// from an empty file (the manager's own, `INVOCATION_ID`...) are taken out.
+fn systemd_file_vars(node: &Node, path: &str) -> BTreeMap<String, String> {
+    node.write("/run/empty.env", b"", 0o644);
+    let base = systemd_environment(node, "/run/empty.env");
+    systemd_environment(node, path)
+        .into_iter()
+        .filter(|(k, _)| !base.contains_key(k))
+        .collect()
+}
+
+#[test]
+fn env_file_reader_reads_exactly_what_systemd_reads() {
+    let Some(node) = Node::start() else { return };
+    // Files the reader accepts: systemd must read the very same variables.
+    let accepted = [
+        "A=$HOME ${PATH} $(id) `id`\nB=\"x\\$y\\`z\\\\w\\q\"\nC='$x \\n'\n",
+        "A=1\r\nB=two words\r\nC=\"quoted\"\r\n",
+        "A=one\\\n  two\nB=\"one\\\ntwo\"\n",
+        "A=\"x\"  y  \nB='a' \"b\"\nC=x \"y\"\n",
+        "A=\nB=  \n  C  =  spaced value  \n",
+        "# comment \\\nA=swallowed by the comment\nB=1\n; other\n#C=1\n",
+        "A=1\nA=2\nB=a#b ;c\n",
+        "A=\\ lead\nB=trail\\ \nC=\"multi\nline\"\nD=tab\there\n",
+        "LEADER_ENDPOINT=https://10.0.0.1:6443\nDEFAULT_IPV4=192.0.2.7\nKUBE_ARGS=\"--v=2 --x='y z'\"",
+        "A=grüße ✓\nB=\"\\\"nested\\\" 'q'\"\n",
+    ];
+    for (i, text) in accepted.iter().enumerate() {
+        let path = format!("/run/accepted-{i}.env");
+        node.write(&path, text.as_bytes(), 0o644);
+        let ours: BTreeMap<String, String> = kube_bootstrap::envfile::parse_str(text)
+            .unwrap_or_else(|e| panic!("the reader refuses {text:?}: {e:?}"))
+            .into_iter()
+            .collect();
+        let systemds = systemd_file_vars(&node, &path);
+        assert_eq!(ours, systemds, "file {text:?}");
+    }
+    // Files the reader refuses, and why: systemd reads something else than the file says.
+    let export = "export A=1\nB=2\n";
+    node.write("/run/export.env", export.as_bytes(), 0o644);
+    let vars = systemd_file_vars(&node, "/run/export.env");
+    assert!(
+        !vars.contains_key("A") && vars.get("B").map(String::as_str) == Some("2"),
+        "systemd reads {vars:?} from {export:?}"
+    );
+    let err = kube_bootstrap::envfile::parse_str(export).expect_err("export is refused");
+    assert_eq!((err.line, err.column), (1, 1));
+    let unterminated = "A=\"open\nB=2\n";
+    node.write("/run/unterminated.env", unterminated.as_bytes(), 0o644);
+    let vars = systemd_file_vars(&node, "/run/unterminated.env");
+    assert_eq!(
+        vars.get("A").map(String::as_str),
+        Some("open\nB=2\n"),
+        "systemd takes the following lines into an unterminated value"
+    );
+    let err = kube_bootstrap::envfile::parse_str(unterminated).expect_err("unterminated quote");
+    assert_eq!((err.line, err.column), (1, 3));
 }
