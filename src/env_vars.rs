@@ -246,6 +246,38 @@ pub fn is_known(name: &str) -> bool {
             .is_some_and(|rest| !rest.is_empty())
 }
 
+/// Whether an unknown name in the config file looks like one of ours misspelt: `KUBE_*`, or
+/// within two edits of a name we read. Other programs' names (`HTTPS_PROXY`, `PATH`) are not.
+pub fn looks_like_ours(name: &str) -> bool {
+    !is_known(name) && (name.starts_with("KUBE_") || suggest(name).is_some())
+}
+
+/// The name we read that `name` most likely meant: at most two edits away (`KUBE_VERSON` ->
+/// `KUBE_VERSION`), case ignored.
+pub fn suggest(name: &str) -> Option<&'static str> {
+    let upper = name.to_ascii_uppercase();
+    ALL.iter()
+        .map(|v| (edit_distance(&upper, v.name), v.name))
+        .filter(|(d, _)| *d <= 2)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, n)| n)
+}
+
+/// Levenshtein distance over bytes (names are ASCII).
+fn edit_distance(a: &str, b: &str) -> usize {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.iter().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let substitute = prev[j] + usize::from(ca != cb);
+            cur[j + 1] = substitute.min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
 /// The pin variable for a binary: `kube-apiserver` -> `KUBE_SHA256_KUBE_APISERVER`.
 pub fn sha256_pin(binary: &str) -> String {
     let suffix: String = binary
@@ -302,5 +334,26 @@ mod tests {
         assert!(is_known("KUBE_SHA256_KUBELET"));
         assert!(!is_known("KUBE_VERSON"));
         assert!(!is_known("KUBE_SHA256_"));
+    }
+
+    #[test]
+    fn misspelt_names_get_a_suggestion_and_foreign_names_are_left_alone() {
+        for (name, want) in [
+            ("KUBE_VERSON", Some("KUBE_VERSION")),
+            ("KUBE_VERSIONS", Some("KUBE_VERSION")),
+            ("kube_version", Some("KUBE_VERSION")),
+            ("LEADER_ENDPIONT", None),
+            ("HTTPS_PROXY", None),
+            ("PATH", None),
+            ("KUBE_NO_SUCH_THING_AT_ALL", None),
+        ] {
+            assert_eq!(suggest(name), want, "{name}");
+        }
+        assert!(looks_like_ours("KUBE_VERSON"));
+        assert!(looks_like_ours("KUBE_NO_SUCH_THING_AT_ALL"));
+        assert!(!looks_like_ours("HTTPS_PROXY"));
+        assert!(!looks_like_ours("PATH"));
+        assert!(!looks_like_ours("KUBE_VERSION"));
+        assert!(!looks_like_ours("KUBE_SHA256_KUBELET"));
     }
 }

@@ -116,8 +116,15 @@ impl Overlay {
     fn from_vars(path: &Path, vars: Vec<(String, String)>) -> Overlay {
         let mut config = BTreeMap::new();
         for (key, value) in vars {
-            if !var::is_known(&key) {
-                tracing::warn!(file = %path.display(), variable = %key, "unknown setting in config file, ignored");
+            if var::looks_like_ours(&key) {
+                match var::suggest(&key) {
+                    Some(meant) => {
+                        tracing::warn!(file = %path.display(), variable = %key, suggestion = meant, "unknown setting {key} in config file, ignored: did you mean {meant}?")
+                    }
+                    None => {
+                        tracing::warn!(file = %path.display(), variable = %key, "unknown setting {key} in config file, ignored (README.md lists every setting)")
+                    }
+                }
             }
             config.insert(key, value);
         }
