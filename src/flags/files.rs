@@ -256,7 +256,7 @@ pub fn scheduler_config(
     }
 }
 
-/// `kubeproxy.config.k8s.io/v1alpha1` `KubeProxyConfiguration` (read with `--config` from 1.10).
+/// `kubeproxy.config.k8s.io/v1alpha1` `KubeProxyConfiguration` (the group since 1.9).
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct KubeProxyConfiguration {

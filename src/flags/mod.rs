@@ -2,8 +2,12 @@
 //! argv, the files it reads, and why each value is what it is. Per-version rules live in
 //! `rules`, file renderers in `files`.
 
+#[cfg(test)]
+mod evidence;
 mod files;
 mod rules;
+
+pub use rules::EVIDENCE;
 
 use std::path::{Path, PathBuf};
 

@@ -14,7 +14,8 @@
 //!   KubeletConfiguration v1beta1) from 1.10 instead of the deprecated `--cluster-dns` and
 //!   `--cluster-domain` flags;
 //! - kube-proxy `--master` alone in 1.0, `--hostname-override` from 1.1, `--cluster-cidr` from
-//!   1.3, and a KubeProxyConfiguration file from 1.10, where every other flag is deprecated;
+//!   1.3, and a KubeProxyConfiguration file (`kubeproxy.config.k8s.io/v1alpha1`) from 1.9,
+//!   where every other flag is deprecated;
 //! - `KUBE_CLUSTER_CIDR` reaches the controller-manager (`--allocate-node-cidrs`,
 //!   `--cluster-cidr`) and kube-proxy;
 //! - from 1.20 TLS everywhere, service-account issuer and signing key (required since 1.20),
@@ -512,7 +513,7 @@ fn kubelet(ctx: &Ctx<'_>, out: &mut Out) -> Result<(), Error> {
 
 fn proxy(ctx: &Ctx<'_>, out: &mut Out) -> Result<(), Error> {
     let cidr = ctx.settings.cluster.cluster_cidr;
-    if ctx.minor >= 10 {
+    if ctx.minor >= 9 {
         let (ip, ip_why) = node_ip(ctx, "--config")?;
         let (kubeconfig, server) = node_kubeconfig(ctx, out, "--config", "proxy")?;
         let path = ctx.conf("proxy-config.yaml");
@@ -540,7 +541,8 @@ fn proxy(ctx: &Ctx<'_>, out: &mut Out) -> Result<(), Error> {
             path.display(),
             [
                 written_why(ctx),
-                "kube-proxy >= 1.10 deprecates every flag but --config".into(),
+                "kube-proxy >= 1.9 deprecates every flag but --config (and ignores them beside it)"
+                    .into(),
             ],
         );
         return Ok(());
@@ -558,7 +560,7 @@ fn proxy(ctx: &Ctx<'_>, out: &mut Out) -> Result<(), Error> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use std::collections::BTreeMap;
     use std::path::Path;
 
@@ -606,7 +608,7 @@ mod tests {
         p.flags.iter().map(|f| f.name.clone()).collect()
     }
 
-    fn plan_with(c: Component, version: &str, extra: &[(&str, &str)]) -> Plan {
+    pub(crate) fn plan_with(c: Component, version: &str, extra: &[(&str, &str)]) -> Plan {
         compute(c, &settings(version, extra), &facts(), &[]).unwrap()
     }
 
@@ -620,7 +622,7 @@ mod tests {
         serde_json::from_str(&f.content).unwrap()
     }
 
-    const CIDR: &[(&str, &str)] = &[("KUBE_CLUSTER_CIDR", "10.244.0.0/16")];
+    pub(crate) const CIDR: &[(&str, &str)] = &[("KUBE_CLUSTER_CIDR", "10.244.0.0/16")];
 
     /// Which flags each (component, version) must and must not emit.
     #[test]
@@ -663,7 +665,8 @@ mod tests {
             (Kubelet, "v1.36.4", &["--config=/etc/kubernetes/kubelet-config.yaml"], &["--cluster-dns", "--logtostderr"]),
             (Proxy, "v1.0.0", &["--master=http://10.0.0.1:9090"], &["--kubeconfig", "--hostname-override", "--cluster-cidr"]),
             (Proxy, "v1.1.0", &["--master=http://10.0.0.1:9090", "--hostname-override=10.0.0.5"], &["--cluster-cidr"]),
-            (Proxy, "v1.9.11", &["--master=http://10.0.0.1:9090", "--hostname-override=10.0.0.5"], &["--config"]),
+            (Proxy, "v1.8.15", &["--master=http://10.0.0.1:9090", "--hostname-override=10.0.0.5"], &["--config"]),
+            (Proxy, "v1.9.0", &["--config=/etc/kubernetes/proxy-config.yaml"], &["--master", "--hostname-override", "--kubeconfig"]),
             (Proxy, "v1.10.0", &["--config=/etc/kubernetes/proxy-config.yaml"], &["--master", "--hostname-override", "--kubeconfig"]),
             (Proxy, "v1.19.0", &["--config=/etc/kubernetes/proxy-config.yaml"], &["--master", "--hostname-override"]),
             (Proxy, "v1.20.0", &["--config=/etc/kubernetes/proxy-config.yaml"], &["--master", "--kubeconfig"]),
@@ -707,8 +710,8 @@ mod tests {
             (Proxy, "v1.0.0", &[], &["--cluster-cidr"]),
             (Proxy, "v1.2.0", &[], &["--cluster-cidr"]),
             (Proxy, "v1.3.0", &["--cluster-cidr=10.244.0.0/16"], &[]),
-            (Proxy, "v1.9.11", &["--cluster-cidr=10.244.0.0/16"], &[]),
-            (Proxy, "v1.10.0", &[], &["--cluster-cidr"]),
+            (Proxy, "v1.8.15", &["--cluster-cidr=10.244.0.0/16"], &[]),
+            (Proxy, "v1.9.0", &[], &["--cluster-cidr"]),
         ];
         for (component, version, want, absent) in table {
             let args = plan_with(*component, version, CIDR).args();
@@ -725,7 +728,7 @@ mod tests {
                 );
             }
         }
-        for v in ["v1.10.0", "v1.36.4"] {
+        for v in ["v1.9.0", "v1.36.4"] {
             let d = doc(&plan_with(Proxy, v, CIDR), "proxy-config.yaml");
             assert_eq!(d["clusterCIDR"], "10.244.0.0/16", "{v}");
         }
@@ -771,7 +774,7 @@ mod tests {
             (Scheduler, "v1.25.0", "scheduler-config.yaml", "/apiVersion", json!("kubescheduler.config.k8s.io/v1")),
             (Scheduler, "v1.36.4", "scheduler-config.yaml", "/apiVersion", json!("kubescheduler.config.k8s.io/v1")),
             (Scheduler, "v1.36.4", "scheduler.conf", "/clusters/0/cluster/server", json!("https://127.0.0.1:6443")),
-            (Proxy, "v1.10.0", "proxy-config.yaml", "/apiVersion", json!("kubeproxy.config.k8s.io/v1alpha1")),
+            (Proxy, "v1.9.0", "proxy-config.yaml", "/apiVersion", json!("kubeproxy.config.k8s.io/v1alpha1")),
             (Proxy, "v1.10.0", "proxy-config.yaml", "/kind", json!("KubeProxyConfiguration")),
             (Proxy, "v1.10.0", "proxy-config.yaml", "/hostnameOverride", json!("10.0.0.5")),
             (Proxy, "v1.10.0", "proxy-config.yaml", "/clientConnection/kubeconfig", json!("/etc/kubernetes/proxy.conf")),
@@ -818,7 +821,7 @@ mod tests {
         assert!(p.args().contains(&"--secure-port=8443".to_string()));
         let mut f = facts();
         f.leader.as_mut().unwrap().value = parse_endpoint("leader.example:7443").unwrap();
-        let p = compute(Proxy, &settings("v1.9.11", &[]), &f, &[]).unwrap();
+        let p = compute(Proxy, &settings("v1.8.15", &[]), &f, &[]).unwrap();
         assert!(
             p.args()
                 .contains(&"--master=http://leader.example:7443".to_string())

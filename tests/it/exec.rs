@@ -321,7 +321,10 @@ fn edited_leader_shows_up_in_the_kubeconfig_on_the_next_exec() {
     let (_, record, _) = node.exec("kubelet", &[]);
     assert!(record.is_some());
     let text = fs::read_to_string(&kubeconfig).unwrap();
-    assert!(text.contains("\"server\": \"https://10.0.0.1:6443\""), "{text}");
+    assert!(
+        text.contains("\"server\": \"https://10.0.0.1:6443\""),
+        "{text}"
+    );
     node.write("etc/leader", "LEADER_ENDPOINT=leader.example:7443\n");
     let (_, record, _) = node.exec("kubelet", &[]);
     assert!(record.is_some());
