@@ -764,6 +764,9 @@ pub(crate) mod tests {
             (Kubelet, "v1.20.0", "kubelet-config.yaml", "/authentication/x509/clientCAFile", json!("/etc/kubernetes/pki/ca.crt")),
             (Kubelet, "v1.26.0", "kubelet-config.yaml", "/containerRuntimeEndpoint", Value::Null),
             (Kubelet, "v1.27.0", "kubelet-config.yaml", "/containerRuntimeEndpoint", json!("unix:///run/containerd/containerd.sock")),
+            // 1.35 refuses cgroup v1 by default; the rules leave that default alone.
+            (Kubelet, "v1.35.0", "kubelet-config.yaml", "/failCgroupV1", Value::Null),
+            (Kubelet, "v1.35.0", "kubelet-config.yaml", "/cgroupDriver", json!("systemd")),
             (Kubelet, "v1.36.4", "kubelet.conf", "/clusters/0/cluster/server", json!("https://10.0.0.1:6443")),
             (Kubelet, "v1.36.4", "kubelet.conf", "/users/0/user/client-certificate", json!("/etc/kubernetes/pki/kubelet.crt")),
             (Scheduler, "v1.20.0", "scheduler-config.yaml", "/apiVersion", json!("kubescheduler.config.k8s.io/v1beta1")),
