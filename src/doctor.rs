@@ -57,7 +57,7 @@ impl Status {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Check {
     /// What was checked: `config`, `leader`, `apiserver`, `node-address`, `etcd`,
-    /// `service-range`, `bin-dir`, `binary`, `flags`, `file`, `certificate`.
+    /// `service-range`, `cgroup`, `bin-dir`, `binary`, `flags`, `file`, `certificate`.
     pub check: &'static str,
     pub status: Status,
     pub finding: String,
@@ -231,8 +231,31 @@ fn check_node(settings: &Settings, components: &[Component], f: &mut Findings) {
         check_etcd(settings, &mut http, f);
     }
     check_service_range(settings, discovery.as_ref(), f);
+    if components.contains(&Component::Kubelet) {
+        check_cgroup(settings, f);
+    }
     check_binaries(settings, components, f);
     check_flags_and_files(settings, components, &facts, f);
+}
+
+/// Whether this kubelet release starts on the host's cgroup hierarchy (see `crate::cgroup`).
+fn check_cgroup(settings: &Settings, f: &mut Findings) {
+    let minor = flags::rules_minor(&settings.version);
+    match crate::cgroup::detect(&settings.root) {
+        Ok(Some(h)) => match crate::cgroup::kubelet_problem(minor, h) {
+            Some((finding, hint)) => f.fail("cgroup", finding, hint),
+            None => f.ok("cgroup", format!("kubelet 1.{minor} starts on {h}")),
+        },
+        Ok(None) => {}
+        Err(e) => f.warn(
+            "cgroup",
+            format!(
+                "cannot tell the cgroup hierarchy of '{}': {e}",
+                crate::cgroup::CGROUP_DIR
+            ),
+            None,
+        ),
+    }
 }
 
 // ---- leader ----------------------------------------------------------------------------------

@@ -37,7 +37,8 @@ pub const KUBE_APISERVER_PORT: &str = "KUBE_APISERVER_PORT";
 pub const KUBE_ETCD_SERVERS: &str = "KUBE_ETCD_SERVERS";
 /// The Service cluster IP range (CIDR).
 pub const KUBE_SERVICE_CLUSTER_IP_RANGE: &str = "KUBE_SERVICE_CLUSTER_IP_RANGE";
-/// The pod network (CIDR), checked by `doctor` against the service range.
+/// The pod network (CIDR): node pod CIDRs for the controller-manager, kube-proxy's cluster CIDR,
+/// and `doctor` checks it against the service range.
 pub const KUBE_CLUSTER_CIDR: &str = "KUBE_CLUSTER_CIDR";
 /// The cluster's DNS domain.
 pub const KUBE_CLUSTER_DOMAIN: &str = "KUBE_CLUSTER_DOMAIN";
@@ -159,7 +160,7 @@ pub const ALL: &[Var] = &[
     Var {
         name: KUBE_CLUSTER_CIDR,
         default: "",
-        doc: "The pod network (CIDR), e.g. flannel's `FLANNEL_NETWORK`; `doctor` fails when the service range overlaps it.",
+        doc: "The pod network (CIDR), e.g. flannel's `FLANNEL_NETWORK`: the controller-manager allocates node pod CIDRs from it (`--allocate-node-cidrs`, `--cluster-cidr`), kube-proxy gets it as its cluster CIDR (1.3+), and `doctor` fails when the service range overlaps it.",
     },
     Var {
         name: KUBE_CLUSTER_DOMAIN,

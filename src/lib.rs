@@ -2,6 +2,8 @@
 
 /// Node architectures and the ELF headers that identify them.
 pub mod arch;
+/// The host's cgroup hierarchy and which kubelets start on it.
+pub mod cgroup;
 /// IP ranges in CIDR notation.
 pub mod cidr;
 /// The command line.
