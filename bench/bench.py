@@ -108,6 +108,11 @@ def peak_rss_kib(argv, env, prep):
     return int(out.stderr.strip().splitlines()[-1])
 
 
+def size_label(n):
+    """A size as the rows show it: '200 MB' for the full run, '2.00 MiB' for a smoke run."""
+    return f"{n // MiB} MB" if n % MiB == 0 and n >= 10 * MiB else f"{n / MiB:.2f} MiB"
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--kb", required=True)
@@ -138,7 +143,8 @@ def main():
 
     # 1. cold fetch
     cold = {}
-    for label, version, size in [("200 MB", "v1.36.4", big), ("50 MB", "v1.36.3", mid)]:
+    big_label, mid_label = size_label(big), size_label(mid)
+    for label, version, size in [(big_label, "v1.36.4", big), (mid_label, "v1.36.3", mid)]:
         root = os.path.join(work, "cold-root")
         out = os.path.join(work, "cold-out")
         digest = hashlib.sha256(open(os.path.join(a.www, version, "bin/linux/amd64/kubelet"), "rb").read()).hexdigest()
@@ -155,7 +161,7 @@ def main():
         for name, *_ in cases:
             rows.append((f"cold fetch {label}", name, med(t[name]), f"{med(t[name]) / base:.2f}x curl -o"))
         cold[label] = t
-    t = cold["200 MB"]
+    t = cold[big_label]
     r1 = med(t["kube-bootstrap fetch"]) / med(t["curl -o"])
     r2 = med(t["kube-bootstrap fetch"]) / med(t["curl -o && sha256sum -c"])
     checks.append(("cold 200 MB fetch <= 1.0x curl -o", f"{r1:.2f}x", r1 <= 1.0))
@@ -208,9 +214,9 @@ def main():
     rss_kb_big = peak_rss_kib([kb, "--root", root, "fetch", "kubelet"], kb_env(mirror, "v1.36.4"), fresh_root(root))
     rss_kb_mid = peak_rss_kib([kb, "--root", root, "fetch", "kubelet"], kb_env(mirror, "v1.36.3"), fresh_root(root))
     rss_curl = peak_rss_kib(["curl", "-fsS", "-o", out, url("v1.36.4")], None, rm(out))
-    rows.append(("peak RSS, cold fetch", "kube-bootstrap fetch 200 MB", rss_kb_big / 1024, "MiB"))
-    rows.append(("peak RSS, cold fetch", "kube-bootstrap fetch 50 MB", rss_kb_mid / 1024, "MiB"))
-    rows.append(("peak RSS, cold fetch", "curl -o 200 MB", rss_curl / 1024, "MiB"))
+    rows.append(("peak RSS, cold fetch", f"kube-bootstrap fetch {big_label}", rss_kb_big / 1024, "MiB"))
+    rows.append(("peak RSS, cold fetch", f"kube-bootstrap fetch {mid_label}", rss_kb_mid / 1024, "MiB"))
+    rows.append(("peak RSS, cold fetch", f"curl -o {big_label}", rss_curl / 1024, "MiB"))
     checks.append(("peak RSS of a 200 MB fetch <= 16 MiB", f"{rss_kb_big / 1024:.1f} MiB", rss_kb_big <= 16 * 1024))
     checks.append(("peak RSS independent of size (200 MB vs 50 MB within 2 MiB)",
                    f"{(rss_kb_big - rss_kb_mid) / 1024:+.1f} MiB", abs(rss_kb_big - rss_kb_mid) <= 2048))
@@ -227,7 +233,7 @@ def main():
     t = rounds(cases, n_all)
     base = med(t["five sequential fetch runs"])
     for name, *_ in cases:
-        rows.append((f"five components, {each // MiB} MB each", name, med(t[name]), f"{med(t[name]) / base:.2f}x sequential"))
+        rows.append((f"five components, {size_label(each)} each", name, med(t[name]), f"{med(t[name]) / base:.2f}x sequential"))
     r = med(t["kube-bootstrap fetch all"]) / base
     checks.append(("fetch all faster than five sequential runs", f"{r:.2f}x", r < 1.0))
 
@@ -261,9 +267,13 @@ def main():
             lines.append(f"| {scen} | {name} | {value:.2f} MiB | |")
         else:
             lines.append(f"| {scen} | {name} | {value * 1000:.2f} ms | {ratio} |")
-    lines += ["", "| Target | Measured | Met |", "| --- | --- | --- |"]
-    for target, measured, ok in checks:
-        lines.append(f"| {target} | {measured} | {'yes' if ok else 'NO'} |")
+    if smoke:
+        # One round on small artifacts proves the script runs; it measures nothing worth judging.
+        lines += ["", "Smoke run: the targets (200 MB cold fetch, 300 exec rounds...) are not judged."]
+    else:
+        lines += ["", "| Target | Measured | Met |", "| --- | --- | --- |"]
+        for target, measured, ok in checks:
+            lines.append(f"| {target} | {measured} | {'yes' if ok else 'NO'} |")
     text = "\n".join(lines) + "\n"
     print(text)
     if not smoke:

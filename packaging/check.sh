@@ -2,7 +2,8 @@
 # Builds the release artifacts with packaging/build.sh and checks them: the static binary runs
 # and fits in 5 MiB, SHA256SUMS verifies, the tarball, .deb and sysext image hold the binary and
 # the units (rewritten for /usr/bin where they are installed there), lintian finds no errors,
-# and the example Butane and cloud-config files parse with the keys operators rely on.
+# and the example Butane and cloud-config files parse with the keys operators rely on and run a
+# Kubernetes release that fits their host's etcd and cgroup hierarchy.
 # Installs the Debian packages it needs when they are missing.
 set -euo pipefail
 

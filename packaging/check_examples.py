@@ -6,8 +6,14 @@ Usage: check_examples.py VERSION SYSTEMD_DIR ENV_VARS_RS EXAMPLES_DIR
 Every *.bu (Butane, variant flatcar) and cloud-config*.yaml file must parse as YAML and carry
 what its role needs: /etc/leader with LEADER_ENDPOINT, /etc/kube-bootstrap.env whose settings
 kube-bootstrap knows (src/env_vars.rs), this release's artifact, and the role's units, which
-must exist in systemd/. The role comes from the file name (leader or worker). Prints one line
-per problem and exits 1 if there is any.
+must exist in systemd/. The role comes from the file name (leader or worker).
+
+Each example must also be a combination that runs: its KUBE_VERSION must fit the host's etcd
+(Container Linux's etcd2 serves only the v2 API, which apiservers store in by default up to
+1.5; Flatcar's etcd-member is etcd v3) and its cgroup hierarchy (Container Linux is cgroup v1,
+which kubelets from 1.35 refuse by default; Flatcar is cgroup v2, which kubelets before 1.19 do
+not start on), and the examples of one OS must run one release. Prints one line per problem and
+exits 1 if there is any.
 """
 
 import re
@@ -21,6 +27,18 @@ NODE_UNITS = ["kube-kubelet.service", "kube-proxy.service"]
 WANTS = "/etc/systemd/system/multi-user.target.wants/"
 
 problems: list[str] = []
+
+# The newest minor release whose apiserver stores in etcd2 by default (1.6 made etcd3 the
+# default), and the newest with an etcd2 storage backend at all (removed in 1.13).
+ETCD2_DEFAULT_UNTIL = 5
+ETCD2_BACKEND_UNTIL = 12
+# Kubelets from 1.35 refuse cgroup v1 unless --fail-cgroupv1=false; before 1.19 they do not
+# start on cgroup v2.
+FAIL_CGROUP_V1_FROM = 35
+CGROUP_V2_FROM = 19
+
+# The release each OS's examples run, to check that leader and workers agree.
+versions: dict[str, set[str]] = {}
 
 
 def problem(path: Path, message: str) -> None:
@@ -52,6 +70,39 @@ def check_env_and_leader(path: Path, files: dict[str, str], known: set[str] | No
                 problem(path, f"/etc/kube-bootstrap.env sets {key}, which kube-bootstrap does not know")
 
 
+def env_values(text: str) -> dict[str, str]:
+    """The settings of a dotenv file's uncommented lines (quotes stripped)."""
+    values = {}
+    for line in text.splitlines():
+        line = line.strip()
+        if line and not line.startswith("#") and "=" in line:
+            key, value = line.split("=", 1)
+            values[key.removeprefix("export ").strip()] = value.strip().strip("'\"")
+    return values
+
+
+def check_combination(path: Path, os_name: str, env_text: str | None, etcd: int | None, cgroup: int) -> None:
+    """The example's release runs on its OS: etcd API and cgroup hierarchy."""
+    env = env_values(env_text or "")
+    version = env.get("KUBE_VERSION", "")
+    match = re.fullmatch(r"v1\.(\d+)\.\d+", version)
+    if not match:
+        problem(path, f"KUBE_VERSION {version!r} is not a v1.MINOR.PATCH release")
+        return
+    versions.setdefault(os_name, set()).add(version)
+    minor = int(match.group(1))
+    apiserver_args = env.get("KUBE_APISERVER_EXTRA_ARGS", "")
+    kubelet_args = env.get("KUBE_KUBELET_EXTRA_ARGS", "")
+    if etcd == 2:
+        on_etcd2 = "--storage-backend=etcd2" in apiserver_args
+        if minor > ETCD2_BACKEND_UNTIL or (minor > ETCD2_DEFAULT_UNTIL and not on_etcd2):
+            problem(path, f"runs etcd2 (v2 API only) with Kubernetes {version}, whose apiserver stores in etcd3")
+    if cgroup == 1 and minor >= FAIL_CGROUP_V1_FROM and "--fail-cgroupv1=false" not in kubelet_args:
+        problem(path, f"a cgroup v1 host with kubelet {version}, which refuses cgroup v1 from 1.{FAIL_CGROUP_V1_FROM}")
+    if cgroup == 2 and minor < CGROUP_V2_FROM:
+        problem(path, f"a cgroup v2 host with kubelet {version}, which needs 1.{CGROUP_V2_FROM} or later there")
+
+
 def role_units(path: Path) -> tuple[list[str], list[str]]:
     """(units the file must enable or start, units it must not)."""
     if "leader" in path.name:
@@ -71,6 +122,11 @@ def check_butane(path: Path, doc: dict, version: str, units: set[str], known: se
     entries = storage.get("files") or []
     files = {f["path"]: (f.get("contents") or {}).get("inline") for f in entries}
     check_env_and_leader(path, {k: v for k, v in files.items() if v is not None}, known)
+    etcd_units = {u["name"] for u in (doc.get("systemd") or {}).get("units") or [] if u.get("enabled")}
+    if "leader" in path.name and "etcd-member.service" not in etcd_units:
+        problem(path, "the leader does not enable etcd-member.service (etcd v3)")
+    # Flatcar: cgroup v2 and etcd v3 (etcd-member).
+    check_combination(path, "flatcar", files.get("/etc/kube-bootstrap.env"), 3, 2)
 
     image = f"/opt/extensions/kube-bootstrap/kube-bootstrap-{version}-x86-64.raw"
     sysext = next((f for f in entries if f["path"] == image), None)
@@ -117,6 +173,9 @@ def check_cloud_config(path: Path, text: str, doc: dict, version: str, units: se
     for unit in ["etcd2.service", "fleet.service", "setup-network-environment.service"]:
         if unit not in started:
             problem(path, f"does not start {unit}")
+    # Container Linux: cgroup v1, and etcd2 when that is the etcd started.
+    etcd = 2 if "etcd2.service" in started else None
+    check_combination(path, "container-linux", files.get("/etc/kube-bootstrap.env"), etcd, 1)
     kube = {u for u in started if u.startswith("kube-") and u != "kube-bootstrap-install.service"}
     check_units(path, kube, units, "start")
 
@@ -163,6 +222,9 @@ def main() -> int:
         print(f"      checked {path.name}")
     if found == 0:
         problems.append(f"no examples in {examples}")
+    for os_name, seen in sorted(versions.items()):
+        if len(seen) > 1:
+            problems.append(f"the {os_name} examples run different releases: {', '.join(sorted(seen))}")
 
     for p in problems:
         print(f"      {p}", file=sys.stderr)

@@ -19,9 +19,11 @@ mkdir -p "$mirror_dir" "$sandbox/etc"
 cp /bin/echo "$mirror_dir/kubelet"
 (cd "$mirror_dir" && sha256sum kubelet > kubelet.sha256)
 
-# The node's files: the leader's address, and what setup-network-environment would write.
-echo "LEADER_ENDPOINT=10.0.0.1" > "$sandbox/etc/leader"
-printf 'LO_IPV4=127.0.0.1\nETH0_IPV4=10.0.0.5\nDEFAULT_IPV4=10.0.0.5\n' > "$sandbox/etc/network-environment"
+# The node's files: the leader's address, and what setup-network-environment would write. Both
+# are loopback addresses, so that nothing run on this sandbox later (doctor probes the leader)
+# connects anywhere but this machine.
+echo "LEADER_ENDPOINT=127.0.0.1" > "$sandbox/etc/leader"
+printf 'LO_IPV4=127.0.0.1\nDEFAULT_IPV4=127.0.0.1\n' > "$sandbox/etc/network-environment"
 # Placeholders where a real node has kubeadm-style certificates (echo does not read them).
 mkdir -p "$sandbox/etc/kubernetes/pki"
 for f in ca.crt kubelet.crt kubelet.key; do echo "placeholder" > "$sandbox/etc/kubernetes/pki/$f"; done
@@ -60,5 +62,12 @@ if "$kb" --root "$sandbox" fetch kubelet; then
   exit 1
 fi
 cmp /bin/echo "$sandbox/opt/bin/kubelet" && echo "previous kubelet untouched"
+
+step "the mirror copy is repaired: fetch verifies and installs it again, and exec runs it"
+# Without its record the installed file cannot be trusted (nothing says which bytes it should
+# hold), so exec would refuse it until a fetch has verified a copy again.
+cp /bin/echo "$mirror_dir/kubelet"
+"$kb" --root "$sandbox" fetch kubelet
+"$kb" --root "$sandbox" exec kubelet >/dev/null && echo "exec runs the verified kubelet again"
 
 step "done; sandbox: $sandbox"

@@ -13,28 +13,44 @@ use crate::settings::{CliOverrides, Overlay, Settings};
 #[derive(Debug, Parser)]
 #[command(
     name = "kube-bootstrap",
-    disable_version_flag = true,
+    version = version_line(),
     max_term_width = 100
 )]
 pub struct Cli {
     /// Directory every path lives under (the node's /etc, /opt, /run, /var)
-    #[arg(long, global = true, value_name = "DIR", env = env_vars::KUBE_BOOTSTRAP_ROOT, default_value = "/")]
+    #[arg(long, global = true, value_name = "DIR", env = env_vars::KUBE_BOOTSTRAP_ROOT, default_value = "/", help_heading = GLOBAL)]
     pub root: PathBuf,
 
-    /// Config file in dotenv format [default: /etc/kube-bootstrap.env, optional]
-    #[arg(long, global = true, value_name = "FILE")]
+    /// Config file, systemd EnvironmentFile= format [default: /etc/kube-bootstrap.env, optional]
+    #[arg(long, global = true, value_name = "FILE", help_heading = GLOBAL)]
     pub config: Option<PathBuf>,
 
     /// More log output (-vv for trace)
-    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    #[arg(short, long, global = true, action = clap::ArgAction::Count, help_heading = GLOBAL)]
     pub verbose: u8,
 
     /// Less log output (-qq for errors only)
-    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    #[arg(short, long, global = true, action = clap::ArgAction::Count, help_heading = GLOBAL)]
     pub quiet: u8,
 
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// The heading global options are listed under, after a subcommand's own options.
+const GLOBAL: &str = "Global options";
+
+/// What `--version`, `-V` and `version` print after the program's name.
+fn version_line() -> &'static str {
+    static LINE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    LINE.get_or_init(|| {
+        format!(
+            "{} (commit {}, default Kubernetes {})",
+            env!("CARGO_PKG_VERSION"),
+            env!("KUBE_BOOTSTRAP_COMMIT"),
+            crate::kube_version::DEFAULT
+        )
+    })
 }
 
 #[derive(Debug, Subcommand)]
@@ -175,6 +191,11 @@ impl OverrideArgs {
 pub struct VersionArgs {}
 
 fn parse_component(s: &str) -> Result<Component, String> {
+    if s == "all" {
+        return Err(
+            "this subcommand takes one component; 'all' works with fetch and doctor".into(),
+        );
+    }
     s.parse()
 }
 
@@ -182,7 +203,9 @@ fn parse_component_arg(s: &str) -> Result<String, String> {
     if s == "all" {
         return Ok(s.to_string());
     }
-    s.parse::<Component>().map(|_| s.to_string())
+    s.parse::<Component>()
+        .map(|_| s.to_string())
+        .map_err(|e| format!("{e}, or all"))
 }
 
 impl Cli {
@@ -323,12 +346,7 @@ impl NetworkEnvArgs {
 
 impl VersionArgs {
     fn run(&self) -> Result<(), Error> {
-        println!(
-            "kube-bootstrap {} (commit {}, default Kubernetes {})",
-            env!("CARGO_PKG_VERSION"),
-            env!("KUBE_BOOTSTRAP_COMMIT"),
-            crate::kube_version::DEFAULT
-        );
+        println!("kube-bootstrap {}", version_line());
         Ok(())
     }
 }
@@ -398,5 +416,29 @@ mod tests {
         )
         .unwrap();
         assert_eq!(cli.root, PathBuf::from("/cli"));
+    }
+
+    #[test]
+    fn version_flags_print_what_the_version_subcommand_prints() {
+        for flag in ["--version", "-V"] {
+            let err = Cli::try_parse_from(["kube-bootstrap", flag]).unwrap_err();
+            assert_eq!(err.kind(), clap::error::ErrorKind::DisplayVersion, "{flag}");
+            assert_eq!(
+                err.to_string(),
+                format!("kube-bootstrap {}\n", version_line()),
+                "{flag}"
+            );
+        }
+        assert!(version_line().contains(crate::kube_version::DEFAULT));
+    }
+
+    #[test]
+    fn subcommand_help_lists_global_options_under_their_own_heading() {
+        let err = Cli::try_parse_from(["kube-bootstrap", "fetch", "--help"]).unwrap_err();
+        let help = err.to_string();
+        let own = help.find("--kube-version").expect("fetch's own option");
+        let heading = help.find("Global options:").expect("global heading");
+        let root = help.find("--root").expect("global option");
+        assert!(own < heading && heading < root, "{help}");
     }
 }

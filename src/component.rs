@@ -63,9 +63,10 @@ impl FromStr for Component {
             .find(|c| c.name() == s || c.unit_name() == s)
             .ok_or_else(|| {
                 let names: Vec<_> = Component::ALL.iter().map(|c| c.name()).collect();
+                let (last, rest) = names.split_last().unwrap_or((&"", &[]));
                 format!(
-                    "unknown component '{s}': expected {} or all",
-                    names.join(", ")
+                    "unknown component '{s}': expected {} or {last}",
+                    rest.join(", ")
                 )
             })
     }

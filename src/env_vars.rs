@@ -37,7 +37,8 @@ pub const KUBE_APISERVER_PORT: &str = "KUBE_APISERVER_PORT";
 pub const KUBE_ETCD_SERVERS: &str = "KUBE_ETCD_SERVERS";
 /// The Service cluster IP range (CIDR).
 pub const KUBE_SERVICE_CLUSTER_IP_RANGE: &str = "KUBE_SERVICE_CLUSTER_IP_RANGE";
-/// The pod network (CIDR), checked by `doctor` against the service range.
+/// The pod network (CIDR): node pod CIDRs for the controller-manager, kube-proxy's cluster CIDR,
+/// and `doctor` checks it against the service range.
 pub const KUBE_CLUSTER_CIDR: &str = "KUBE_CLUSTER_CIDR";
 /// The cluster's DNS domain.
 pub const KUBE_CLUSTER_DOMAIN: &str = "KUBE_CLUSTER_DOMAIN";
@@ -159,7 +160,7 @@ pub const ALL: &[Var] = &[
     Var {
         name: KUBE_CLUSTER_CIDR,
         default: "",
-        doc: "The pod network (CIDR), e.g. flannel's `FLANNEL_NETWORK`; `doctor` fails when the service range overlaps it.",
+        doc: "The pod network (CIDR), e.g. flannel's `FLANNEL_NETWORK`: the controller-manager allocates node pod CIDRs from it (`--allocate-node-cidrs`, `--cluster-cidr`), kube-proxy gets it as its cluster CIDR (1.3+), and `doctor` fails when the service range overlaps it.",
     },
     Var {
         name: KUBE_CLUSTER_DOMAIN,
@@ -246,6 +247,38 @@ pub fn is_known(name: &str) -> bool {
             .is_some_and(|rest| !rest.is_empty())
 }
 
+/// Whether an unknown name in the config file looks like one of ours misspelt: `KUBE_*`, or
+/// within two edits of a name we read. Other programs' names (`HTTPS_PROXY`, `PATH`) are not.
+pub fn looks_like_ours(name: &str) -> bool {
+    !is_known(name) && (name.starts_with("KUBE_") || suggest(name).is_some())
+}
+
+/// The name we read that `name` most likely meant: at most two edits away (`KUBE_VERSON` ->
+/// `KUBE_VERSION`), case ignored.
+pub fn suggest(name: &str) -> Option<&'static str> {
+    let upper = name.to_ascii_uppercase();
+    ALL.iter()
+        .map(|v| (edit_distance(&upper, v.name), v.name))
+        .filter(|(d, _)| *d <= 2)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, n)| n)
+}
+
+/// Levenshtein distance over bytes (names are ASCII).
+fn edit_distance(a: &str, b: &str) -> usize {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.iter().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let substitute = prev[j] + usize::from(ca != cb);
+            cur[j + 1] = substitute.min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
 /// The pin variable for a binary: `kube-apiserver` -> `KUBE_SHA256_KUBE_APISERVER`.
 pub fn sha256_pin(binary: &str) -> String {
     let suffix: String = binary
@@ -302,5 +335,26 @@ mod tests {
         assert!(is_known("KUBE_SHA256_KUBELET"));
         assert!(!is_known("KUBE_VERSON"));
         assert!(!is_known("KUBE_SHA256_"));
+    }
+
+    #[test]
+    fn misspelt_names_get_a_suggestion_and_foreign_names_are_left_alone() {
+        for (name, want) in [
+            ("KUBE_VERSON", Some("KUBE_VERSION")),
+            ("KUBE_VERSIONS", Some("KUBE_VERSION")),
+            ("kube_version", Some("KUBE_VERSION")),
+            ("LEADER_ENDPIONT", None),
+            ("HTTPS_PROXY", None),
+            ("PATH", None),
+            ("KUBE_NO_SUCH_THING_AT_ALL", None),
+        ] {
+            assert_eq!(suggest(name), want, "{name}");
+        }
+        assert!(looks_like_ours("KUBE_VERSON"));
+        assert!(looks_like_ours("KUBE_NO_SUCH_THING_AT_ALL"));
+        assert!(!looks_like_ours("HTTPS_PROXY"));
+        assert!(!looks_like_ours("PATH"));
+        assert!(!looks_like_ours("KUBE_VERSION"));
+        assert!(!looks_like_ours("KUBE_SHA256_KUBELET"));
     }
 }

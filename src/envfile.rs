@@ -1,8 +1,11 @@
-//! systemd `EnvironmentFile=` files: quoting that systemd reads back exactly, and rendering.
+//! systemd `EnvironmentFile=` files: one reader that reads what systemd reads, quoting that
+//! systemd reads back exactly, and rendering.
 //!
 //! systemd's parser (`load_env_file`) keeps double-quoted values verbatim except for a
 //! backslash before one of `"`, `\`, `` ` `` and `$`, and it does not expand variables. So every
 //! value is written double-quoted with those four characters escaped.
+
+use std::path::{Path, PathBuf};
 
 /// Quotes `value` for a systemd environment file.
 pub fn quote(value: &str) -> String {
@@ -35,114 +38,313 @@ pub fn render(header: &str, vars: &[(&str, String)]) -> String {
     out
 }
 
-/// Parses an environment file the way systemd does, for the values this module writes and
-/// the common unquoted and single-quoted forms.
-pub fn parse_str(text: &str) -> Vec<(String, String)> {
-    #[derive(PartialEq)]
+/// Largest environment file read (the node files and the config file are a few lines).
+pub const MAX_FILE_BYTES: u64 = 256 * 1024;
+
+/// Why an environment file cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("cannot read '{}'", path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("'{}' is not a regular file", path.display())]
+    NotRegular { path: PathBuf },
+    #[error("'{}' is larger than {max} bytes: expected a short KEY=value file", path.display())]
+    TooLarge { path: PathBuf, max: u64 },
+    #[error("'{}':{}:{}: {}", path.display(), at.line, at.column, at.problem)]
+    Syntax { path: PathBuf, at: SyntaxError },
+}
+
+/// A place in an environment file that systemd would read differently from what was meant,
+/// or not at all. Lines and columns count from 1, columns in characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyntaxError {
+    pub line: usize,
+    pub column: usize,
+    pub problem: Problem,
+}
+
+/// What is wrong at a [`SyntaxError`]'s place.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Problem {
+    #[error(
+        "unterminated {quote} quote: expected a closing {quote} quote before the end of the file (systemd would take every following line into the value)"
+    )]
+    Unterminated { quote: &'static str },
+    #[error(
+        "'{name}' is not a variable name: expected letters, digits and '_', not starting with a digit (systemd's EnvironmentFile= ignores this line){}",
+        if name.starts_with("export ") { "; remove 'export '" } else { "" }
+    )]
+    InvalidName { name: String },
+    #[error("'{text}' has no '=': expected KEY=value (systemd ignores this line)")]
+    NoAssignment { text: String },
+    #[error("NUL byte: expected text (systemd stops reading the file here)")]
+    Nul,
+    #[error("invalid UTF-8: expected UTF-8 text (systemd refuses the whole file)")]
+    NotUtf8,
+}
+
+impl SyntaxError {
+    pub fn in_file(self, path: &Path) -> Error {
+        Error::Syntax {
+            path: path.to_path_buf(),
+            at: self,
+        }
+    }
+}
+
+/// Reads and parses an environment file: a regular file of at most [`MAX_FILE_BYTES`] (a
+/// link to `/dev/zero` or a FIFO is refused, not read for ever).
+pub fn read(path: &Path) -> Result<Vec<(String, String)>, Error> {
+    let bytes = crate::fsutil::read_bounded(path, MAX_FILE_BYTES).map_err(|e| match e {
+        crate::fsutil::BoundedReadError::Io(source) => Error::Read {
+            path: path.to_path_buf(),
+            source,
+        },
+        crate::fsutil::BoundedReadError::NotRegular => Error::NotRegular {
+            path: path.to_path_buf(),
+        },
+        crate::fsutil::BoundedReadError::TooLarge => Error::TooLarge {
+            path: path.to_path_buf(),
+            max: MAX_FILE_BYTES,
+        },
+    })?;
+    parse_bytes(&bytes).map_err(|e| e.in_file(path))
+}
+
+/// [`parse_str`] for raw bytes: invalid UTF-8 is an error at its place.
+pub fn parse_bytes(bytes: &[u8]) -> Result<Vec<(String, String)>, SyntaxError> {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => parse_str(text),
+        Err(e) => {
+            // The prefix up to the error is valid UTF-8 by definition.
+            let valid = std::str::from_utf8(&bytes[..e.valid_up_to()]).unwrap_or_default();
+            let (line, column) = position(valid);
+            Err(SyntaxError {
+                line,
+                column,
+                problem: Problem::NotUtf8,
+            })
+        }
+    }
+}
+
+/// The line and column just after `text`.
+fn position(text: &str) -> (usize, usize) {
+    let line = text.matches('\n').count() + 1;
+    let column = text.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, column)
+}
+
+/// Whether `name` is a variable name systemd keeps (`env_name_is_valid`).
+pub fn is_valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && !name.starts_with(|c: char| c.is_ascii_digit())
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// Parses an environment file exactly as systemd 252's `EnvironmentFile=` does
+/// (`src/basic/env-file.c`): `#`/`;` comments (a backslash at the end of a comment continues
+/// it), single quotes verbatim, double quotes with `\"`, `\\`, `` \` `` and `\$` unescaped,
+/// backslash-newline continuation, trailing blanks of unquoted values dropped, no `$`
+/// expansion, no `export`, later assignments win. Files systemd would read other than meant
+/// (an unterminated quote, a line it ignores, a NUL byte) are refused with their place.
+///
+/// dotenvy, which the design card names, differs from systemd on exactly these points (it
+/// expands `$VAR`, accepts `export`, treats escapes differently), and every file read here is
+/// also read by systemd, so the two readers must agree: this one follows systemd.
+pub fn parse_str(text: &str) -> Result<Vec<(String, String)>, SyntaxError> {
+    #[derive(Clone, Copy, PartialEq)]
     enum State {
+        PreKey,
         Key,
-        Comment,
         PreValue,
         Value,
+        ValueEscape,
         Single,
         Double,
         DoubleEscape,
-        ValueEscape,
+        Comment,
+        CommentEscape,
     }
-    let mut out = Vec::new();
-    let mut state = State::Key;
+    let blank = |c: char| matches!(c, ' ' | '\t' | '\n' | '\r');
+    let newline = |c: char| matches!(c, '\n' | '\r');
+
+    let mut out: Vec<(String, String)> = Vec::new();
+    let mut state = State::PreKey;
     let (mut key, mut value) = (String::new(), String::new());
-    // Length of the value up to its last quoted or escaped character: trailing whitespace is
-    // trimmed only after that point.
-    let mut kept = 0;
-    let mut finish = |key: &mut String, value: &mut String, kept: &mut usize| {
-        let k = key.trim().to_string();
-        if !k.is_empty() {
-            let end = value.trim_end().len().max(*kept);
-            value.truncate(end);
-            out.push((k, std::mem::take(value)));
-        }
-        key.clear();
-        value.clear();
-        *kept = 0;
+    // Byte length of the key and value before their trailing blanks (systemd's
+    // last_key_whitespace and last_value_whitespace).
+    let mut key_end: Option<usize> = None;
+    let mut value_end: Option<usize> = None;
+    let (mut line, mut column) = (1usize, 0usize);
+    let mut key_at = (1, 1);
+    let mut quote_at = (1, 1);
+
+    let fail = |(line, column): (usize, usize), problem| SyntaxError {
+        line,
+        column,
+        problem,
     };
+    let mut push = |key: &mut String,
+                    value: &mut String,
+                    key_end: Option<usize>,
+                    value_end: Option<usize>,
+                    at: (usize, usize)|
+     -> Result<(), SyntaxError> {
+        if let Some(end) = key_end {
+            key.truncate(end);
+        }
+        if let Some(end) = value_end {
+            value.truncate(end);
+        }
+        if !is_valid_name(key) {
+            return Err(fail(
+                at,
+                Problem::InvalidName {
+                    name: std::mem::take(key),
+                },
+            ));
+        }
+        let (k, v) = (std::mem::take(key), std::mem::take(value));
+        out.retain(|(existing, _)| *existing != k);
+        out.push((k, v));
+        Ok(())
+    };
+
     for c in text.chars() {
-        state = match state {
-            State::Key => match c {
-                '#' | ';' if key.trim().is_empty() => State::Comment,
-                '\n' => {
-                    key.clear();
-                    State::Key
-                }
-                '=' => State::PreValue,
-                c => {
+        column += 1;
+        let here = (line, column);
+        if c == '\0' {
+            return Err(fail(here, Problem::Nul));
+        }
+        match state {
+            State::PreKey => {
+                if c == '#' || c == ';' {
+                    state = State::Comment;
+                } else if !blank(c) {
+                    state = State::Key;
+                    key_end = None;
+                    key_at = here;
                     key.push(c);
-                    State::Key
-                }
-            },
-            State::Comment => {
-                if c == '\n' {
-                    State::Key
-                } else {
-                    State::Comment
                 }
             }
-            State::PreValue | State::Value => match c {
-                '\n' => {
-                    finish(&mut key, &mut value, &mut kept);
-                    State::Key
+            State::Key => {
+                if newline(c) {
+                    let text = key.trim_end().to_string();
+                    return Err(fail(key_at, Problem::NoAssignment { text }));
+                } else if c == '=' {
+                    state = State::PreValue;
+                    value_end = None;
+                } else {
+                    if !blank(c) {
+                        key_end = None;
+                    } else if key_end.is_none() {
+                        key_end = Some(key.len());
+                    }
+                    key.push(c);
                 }
-                '\'' => State::Single,
-                '"' => State::Double,
-                '\\' => State::ValueEscape,
-                c if c.is_whitespace() && state == State::PreValue => State::PreValue,
-                c => {
+            }
+            State::PreValue => {
+                if newline(c) {
+                    push(&mut key, &mut value, key_end, None, key_at)?;
+                    state = State::PreKey;
+                } else if c == '\'' {
+                    state = State::Single;
+                    quote_at = here;
+                } else if c == '"' {
+                    state = State::Double;
+                    quote_at = here;
+                } else if c == '\\' {
+                    state = State::ValueEscape;
+                } else if !blank(c) {
+                    state = State::Value;
                     value.push(c);
-                    State::Value
                 }
-            },
+            }
+            State::Value => {
+                if newline(c) {
+                    push(&mut key, &mut value, key_end, value_end, key_at)?;
+                    state = State::PreKey;
+                } else if c == '\\' {
+                    state = State::ValueEscape;
+                    value_end = None;
+                } else {
+                    if !blank(c) {
+                        value_end = None;
+                    } else if value_end.is_none() {
+                        value_end = Some(value.len());
+                    }
+                    value.push(c);
+                }
+            }
             State::ValueEscape => {
-                if c != '\n' {
+                state = State::Value;
+                if !newline(c) {
                     value.push(c);
-                    kept = value.len();
                 }
-                State::Value
             }
             State::Single => {
                 if c == '\'' {
-                    kept = value.len();
-                    State::Value
+                    state = State::PreValue;
                 } else {
                     value.push(c);
-                    State::Single
                 }
             }
-            State::Double => match c {
-                '"' => {
-                    kept = value.len();
-                    State::Value
-                }
-                '\\' => State::DoubleEscape,
-                c => {
+            State::Double => {
+                if c == '"' {
+                    state = State::PreValue;
+                } else if c == '\\' {
+                    state = State::DoubleEscape;
+                } else {
                     value.push(c);
-                    State::Double
                 }
-            },
+            }
             State::DoubleEscape => {
+                state = State::Double;
                 if matches!(c, '"' | '\\' | '`' | '$') {
                     value.push(c);
                 } else if c != '\n' {
                     value.push('\\');
                     value.push(c);
                 }
-                State::Double
             }
-        };
+            State::Comment => {
+                if c == '\\' {
+                    state = State::CommentEscape;
+                } else if newline(c) {
+                    state = State::PreKey;
+                }
+            }
+            State::CommentEscape => state = State::Comment,
+        }
+        if c == '\n' {
+            line += 1;
+            column = 0;
+        }
     }
-    if state != State::Key && state != State::Comment {
-        finish(&mut key, &mut value, &mut kept);
+    match state {
+        State::Single => Err(fail(quote_at, Problem::Unterminated { quote: "single" })),
+        State::Double | State::DoubleEscape => {
+            Err(fail(quote_at, Problem::Unterminated { quote: "double" }))
+        }
+        State::Key => {
+            let text = key.trim_end().to_string();
+            Err(fail(key_at, Problem::NoAssignment { text }))
+        }
+        State::PreValue | State::ValueEscape => {
+            push(&mut key, &mut value, key_end, None, key_at)?;
+            Ok(out)
+        }
+        State::Value => {
+            push(&mut key, &mut value, key_end, value_end, key_at)?;
+            Ok(out)
+        }
+        State::PreKey | State::Comment | State::CommentEscape => Ok(out),
     }
-    out
 }
 
 #[cfg(test)]
@@ -167,7 +369,7 @@ mod tests {
             let text = render("header", &[("KEY", value.to_string())]);
             assert_eq!(
                 parse_str(&text),
-                vec![("KEY".to_string(), value.to_string())],
+                Ok(vec![("KEY".to_string(), value.to_string())]),
                 "{text}"
             );
         }
@@ -181,7 +383,7 @@ mod tests {
     #[test]
     fn parses_systemd_forms() {
         let text = "# comment\n; other\nA=1\nB = 'x y'\nC=unquoted value  \nD=\"q\"tail\n";
-        let got = parse_str(text);
+        let got = parse_str(text).unwrap();
         let want = [
             ("A", "1"),
             ("B", "x y"),
@@ -192,5 +394,92 @@ mod tests {
         for ((k, v), (wk, wv)) in got.iter().zip(want) {
             assert_eq!((k.as_str(), v.as_str()), (wk, wv));
         }
+    }
+
+    fn vars(text: &str) -> Vec<(String, String)> {
+        parse_str(text).unwrap_or_else(|e| panic!("{text:?}: {e:?}"))
+    }
+
+    #[test]
+    fn reads_what_systemd_reads() {
+        // (file text, the variables systemd 252's EnvironmentFile= gives; see
+        // tests/it/systemd.rs for the same files read by systemd itself)
+        let table: &[(&str, &[(&str, &str)])] = &[
+            ("A=$HOME ${PATH}\n", &[("A", "$HOME ${PATH}")]),
+            ("A=\"x\\$y\\`z\\\\w\\q\"\n", &[("A", "x$y`z\\w\\q")]),
+            ("A='$x \\n'\n", &[("A", "$x \\n")]),
+            ("A=1\r\nB=2\r\n", &[("A", "1"), ("B", "2")]),
+            ("A=one\\\n  two\n", &[("A", "one  two")]),
+            ("A=\"one\\\ntwo\"\n", &[("A", "onetwo")]),
+            ("A=\"x\"  y  \n", &[("A", "xy")]),
+            ("A='a' \"b\"\n", &[("A", "ab")]),
+            ("A=x \"y\"\n", &[("A", "x \"y\"")]),
+            ("A=\nB=  \n", &[("A", ""), ("B", "")]),
+            ("  A  =  spaced value  \n", &[("A", "spaced value")]),
+            ("# comment \\\nA=swallowed\nB=1\n", &[("B", "1")]),
+            ("; comment\n#A=1\nB=2", &[("B", "2")]),
+            ("A=1\nA=2\n", &[("A", "2")]),
+            ("A=\\ lead\n", &[("A", " lead")]),
+            ("A=trail\\ \n", &[("A", "trail ")]),
+            ("A=a#b ;c\n", &[("A", "a#b ;c")]),
+            ("A=\"multi\nline\"\n", &[("A", "multi\nline")]),
+        ];
+        for (text, want) in table {
+            let want: Vec<(String, String)> = want
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+            assert_eq!(vars(text), want, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn files_systemd_would_misread_are_refused_with_their_place() {
+        let table: &[(&str, usize, usize, &str)] = &[
+            ("A=1\nB=\"open\nC=3\n", 2, 3, "unterminated double quote"),
+            ("A='open", 1, 3, "unterminated single quote"),
+            ("A=1\nexport B=2\n", 2, 1, "remove 'export '"),
+            ("A=1\n  JUST_A_NAME\n", 2, 3, "has no '='"),
+            ("1A=x\n", 1, 1, "not a variable name"),
+            ("A-B=x\n", 1, 1, "not a variable name"),
+            ("A=x\0y\n", 1, 4, "NUL byte"),
+        ];
+        for (text, line, column, needle) in table {
+            let err = parse_str(text).expect_err(text);
+            assert_eq!(
+                (err.line, err.column),
+                (*line, *column),
+                "{text:?}: {err:?}"
+            );
+            assert!(
+                err.problem.to_string().contains(needle),
+                "{text:?}: {}",
+                err.problem
+            );
+        }
+        let err = parse_bytes(b"A=1\nB=\xff\n").expect_err("invalid UTF-8");
+        assert_eq!(
+            (err.line, err.column, &err.problem),
+            (2, 3, &Problem::NotUtf8)
+        );
+        let shown = err.in_file(Path::new("/etc/leader")).to_string();
+        assert_eq!(
+            shown,
+            "'/etc/leader':2:3: invalid UTF-8: expected UTF-8 text (systemd refuses the whole file)"
+        );
+    }
+
+    #[test]
+    fn reading_refuses_fifos_devices_and_huge_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("fifo");
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+        assert!(matches!(read(&fifo), Err(Error::NotRegular { .. })));
+        let zero = dir.path().join("leader");
+        std::os::unix::fs::symlink("/dev/zero", &zero).unwrap();
+        assert!(matches!(read(&zero), Err(Error::NotRegular { .. })));
+        let big = dir.path().join("big");
+        std::fs::write(&big, vec![b'#'; MAX_FILE_BYTES as usize + 1]).unwrap();
+        assert!(matches!(read(&big), Err(Error::TooLarge { .. })));
     }
 }

@@ -47,6 +47,7 @@ impl Error {
     /// The process exit code for this error.
     pub fn exit_code(&self) -> u8 {
         match self {
+            Error::Settings(settings::Error::Io(_)) => EXIT_FAILURE,
             Error::Settings(_)
             | Error::Flags(_)
             | Error::Exec(exec::Error::Flags(_))
@@ -59,6 +60,7 @@ impl Error {
     /// A next step for the operator, when there is an obvious one.
     pub fn hint(&self) -> Option<String> {
         match self {
+            Error::Settings(settings::Error::Io(e)) => io_hint(e),
             Error::Settings(_) | Error::Http(_) => None,
             Error::Io(e) => io_hint(e),
             Error::Fetch(e) => fetch_hint(e),

@@ -84,6 +84,13 @@ pub fn run(
         });
     }
     write_files(&plan)?;
+    if component == Component::Kubelet
+        && let Some((problem, hint)) =
+            crate::cgroup::kubelet_problem_here(settings, flags::rules_minor(&settings.version))
+    {
+        // The kubelet decides (an extra argument may allow it); say why it is about to exit.
+        tracing::error!(component = %component, hint = %hint, "{problem}");
+    }
     let argv = plan.argv();
     tracing::info!(
         component = %component,

@@ -143,6 +143,10 @@ pub fn render_explain(plan: &Plan) -> String {
             out.push_str(&format!("{state:7} {} ({})\n", r.path.display(), r.flag));
         }
     }
+    out.push_str(&format!(
+        "\n# the reference for every flag and field of this release: {} in kube-bootstrap's source\n",
+        crate::flags::EVIDENCE
+    ));
     out
 }
 

@@ -100,6 +100,44 @@ pub fn write_if_changed(path: &Path, contents: &[u8], mode: u32) -> Result<bool,
     Ok(true)
 }
 
+/// Why [`read_bounded`] read nothing.
+#[derive(Debug)]
+pub enum BoundedReadError {
+    Io(io::Error),
+    /// A FIFO, device or directory: reading it could block or never end.
+    NotRegular,
+    /// Larger than the limit.
+    TooLarge,
+}
+
+/// Reads a regular file of at most `max` bytes. Opened non-blocking, so a FIFO planted at
+/// `path` is refused instead of hanging, and a link to `/dev/zero` is refused instead of read
+/// until memory runs out.
+pub fn read_bounded(path: &Path, max: u64) -> Result<Vec<u8>, BoundedReadError> {
+    use std::io::Read;
+    let file = OpenOptions::new()
+        .read(true)
+        .custom_flags(nix::libc::O_NONBLOCK)
+        .open(path)
+        .map_err(BoundedReadError::Io)?;
+    let meta = file.metadata().map_err(BoundedReadError::Io)?;
+    if !meta.is_file() {
+        return Err(BoundedReadError::NotRegular);
+    }
+    if meta.len() > max {
+        return Err(BoundedReadError::TooLarge);
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    // The file may grow while it is read: never take more than the limit.
+    file.take(max + 1)
+        .read_to_end(&mut bytes)
+        .map_err(BoundedReadError::Io)?;
+    if bytes.len() as u64 > max {
+        return Err(BoundedReadError::TooLarge);
+    }
+    Ok(bytes)
+}
+
 fn temp_name(path: &Path) -> PathBuf {
     let name = path
         .file_name()

@@ -4,6 +4,8 @@
 pub mod arch;
 /// An error's causes joined into one line.
 pub mod causes;
+/// The host's cgroup hierarchy and which kubelets start on it.
+pub mod cgroup;
 /// IP ranges in CIDR notation.
 pub mod cidr;
 /// The command line.

@@ -307,16 +307,20 @@ fn discover_node_ip(path: PathBuf) -> Fact<IpAddr> {
     }
 }
 
-/// Reads one variable from an environment file.
+/// Reads one variable from an environment file, as systemd's `EnvironmentFile=` reads it.
 fn read_var(path: &Path, var: &'static str) -> Result<String, FactError> {
-    let text = std::fs::read_to_string(path).map_err(|e| FactError::Unreadable {
+    let vars = envfile::read(path).map_err(|e| FactError::Unreadable {
         path: path.to_path_buf(),
         var,
-        reason: e.to_string(),
+        reason: match e {
+            envfile::Error::Syntax { at, .. } => {
+                format!("line {}, column {}: {}", at.line, at.column, at.problem)
+            }
+            envfile::Error::Read { source, .. } => source.to_string(),
+            other => other.to_string(),
+        },
     })?;
-    envfile::parse_str(&text)
-        .into_iter()
-        .rev()
+    vars.into_iter()
         .find(|(k, _)| k == var)
         .map(|(_, v)| v.trim().to_string())
         .filter(|v| !v.is_empty())

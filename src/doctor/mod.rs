@@ -8,6 +8,7 @@
 
 mod binaries;
 mod certs;
+mod cgroup;
 mod etcd;
 mod files;
 mod leader;
@@ -128,6 +129,9 @@ fn check_node(settings: &Settings, components: &[Component], f: &mut Findings) {
         etcd::check(settings, &mut http, f);
     }
     networks::check(settings, discovery.as_ref(), f);
+    if components.contains(&Component::Kubelet) {
+        cgroup::check(settings, f);
+    }
     binaries::check(settings, components, f);
     files::check(settings, components, &facts, f);
 }

@@ -15,8 +15,8 @@ pub const FLANNEL_SUBNET_ENV: &str = "/run/flannel/subnet.env";
 /// `FLANNEL_NETWORK` from flannel's `subnet.env` text.
 pub fn parse_flannel_network(text: &str) -> Option<Cidr> {
     envfile::parse_str(text)
+        .ok()?
         .into_iter()
-        .rev()
         .find(|(k, _)| k == "FLANNEL_NETWORK")
         .and_then(|(_, v)| Cidr::parse_lenient(&v))
 }

@@ -27,7 +27,7 @@ impl Status {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Check {
     /// What was checked: `config`, `leader`, `apiserver`, `node-address`, `etcd`,
-    /// `service-range`, `bin-dir`, `binary`, `flags`, `file`, `certificate`.
+    /// `service-range`, `cgroup`, `bin-dir`, `binary`, `flags`, `file`, `certificate`.
     pub check: &'static str,
     pub status: Status,
     pub finding: String,

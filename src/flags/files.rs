@@ -1,16 +1,27 @@
-//! The files components read that kube-bootstrap writes: kubeconfigs and the kubelet's
-//! KubeletConfiguration. Pure renderers; scalars are JSON-quoted, which YAML reads as is.
+//! The documents components read that kube-bootstrap writes: kubeconfigs, and the
+//! KubeletConfiguration, KubeSchedulerConfiguration and KubeProxyConfiguration files. Typed serde
+//! documents, each with only the fields its apiVersion has (see `docs/flags.md`).
+//!
+//! Serialized as JSON by serde_json: JSON is YAML, and every component loads these files by
+//! converting YAML to JSON first (sigs.k8s.io/yaml, ghodss/yaml before it), so what we write is
+//! read back exactly. serde_json is already a dependency and well kept; serde_yaml is
+//! unmaintained, and a YAML emitter would add a dependency without changing what is read.
 
 use std::net::IpAddr;
 use std::path::Path;
 
-fn q(s: &str) -> String {
-    // Serializing a string cannot fail.
-    serde_json::to_string(s).unwrap_or_default()
+use serde::Serialize;
+
+/// The document as a file: pretty JSON and a final newline.
+pub fn render<T: Serialize>(doc: &T) -> String {
+    // The documents hold only strings, booleans and lists: serializing them cannot fail.
+    let mut out = serde_json::to_string_pretty(doc).unwrap_or_default();
+    out.push('\n');
+    out
 }
 
-fn qp(p: &Path) -> String {
-    q(&p.display().to_string())
+fn path(p: &Path) -> String {
+    p.display().to_string()
 }
 
 /// Client credentials in a kubeconfig.
@@ -20,33 +31,138 @@ pub struct ClientCert<'a> {
     pub key: &'a Path,
 }
 
+/// A `v1` `Config` (kubeconfig), the fields every release from 1.0 reads.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct Kubeconfig {
+    #[serde(rename = "apiVersion")]
+    pub api_version: &'static str,
+    pub kind: &'static str,
+    pub clusters: Vec<NamedCluster>,
+    pub users: Vec<NamedUser>,
+    pub contexts: Vec<NamedContext>,
+    pub current_context: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct NamedCluster {
+    pub name: String,
+    pub cluster: KubeconfigCluster,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct KubeconfigCluster {
+    pub server: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub certificate_authority: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct NamedUser {
+    pub name: String,
+    pub user: KubeconfigUser,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct KubeconfigUser {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_certificate: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_key: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct NamedContext {
+    pub name: String,
+    pub context: KubeconfigContext,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct KubeconfigContext {
+    pub cluster: String,
+    pub user: String,
+}
+
 /// A kubeconfig with one cluster, one user and one context.
 pub fn kubeconfig(
     user: &str,
     server: &str,
     ca: Option<&Path>,
     client: Option<ClientCert<'_>>,
-) -> String {
-    let mut out = String::from("# Written by kube-bootstrap; rewritten when its inputs change.\n");
-    out.push_str("apiVersion: v1\nkind: Config\nclusters:\n- name: kubernetes\n  cluster:\n");
-    out.push_str(&format!("    server: {}\n", q(server)));
-    if let Some(ca) = ca {
-        out.push_str(&format!("    certificate-authority: {}\n", qp(ca)));
+) -> Kubeconfig {
+    Kubeconfig {
+        api_version: "v1",
+        kind: "Config",
+        clusters: vec![NamedCluster {
+            name: "kubernetes".into(),
+            cluster: KubeconfigCluster {
+                server: server.into(),
+                certificate_authority: ca.map(path),
+            },
+        }],
+        users: vec![NamedUser {
+            name: user.into(),
+            user: match client {
+                Some(c) => KubeconfigUser {
+                    client_certificate: Some(path(c.cert)),
+                    client_key: Some(path(c.key)),
+                },
+                None => KubeconfigUser::default(),
+            },
+        }],
+        contexts: vec![NamedContext {
+            name: "default".into(),
+            context: KubeconfigContext {
+                cluster: "kubernetes".into(),
+                user: user.into(),
+            },
+        }],
+        current_context: "default".into(),
     }
-    out.push_str(&format!("users:\n- name: {}\n  user:", q(user)));
-    match client {
-        Some(c) => out.push_str(&format!(
-            "\n    client-certificate: {}\n    client-key: {}\n",
-            qp(c.cert),
-            qp(c.key)
-        )),
-        None => out.push_str(" {}\n"),
-    }
-    out.push_str(&format!(
-        "contexts:\n- name: default\n  context:\n    cluster: kubernetes\n    user: {}\ncurrent-context: default\n",
-        q(user)
-    ));
-    out
+}
+
+/// `kubelet.config.k8s.io/v1beta1` `KubeletConfiguration` (read with `--config` from 1.10).
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KubeletConfiguration {
+    pub api_version: &'static str,
+    pub kind: &'static str,
+    pub cluster_domain: String,
+    #[serde(rename = "clusterDNS")]
+    pub cluster_dns: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cgroup_driver: Option<&'static str>,
+    pub authentication: KubeletAuthentication,
+    pub authorization: KubeletAuthorization,
+    /// A field from 1.27.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub container_runtime_endpoint: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct KubeletAuthentication {
+    pub anonymous: Enabled,
+    pub webhook: Enabled,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub x509: Option<KubeletX509>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Enabled {
+    pub enabled: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct KubeletX509 {
+    #[serde(rename = "clientCAFile")]
+    pub client_ca_file: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct KubeletAuthorization {
+    pub mode: &'static str,
 }
 
 /// What the kubelet's config file sets.
@@ -60,41 +176,127 @@ pub struct KubeletConfig<'a> {
     pub runtime_endpoint: Option<&'a str>,
 }
 
-/// A `kubelet.config.k8s.io/v1beta1` KubeletConfiguration.
-pub fn kubelet_config(c: &KubeletConfig<'_>) -> String {
-    let mut out = String::from("# Written by kube-bootstrap; rewritten when its inputs change.\n");
-    out.push_str("apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\n");
-    out.push_str(&format!("clusterDomain: {}\n", q(c.cluster_domain)));
-    out.push_str(&format!(
-        "clusterDNS:\n- {}\n",
-        q(&c.cluster_dns.to_string())
-    ));
-    match c.secure {
-        Some(client_ca) => {
-            out.push_str("cgroupDriver: systemd\n");
-            out.push_str("authentication:\n  anonymous:\n    enabled: false\n  webhook:\n    enabled: true\n");
-            out.push_str(&format!("  x509:\n    clientCAFile: {}\n", qp(client_ca)));
-            out.push_str("authorization:\n  mode: Webhook\n");
-        }
-        None => {
-            // The insecure topology: what the kubelet's flag defaults were before config files.
-            out.push_str("authentication:\n  anonymous:\n    enabled: true\n  webhook:\n    enabled: false\n");
-            out.push_str("authorization:\n  mode: AlwaysAllow\n");
-        }
+/// The kubelet's `KubeletConfiguration`.
+pub fn kubelet_config(c: &KubeletConfig<'_>) -> KubeletConfiguration {
+    let (authentication, authorization, cgroup_driver) = match c.secure {
+        Some(client_ca) => (
+            KubeletAuthentication {
+                anonymous: Enabled { enabled: false },
+                webhook: Enabled { enabled: true },
+                x509: Some(KubeletX509 {
+                    client_ca_file: path(client_ca),
+                }),
+            },
+            KubeletAuthorization { mode: "Webhook" },
+            Some("systemd"),
+        ),
+        // The insecure topology: what the kubelet's flag defaults were before config files.
+        None => (
+            KubeletAuthentication {
+                anonymous: Enabled { enabled: true },
+                webhook: Enabled { enabled: false },
+                x509: None,
+            },
+            KubeletAuthorization {
+                mode: "AlwaysAllow",
+            },
+            None,
+        ),
+    };
+    KubeletConfiguration {
+        api_version: "kubelet.config.k8s.io/v1beta1",
+        kind: "KubeletConfiguration",
+        cluster_domain: c.cluster_domain.into(),
+        cluster_dns: vec![c.cluster_dns.to_string()],
+        cgroup_driver,
+        authentication,
+        authorization,
+        container_runtime_endpoint: c.runtime_endpoint.map(str::to_owned),
     }
-    if let Some(endpoint) = c.runtime_endpoint {
-        out.push_str(&format!("containerRuntimeEndpoint: {}\n", q(endpoint)));
+}
+
+/// `clientConnection` of the scheduler and proxy configurations.
+#[derive(Debug, Clone, Serialize)]
+pub struct ClientConnection {
+    pub kubeconfig: String,
+}
+
+/// `KubeSchedulerConfiguration`: only the client connection, the rest is the release's default.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KubeSchedulerConfiguration {
+    pub api_version: &'static str,
+    pub kind: &'static str,
+    pub client_connection: ClientConnection,
+}
+
+/// The scheduler configuration group version a release reads (the newest one it does not
+/// deprecate); `None` before 1.20, where the scheduler runs on `--master`.
+pub fn scheduler_api_version(minor: u32) -> Option<&'static str> {
+    match minor {
+        0..=19 => None,
+        20..=21 => Some("kubescheduler.config.k8s.io/v1beta1"),
+        22 => Some("kubescheduler.config.k8s.io/v1beta2"),
+        23..=24 => Some("kubescheduler.config.k8s.io/v1beta3"),
+        _ => Some("kubescheduler.config.k8s.io/v1"),
     }
-    out
+}
+
+/// A scheduler configuration reaching the apiserver through `kubeconfig`.
+pub fn scheduler_config(
+    api_version: &'static str,
+    kubeconfig: &Path,
+) -> KubeSchedulerConfiguration {
+    KubeSchedulerConfiguration {
+        api_version,
+        kind: "KubeSchedulerConfiguration",
+        client_connection: ClientConnection {
+            kubeconfig: path(kubeconfig),
+        },
+    }
+}
+
+/// `kubeproxy.config.k8s.io/v1alpha1` `KubeProxyConfiguration` (the group since 1.9).
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KubeProxyConfiguration {
+    pub api_version: &'static str,
+    pub kind: &'static str,
+    pub client_connection: ClientConnection,
+    pub hostname_override: String,
+    #[serde(rename = "clusterCIDR", skip_serializing_if = "Option::is_none")]
+    pub cluster_cidr: Option<String>,
+}
+
+/// A proxy configuration: the kubeconfig, the node's name and the pod network.
+pub fn proxy_config(
+    kubeconfig: &Path,
+    hostname: &str,
+    cluster_cidr: Option<String>,
+) -> KubeProxyConfiguration {
+    KubeProxyConfiguration {
+        api_version: "kubeproxy.config.k8s.io/v1alpha1",
+        kind: "KubeProxyConfiguration",
+        client_connection: ClientConnection {
+            kubeconfig: path(kubeconfig),
+        },
+        hostname_override: hostname.into(),
+        cluster_cidr,
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::{Value, json};
+
+    fn parsed<T: Serialize>(doc: &T) -> Value {
+        serde_json::from_str(&render(doc)).unwrap()
+    }
 
     #[test]
     fn kubeconfig_with_client_cert() {
-        let text = kubeconfig(
+        let doc = parsed(&kubeconfig(
             "kubelet",
             "https://10.0.0.1:6443",
             Some(Path::new("/etc/kubernetes/pki/ca.crt")),
@@ -102,50 +304,78 @@ mod tests {
                 cert: Path::new("/etc/kubernetes/pki/kubelet.crt"),
                 key: Path::new("/etc/kubernetes/pki/kubelet.key"),
             }),
+        ));
+        assert_eq!(
+            doc,
+            json!({
+                "apiVersion": "v1",
+                "kind": "Config",
+                "clusters": [{"name": "kubernetes", "cluster": {
+                    "server": "https://10.0.0.1:6443",
+                    "certificate-authority": "/etc/kubernetes/pki/ca.crt"}}],
+                "users": [{"name": "kubelet", "user": {
+                    "client-certificate": "/etc/kubernetes/pki/kubelet.crt",
+                    "client-key": "/etc/kubernetes/pki/kubelet.key"}}],
+                "contexts": [{"name": "default", "context": {"cluster": "kubernetes", "user": "kubelet"}}],
+                "current-context": "default"
+            })
         );
-        assert!(
-            text.contains("    server: \"https://10.0.0.1:6443\"\n"),
-            "{text}"
-        );
-        assert!(text.contains("    certificate-authority: \"/etc/kubernetes/pki/ca.crt\"\n"));
-        assert!(text.contains("    client-key: \"/etc/kubernetes/pki/kubelet.key\"\n"));
-        assert!(text.ends_with("current-context: default\n"));
     }
 
     #[test]
     fn kubeconfig_without_credentials() {
-        let text = kubeconfig("kubelet", "http://10.0.0.1:9090", None, None);
-        assert!(text.contains("  user: {}\n"), "{text}");
-        assert!(!text.contains("certificate-authority"));
+        let doc = parsed(&kubeconfig("kubelet", "http://10.0.0.1:9090", None, None));
+        assert_eq!(doc["users"][0]["user"], json!({}));
+        assert!(
+            doc["clusters"][0]["cluster"]
+                .get("certificate-authority")
+                .is_none()
+        );
     }
 
     #[test]
     fn kubelet_config_by_topology() {
-        let secure = kubelet_config(&KubeletConfig {
+        let secure = parsed(&kubelet_config(&KubeletConfig {
             cluster_domain: "cluster.local",
             cluster_dns: "172.22.0.10".parse().unwrap(),
             secure: Some(Path::new("/pki/ca.crt")),
             runtime_endpoint: Some("unix:///run/containerd/containerd.sock"),
-        });
-        for line in [
-            "cgroupDriver: systemd",
-            "- \"172.22.0.10\"",
-            "    clientCAFile: \"/pki/ca.crt\"",
-            "  mode: Webhook",
-            "containerRuntimeEndpoint: \"unix:///run/containerd/containerd.sock\"",
-        ] {
-            assert!(
-                secure.lines().any(|l| l == line),
-                "missing {line:?} in\n{secure}"
-            );
-        }
-        let insecure = kubelet_config(&KubeletConfig {
+        }));
+        assert_eq!(secure["cgroupDriver"], "systemd");
+        assert_eq!(secure["clusterDNS"], json!(["172.22.0.10"]));
+        assert_eq!(
+            secure["authentication"]["x509"]["clientCAFile"],
+            "/pki/ca.crt"
+        );
+        assert_eq!(secure["authorization"]["mode"], "Webhook");
+        assert_eq!(
+            secure["containerRuntimeEndpoint"],
+            "unix:///run/containerd/containerd.sock"
+        );
+        let insecure = parsed(&kubelet_config(&KubeletConfig {
             cluster_domain: "cluster.local",
             cluster_dns: "172.22.0.10".parse().unwrap(),
             secure: None,
             runtime_endpoint: None,
-        });
-        assert!(!insecure.contains("cgroupDriver"));
-        assert!(insecure.contains("mode: AlwaysAllow"));
+        }));
+        assert!(insecure.get("cgroupDriver").is_none());
+        assert!(insecure.get("containerRuntimeEndpoint").is_none());
+        assert_eq!(insecure["authorization"]["mode"], "AlwaysAllow");
+    }
+
+    #[test]
+    fn scheduler_config_version_per_release() {
+        for (minor, want) in [
+            (19, None),
+            (20, Some("kubescheduler.config.k8s.io/v1beta1")),
+            (21, Some("kubescheduler.config.k8s.io/v1beta1")),
+            (22, Some("kubescheduler.config.k8s.io/v1beta2")),
+            (23, Some("kubescheduler.config.k8s.io/v1beta3")),
+            (24, Some("kubescheduler.config.k8s.io/v1beta3")),
+            (25, Some("kubescheduler.config.k8s.io/v1")),
+            (36, Some("kubescheduler.config.k8s.io/v1")),
+        ] {
+            assert_eq!(scheduler_api_version(minor), want, "1.{minor}");
+        }
     }
 }

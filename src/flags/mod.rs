@@ -2,8 +2,12 @@
 //! argv, the files it reads, and why each value is what it is. Per-version rules live in
 //! `rules`, file renderers in `files`.
 
+#[cfg(test)]
+mod evidence;
 mod files;
 mod rules;
+
+pub use rules::EVIDENCE;
 
 use std::path::{Path, PathBuf};
 
@@ -174,6 +178,15 @@ impl Ctx<'_> {
     }
 }
 
+/// The minor release whose rules apply to `version` (newer than known: the newest known).
+pub fn rules_minor(version: &KubeVersion) -> u32 {
+    if version.major > 1 || version.minor > NEWEST_KNOWN_MINOR {
+        NEWEST_KNOWN_MINOR
+    } else {
+        version.minor
+    }
+}
+
 /// Computes the plan for `component`: rules for the version, then `KUBE_*_EXTRA_ARGS`, then
 /// `cli_extra` (from `exec COMPONENT -- ARGS`); a later `--name=value` replaces an earlier one.
 pub fn compute(
@@ -194,14 +207,12 @@ pub fn compute(
                 .unwrap_or(Origin::Default),
         });
     }
-    let minor = if version.major > 1 || version.minor > NEWEST_KNOWN_MINOR {
+    let minor = rules_minor(version);
+    if minor != version.minor || version.major > 1 {
         warnings.push(format!(
             "Kubernetes {version} is newer than the newest release kube-bootstrap knows (1.{NEWEST_KNOWN_MINOR}); using the 1.{NEWEST_KNOWN_MINOR} rules"
         ));
-        NEWEST_KNOWN_MINOR
-    } else {
-        version.minor
-    };
+    }
     let ctx = Ctx {
         component,
         version,

@@ -1,13 +1,26 @@
-//! Per-component, per-version rules. Each flag emitted for release 1.X exists in that
-//! component's command-line reference for 1.X:
+//! Per-component, per-version rules. Every flag and config field emitted for release 1.X is
+//! listed in `docs/flags.md` with the reference it was checked against; a unit test holds the
+//! two together. In short:
 //!
 //! - below 1.20 the fleet topology ran insecure: apiserver `--insecure-bind-address` and
-//!   `--insecure-port` (removed in 1.24), everything else reaching it over plain http;
-//! - kubelet `--api-servers` until 1.7 (removed in 1.8), a kubeconfig from 1.8, a config file
-//!   (`--config`, KubeletConfiguration v1beta1) from 1.10 instead of the deprecated
-//!   `--cluster-dns`/`--cluster-domain` flags;
-//! - from 1.20 TLS everywhere, service-account issuer and keys (required since 1.20),
-//!   kubeconfigs with client certificates;
+//!   `--insecure-port` (deprecated from 1.10 with no other plain-http form, removed in 1.24),
+//!   everything else reaching it over plain http;
+//! - the apiserver allows privileged pods (`--allow-privileged`, default false) in every
+//!   release, the kubelet until 1.12 (its default became true in 1.13, the flag went in 1.15);
+//! - service-account keys from 1.10, where the ServiceAccount admission plugin is on by default
+//!   (before, `--admission-control` defaulted to AlwaysAdmit and no pod needed a token);
+//! - kubelet `--api-servers` until 1.3, `--kubeconfig --require-kubeconfig` for 1.4-1.7 (where
+//!   `--api-servers` is deprecated), `--kubeconfig` from 1.8, a config file (`--config`,
+//!   KubeletConfiguration v1beta1) from 1.10 instead of the deprecated `--cluster-dns` and
+//!   `--cluster-domain` flags;
+//! - kube-proxy `--master` alone in 1.0, `--hostname-override` from 1.1, `--cluster-cidr` from
+//!   1.3, and a KubeProxyConfiguration file (`kubeproxy.config.k8s.io/v1alpha1`) from 1.9,
+//!   where every other flag is deprecated;
+//! - `KUBE_CLUSTER_CIDR` reaches the controller-manager (`--allocate-node-cidrs`,
+//!   `--cluster-cidr`) and kube-proxy;
+//! - from 1.20 TLS everywhere, service-account issuer and signing key (required since 1.20),
+//!   kubeconfigs with client certificates, and a KubeSchedulerConfiguration instead of the
+//!   scheduler's deprecated `--kubeconfig`;
 //! - kubelet `--container-runtime=remote` for 1.20-1.23 (the default became remote in 1.24,
 //!   the flag was removed in 1.27), `--container-runtime-endpoint` as a flag until 1.26 and in
 //!   the config file (`containerRuntimeEndpoint`) from 1.27, where the flag is deprecated;
@@ -15,13 +28,16 @@
 //!   `--pod-infra-container-image` (removed in 1.35).
 
 use std::net::IpAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use super::Error;
 use super::files::{self, ClientCert, KubeletConfig};
 use super::{Ctx, Flag, GeneratedFile, Required};
 use crate::component::Component;
 use crate::env_vars as var;
+
+/// Where the evidence for every rule is, for `flags --explain`.
+pub const EVIDENCE: &str = "docs/flags.md";
 
 /// What the rules produce.
 #[derive(Debug, Default)]
@@ -62,6 +78,13 @@ impl Out {
     }
 }
 
+/// The reason attached to a deprecated flag written because its release has no other form.
+fn deprecated(since: &str, instead: &str) -> String {
+    format!(
+        "deprecated since {since}, written because this release has no other way to say it ({instead}; see {EVIDENCE})"
+    )
+}
+
 /// Applies the rules of `ctx.component` for `ctx.minor`.
 pub fn component(ctx: &Ctx<'_>, out: &mut Out) -> Result<(), Error> {
     match ctx.component {
@@ -75,6 +98,7 @@ pub fn component(ctx: &Ctx<'_>, out: &mut Out) -> Result<(), Error> {
 
 const INSECURE: &str = "Kubernetes < 1.20: insecure serving, as the fleet units ran it";
 const SECURE: &str = "Kubernetes >= 1.20: TLS topology";
+const PRIVILEGED: &str = "privileged pods (CNI and CSI daemons) are allowed; the default is false";
 
 fn pki_why(ctx: &Ctx<'_>, file: &str) -> String {
     format!("{file} in {}", ctx.from(var::KUBE_PKI_DIR))
@@ -84,12 +108,18 @@ fn apiserver(ctx: &Ctx<'_>, out: &mut Out) -> Result<(), Error> {
     let (port, port_why) = ctx.port();
     let c = &ctx.settings.cluster;
     if ctx.minor < 20 {
-        out.flag(
-            "--insecure-bind-address",
-            "0.0.0.0",
-            [INSECURE.to_string(), "all addresses".into()],
-        );
-        out.flag("--insecure-port", port, [port_why]);
+        let mut why = vec![INSECURE.to_string()];
+        if ctx.minor >= 10 {
+            why.push(deprecated(
+                "1.10",
+                "the insecure port is the fleet topology's only listener",
+            ));
+        }
+        let mut addr_why = why.clone();
+        addr_why.push("all addresses".into());
+        out.flag("--insecure-bind-address", "0.0.0.0", addr_why);
+        why.push(port_why);
+        out.flag("--insecure-port", port, why);
     } else {
         out.flag(
             "--bind-address",
@@ -107,6 +137,18 @@ fn apiserver(ctx: &Ctx<'_>, out: &mut Out) -> Result<(), Error> {
         "--service-cluster-ip-range",
         c.service_range,
         [ctx.from(var::KUBE_SERVICE_CLUSTER_IP_RANGE)],
+    );
+    out.flag("--allow-privileged", "true", [PRIVILEGED.to_string()]);
+    if ctx.minor < 10 {
+        return Ok(());
+    }
+    out.file_flag(
+        "--service-account-key-file",
+        ctx.pki("sa.pub"),
+        format!(
+            "{}; verifies service-account tokens (the ServiceAccount admission plugin is on by default from 1.10)",
+            pki_why(ctx, "sa.pub")
+        ),
     );
     if ctx.minor < 20 {
         return Ok(());
@@ -132,11 +174,6 @@ fn apiserver(ctx: &Ctx<'_>, out: &mut Out) -> Result<(), Error> {
         ],
     );
     out.file_flag(
-        "--service-account-key-file",
-        ctx.pki("sa.pub"),
-        pki_why(ctx, "sa.pub"),
-    );
-    out.file_flag(
         "--service-account-signing-key-file",
         ctx.pki("sa.key"),
         pki_why(ctx, "sa.key"),
@@ -146,11 +183,6 @@ fn apiserver(ctx: &Ctx<'_>, out: &mut Out) -> Result<(), Error> {
         "--enable-admission-plugins",
         "NodeRestriction",
         ["lets the Node authorizer confine kubelets".to_string()],
-    );
-    out.flag(
-        "--allow-privileged",
-        "true",
-        ["privileged pods (CNI and CSI daemons) are allowed".to_string()],
     );
     Ok(())
 }
@@ -169,17 +201,17 @@ fn leader_kubeconfig(ctx: &Ctx<'_>, out: &mut Out, name: &str) -> PathBuf {
     path
 }
 
-fn kubeconfig_flags(ctx: &Ctx<'_>, out: &mut Out, path: &std::path::Path) {
-    let why = format!(
+fn written_why(ctx: &Ctx<'_>) -> String {
+    format!(
         "written by kube-bootstrap in {}",
         ctx.from(var::KUBE_CONFIG_DIR)
-    );
-    for flag in [
-        "--kubeconfig",
-        "--authentication-kubeconfig",
-        "--authorization-kubeconfig",
-    ] {
-        out.flag(flag, path.display(), [why.clone()]);
+    )
+}
+
+/// The serving flags of a leader component on TLS: authn/authz kubeconfigs, local bind.
+fn serving_flags(ctx: &Ctx<'_>, out: &mut Out, path: &Path) {
+    for flag in ["--authentication-kubeconfig", "--authorization-kubeconfig"] {
+        out.flag(flag, path.display(), [written_why(ctx)]);
     }
     out.flag(
         "--bind-address",
@@ -203,62 +235,103 @@ fn local_master(ctx: &Ctx<'_>, out: &mut Out) {
 }
 
 fn controller_manager(ctx: &Ctx<'_>, out: &mut Out) -> Result<(), Error> {
+    let c = &ctx.settings.cluster;
     if ctx.minor < 20 {
         local_master(ctx, out);
-        return Ok(());
+    } else {
+        let kubeconfig = leader_kubeconfig(ctx, out, "controller-manager");
+        out.flag("--kubeconfig", kubeconfig.display(), [written_why(ctx)]);
+        serving_flags(ctx, out, &kubeconfig);
+        out.file_flag(
+            "--client-ca-file",
+            ctx.pki("ca.crt"),
+            pki_why(ctx, "ca.crt"),
+        );
+        out.file_flag(
+            "--cluster-signing-cert-file",
+            ctx.pki("ca.crt"),
+            pki_why(ctx, "ca.crt"),
+        );
+        out.file_flag(
+            "--cluster-signing-key-file",
+            ctx.pki("ca.key"),
+            pki_why(ctx, "ca.key"),
+        );
+        out.file_flag("--root-ca-file", ctx.pki("ca.crt"), pki_why(ctx, "ca.crt"));
+        out.flag(
+            "--service-cluster-ip-range",
+            c.service_range,
+            [ctx.from(var::KUBE_SERVICE_CLUSTER_IP_RANGE)],
+        );
+        out.flag(
+            "--use-service-account-credentials",
+            "true",
+            ["one service account per controller".to_string()],
+        );
     }
-    let kubeconfig = leader_kubeconfig(ctx, out, "controller-manager");
-    kubeconfig_flags(ctx, out, &kubeconfig);
-    out.file_flag(
-        "--client-ca-file",
-        ctx.pki("ca.crt"),
-        pki_why(ctx, "ca.crt"),
-    );
-    out.file_flag(
-        "--cluster-signing-cert-file",
-        ctx.pki("ca.crt"),
-        pki_why(ctx, "ca.crt"),
-    );
-    out.file_flag(
-        "--cluster-signing-key-file",
-        ctx.pki("ca.key"),
-        pki_why(ctx, "ca.key"),
-    );
-    out.file_flag("--root-ca-file", ctx.pki("ca.crt"), pki_why(ctx, "ca.crt"));
-    out.file_flag(
-        "--service-account-private-key-file",
-        ctx.pki("sa.key"),
-        pki_why(ctx, "sa.key"),
-    );
-    let c = &ctx.settings.cluster;
-    out.flag(
-        "--service-cluster-ip-range",
-        c.service_range,
-        [ctx.from(var::KUBE_SERVICE_CLUSTER_IP_RANGE)],
-    );
-    out.flag(
-        "--use-service-account-credentials",
-        "true",
-        ["one service account per controller".to_string()],
-    );
+    if ctx.minor >= 10 {
+        out.file_flag(
+            "--service-account-private-key-file",
+            ctx.pki("sa.key"),
+            format!(
+                "{}; signs service-account tokens (the token controller runs only with it)",
+                pki_why(ctx, "sa.key")
+            ),
+        );
+    }
+    if let Some(cidr) = c.cluster_cidr {
+        let why = ctx.from(var::KUBE_CLUSTER_CIDR);
+        out.flag(
+            "--allocate-node-cidrs",
+            "true",
+            [
+                why.clone(),
+                "gives each node a pod CIDR (node.spec.podCIDR)".into(),
+            ],
+        );
+        out.flag("--cluster-cidr", cidr, [why]);
+    }
     Ok(())
 }
 
 fn scheduler(ctx: &Ctx<'_>, out: &mut Out) -> Result<(), Error> {
-    if ctx.minor < 20 {
+    let Some(api_version) = files::scheduler_api_version(ctx.minor) else {
         local_master(ctx, out);
         return Ok(());
-    }
+    };
     let kubeconfig = leader_kubeconfig(ctx, out, "scheduler");
-    kubeconfig_flags(ctx, out, &kubeconfig);
+    let path = ctx.conf("scheduler-config.yaml");
+    out.write(
+        path.clone(),
+        files::render(&files::scheduler_config(api_version, &kubeconfig)),
+        format!(
+            "KubeSchedulerConfiguration {api_version} (the newest this release reads without deprecation): clientConnection.kubeconfig {}",
+            kubeconfig.display()
+        ),
+    );
+    out.flag(
+        "--config",
+        path.display(),
+        [
+            written_why(ctx),
+            "kube-scheduler >= 1.20 deprecates --kubeconfig in favour of the config file".into(),
+        ],
+    );
+    serving_flags(ctx, out, &kubeconfig);
     Ok(())
+}
+
+/// The node's address, the name it registers as.
+fn node_ip(ctx: &Ctx<'_>, flag: &str) -> Result<(IpAddr, String), Error> {
+    let ip = ctx.need(flag, &ctx.facts.node_ip)?;
+    Ok((ip.value, ip.source.to_string()))
 }
 
 /// `--hostname-override` from the node's address.
 fn hostname_override(ctx: &Ctx<'_>, out: &mut Out) -> Result<IpAddr, Error> {
-    let ip = ctx.need("--hostname-override", &ctx.facts.node_ip)?;
-    out.flag("--hostname-override", ip.value, [ip.source.to_string()]);
-    Ok(ip.value)
+    let (ip, why) = node_ip(ctx, "--hostname-override")?;
+    out.flag("--hostname-override", ip, [why]);
+    Ok(ip)
 }
 
 /// The apiserver URL for a node component, from `/etc/leader`.
@@ -286,7 +359,7 @@ fn tls_kubeconfig(ctx: &Ctx<'_>, out: &mut Out, user: &str, name: &str, server: 
         ctx.pki(&format!("{name}.crt")),
         ctx.pki(&format!("{name}.key")),
     );
-    let text = files::kubeconfig(
+    let doc = files::kubeconfig(
         user,
         server,
         Some(&ca),
@@ -302,15 +375,25 @@ fn tls_kubeconfig(ctx: &Ctx<'_>, out: &mut Out, user: &str, name: &str, server: 
     ] {
         out.require(f, p);
     }
-    text
+    files::render(&doc)
 }
 
-/// A node component's kubeconfig reaching the leader.
-fn node_kubeconfig(ctx: &Ctx<'_>, out: &mut Out, flag: &str, name: &str) -> Result<(), Error> {
+/// Writes a node component's kubeconfig reaching the leader; returns its path and the server.
+fn node_kubeconfig(
+    ctx: &Ctx<'_>,
+    out: &mut Out,
+    flag: &str,
+    name: &str,
+) -> Result<(PathBuf, String), Error> {
     let (server, why) = leader_url(ctx, flag)?;
     let path = ctx.conf(&format!("{name}.conf"));
     let content = if ctx.minor < 20 {
-        files::kubeconfig(&format!("system:{name}"), &server, None, None)
+        files::render(&files::kubeconfig(
+            &format!("system:{name}"),
+            &server,
+            None,
+            None,
+        ))
     } else {
         tls_kubeconfig(ctx, out, &format!("system:{name}"), name, &server)
     };
@@ -319,24 +402,40 @@ fn node_kubeconfig(ctx: &Ctx<'_>, out: &mut Out, flag: &str, name: &str) -> Resu
         content,
         format!("kubeconfig: server {server} ({})", why.join("; ")),
     );
-    let mut flag_why = vec![format!(
-        "written by kube-bootstrap in {}",
-        ctx.from(var::KUBE_CONFIG_DIR)
-    )];
-    flag_why.push(format!("server {server}"));
-    out.flag(flag, path.display(), flag_why);
-    Ok(())
+    Ok((path, server))
 }
 
 fn kubelet(ctx: &Ctx<'_>, out: &mut Out) -> Result<(), Error> {
     let c = &ctx.settings.cluster;
     hostname_override(ctx, out)?;
-    if ctx.minor < 8 {
+    if ctx.minor < 4 {
         let (server, mut why) = leader_url(ctx, "--api-servers")?;
-        why.push("kubelet < 1.8 takes --api-servers".into());
+        why.push("kubelet < 1.4 has no other way to name the apiserver".into());
         out.flag("--api-servers", server, why);
     } else {
-        node_kubeconfig(ctx, out, "--kubeconfig", "kubelet")?;
+        let (path, server) = node_kubeconfig(ctx, out, "--kubeconfig", "kubelet")?;
+        out.flag(
+            "--kubeconfig",
+            path.display(),
+            [written_why(ctx), format!("server {server}")],
+        );
+        if ctx.minor < 8 {
+            out.flag(
+                "--require-kubeconfig",
+                "true",
+                ["kubelet 1.4-1.7 takes the server from the kubeconfig only with it; --api-servers is deprecated there".to_string()],
+            );
+        }
+    }
+    if ctx.minor < 13 {
+        let mut why = vec![PRIVILEGED.to_string()];
+        if ctx.minor >= 10 {
+            why.push(deprecated(
+                "1.10",
+                "the default stays false until 1.13 and there is no config field",
+            ));
+        }
+        out.flag("--allow-privileged", "true", why);
     }
     if ctx.minor < 10 {
         out.flag("--cluster-dns", c.dns, [ctx.from(var::KUBE_CLUSTER_DNS)]);
@@ -354,7 +453,7 @@ fn kubelet(ctx: &Ctx<'_>, out: &mut Out) -> Result<(), Error> {
         out.require("kubelet config x509.clientCAFile", ca.clone());
     }
     let runtime_in_file = ctx.minor >= 27;
-    let content = files::kubelet_config(&KubeletConfig {
+    let doc = files::kubelet_config(&KubeletConfig {
         cluster_domain: &c.domain,
         cluster_dns: c.dns,
         secure: secure.then_some(ca.as_path()),
@@ -381,17 +480,14 @@ fn kubelet(ctx: &Ctx<'_>, out: &mut Out) -> Result<(), Error> {
     }
     out.write(
         path.clone(),
-        content,
+        files::render(&doc),
         format!("KubeletConfiguration: {}", why.join("; ")),
     );
     out.flag(
         "--config",
         path.display(),
         vec![
-            format!(
-                "written by kube-bootstrap in {}",
-                ctx.from(var::KUBE_CONFIG_DIR)
-            ),
+            written_why(ctx),
             "kubelet >= 1.10 prefers its config file to the deprecated flags".into(),
         ],
     );
@@ -416,17 +512,55 @@ fn kubelet(ctx: &Ctx<'_>, out: &mut Out) -> Result<(), Error> {
 }
 
 fn proxy(ctx: &Ctx<'_>, out: &mut Out) -> Result<(), Error> {
-    hostname_override(ctx, out)?;
-    if ctx.minor < 20 {
-        let (server, why) = leader_url(ctx, "--master")?;
-        out.flag("--master", server, why);
+    let cidr = ctx.settings.cluster.cluster_cidr;
+    if ctx.minor >= 9 {
+        let (ip, ip_why) = node_ip(ctx, "--config")?;
+        let (kubeconfig, server) = node_kubeconfig(ctx, out, "--config", "proxy")?;
+        let path = ctx.conf("proxy-config.yaml");
+        let doc = files::proxy_config(&kubeconfig, &ip.to_string(), cidr.map(|c| c.to_string()));
+        let mut why = vec![
+            format!(
+                "clientConnection.kubeconfig {} (server {server})",
+                kubeconfig.display()
+            ),
+            format!("hostnameOverride {ip} ({ip_why})"),
+        ];
+        if let Some(cidr) = cidr {
+            why.push(format!(
+                "clusterCIDR {cidr} ({})",
+                ctx.from(var::KUBE_CLUSTER_CIDR)
+            ));
+        }
+        out.write(
+            path.clone(),
+            files::render(&doc),
+            format!("KubeProxyConfiguration: {}", why.join("; ")),
+        );
+        out.flag(
+            "--config",
+            path.display(),
+            [
+                written_why(ctx),
+                "kube-proxy >= 1.9 deprecates every flag but --config (and ignores them beside it)"
+                    .into(),
+            ],
+        );
         return Ok(());
     }
-    node_kubeconfig(ctx, out, "--kubeconfig", "proxy")
+    let (server, why) = leader_url(ctx, "--master")?;
+    out.flag("--master", server, why);
+    // kube-proxy 1.0 registers neither flag: an unknown flag makes it exit.
+    if ctx.minor >= 1 {
+        hostname_override(ctx, out)?;
+    }
+    if let (Some(cidr), 3..) = (cidr, ctx.minor) {
+        out.flag("--cluster-cidr", cidr, [ctx.from(var::KUBE_CLUSTER_CIDR)]);
+    }
+    Ok(())
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use std::collections::BTreeMap;
     use std::path::Path;
 
@@ -474,26 +608,53 @@ mod tests {
         p.flags.iter().map(|f| f.name.clone()).collect()
     }
 
+    pub(crate) fn plan_with(c: Component, version: &str, extra: &[(&str, &str)]) -> Plan {
+        compute(c, &settings(version, extra), &facts(), &[]).unwrap()
+    }
+
+    /// The generated document whose path ends with `name`, parsed.
+    pub(crate) fn doc(p: &Plan, name: &str) -> serde_json::Value {
+        let f = p
+            .files
+            .iter()
+            .find(|f| f.path.ends_with(name))
+            .unwrap_or_else(|| panic!("{} {}: no {name}", p.component, p.version));
+        serde_json::from_str(&f.content).unwrap()
+    }
+
+    pub(crate) const CIDR: &[(&str, &str)] = &[("KUBE_CLUSTER_CIDR", "10.244.0.0/16")];
+
     /// Which flags each (component, version) must and must not emit.
     #[test]
     fn flags_at_version_boundaries() {
         #[rustfmt::skip]
         let table: &[(Component, &str, &[&str], &[&str])] = &[
-            (Apiserver, "v1.0.0", &["--insecure-bind-address=0.0.0.0", "--insecure-port=9090", "--etcd-servers=http://127.0.0.1:2379", "--service-cluster-ip-range=172.22.0.0/16"], &["--secure-port", "--authorization-mode"]),
-            (Apiserver, "v1.19.16", &["--insecure-port=9090"], &["--service-account-issuer"]),
-            (Apiserver, "v1.20.0", &["--secure-port=6443", "--authorization-mode=Node,RBAC", "--service-account-issuer=https://kubernetes.default.svc.cluster.local", "--service-account-key-file=/etc/kubernetes/pki/sa.pub", "--service-account-signing-key-file=/etc/kubernetes/pki/sa.key", "--tls-cert-file=/etc/kubernetes/pki/apiserver.crt"], &["--insecure-port", "--insecure-bind-address"]),
+            (Apiserver, "v1.0.0", &["--insecure-bind-address=0.0.0.0", "--insecure-port=9090", "--etcd-servers=http://127.0.0.1:2379", "--service-cluster-ip-range=172.22.0.0/16", "--allow-privileged=true"], &["--secure-port", "--authorization-mode", "--service-account-key-file"]),
+            (Apiserver, "v1.9.11", &["--allow-privileged=true"], &["--service-account-key-file"]),
+            (Apiserver, "v1.10.0", &["--insecure-port=9090", "--service-account-key-file=/etc/kubernetes/pki/sa.pub", "--allow-privileged=true"], &["--service-account-issuer", "--service-account-signing-key-file"]),
+            (Apiserver, "v1.19.16", &["--insecure-port=9090", "--service-account-key-file=/etc/kubernetes/pki/sa.pub"], &["--service-account-issuer"]),
+            (Apiserver, "v1.20.0", &["--secure-port=6443", "--authorization-mode=Node,RBAC", "--service-account-issuer=https://kubernetes.default.svc.cluster.local", "--service-account-key-file=/etc/kubernetes/pki/sa.pub", "--service-account-signing-key-file=/etc/kubernetes/pki/sa.key", "--tls-cert-file=/etc/kubernetes/pki/apiserver.crt", "--allow-privileged=true"], &["--insecure-port", "--insecure-bind-address"]),
             (Apiserver, "v1.24.0", &["--secure-port=6443"], &["--insecure-port"]),
-            (Apiserver, "v1.36.4", &["--client-ca-file=/etc/kubernetes/pki/ca.crt"], &["--insecure-port", "--logtostderr"]),
-            (ControllerManager, "v1.0.0", &["--master=http://127.0.0.1:9090"], &["--kubeconfig"]),
-            (ControllerManager, "v1.19.0", &["--master=http://127.0.0.1:9090"], &["--kubeconfig"]),
+            (Apiserver, "v1.36.4", &["--client-ca-file=/etc/kubernetes/pki/ca.crt", "--allow-privileged=true"], &["--insecure-port", "--logtostderr"]),
+            (ControllerManager, "v1.0.0", &["--master=http://127.0.0.1:9090"], &["--kubeconfig", "--service-account-private-key-file", "--allocate-node-cidrs"]),
+            (ControllerManager, "v1.9.11", &["--master=http://127.0.0.1:9090"], &["--service-account-private-key-file"]),
+            (ControllerManager, "v1.10.0", &["--master=http://127.0.0.1:9090", "--service-account-private-key-file=/etc/kubernetes/pki/sa.key"], &["--kubeconfig"]),
+            (ControllerManager, "v1.19.0", &["--master=http://127.0.0.1:9090", "--service-account-private-key-file=/etc/kubernetes/pki/sa.key"], &["--kubeconfig"]),
             (ControllerManager, "v1.20.0", &["--kubeconfig=/etc/kubernetes/controller-manager.conf", "--cluster-signing-key-file=/etc/kubernetes/pki/ca.key", "--service-account-private-key-file=/etc/kubernetes/pki/sa.key"], &["--master"]),
-            (Scheduler, "v1.7.0", &["--master=http://127.0.0.1:9090"], &["--kubeconfig"]),
-            (Scheduler, "v1.36.4", &["--kubeconfig=/etc/kubernetes/scheduler.conf", "--bind-address=127.0.0.1"], &["--master"]),
-            (Kubelet, "v1.0.0", &["--hostname-override=10.0.0.5", "--api-servers=http://10.0.0.1:9090", "--cluster-dns=172.22.0.10", "--cluster-domain=cluster.local"], &["--kubeconfig", "--config"]),
-            (Kubelet, "v1.7.16", &["--api-servers=http://10.0.0.1:9090"], &["--kubeconfig"]),
-            (Kubelet, "v1.8.0", &["--kubeconfig=/etc/kubernetes/kubelet.conf", "--cluster-dns=172.22.0.10"], &["--api-servers", "--config"]),
-            (Kubelet, "v1.10.0", &["--config=/etc/kubernetes/kubelet-config.yaml"], &["--api-servers", "--cluster-dns", "--cluster-domain"]),
-            (Kubelet, "v1.19.0", &["--config=/etc/kubernetes/kubelet-config.yaml"], &["--container-runtime"]),
+            (Scheduler, "v1.7.0", &["--master=http://127.0.0.1:9090"], &["--kubeconfig", "--config"]),
+            (Scheduler, "v1.19.16", &["--master=http://127.0.0.1:9090"], &["--kubeconfig", "--config"]),
+            (Scheduler, "v1.20.0", &["--config=/etc/kubernetes/scheduler-config.yaml", "--authentication-kubeconfig=/etc/kubernetes/scheduler.conf", "--bind-address=127.0.0.1"], &["--master", "--kubeconfig"]),
+            (Scheduler, "v1.36.4", &["--config=/etc/kubernetes/scheduler-config.yaml", "--bind-address=127.0.0.1"], &["--master", "--kubeconfig"]),
+            (Kubelet, "v1.0.0", &["--hostname-override=10.0.0.5", "--api-servers=http://10.0.0.1:9090", "--cluster-dns=172.22.0.10", "--cluster-domain=cluster.local", "--allow-privileged=true"], &["--kubeconfig", "--config", "--require-kubeconfig"]),
+            (Kubelet, "v1.3.10", &["--api-servers=http://10.0.0.1:9090"], &["--kubeconfig"]),
+            (Kubelet, "v1.4.0", &["--kubeconfig=/etc/kubernetes/kubelet.conf", "--require-kubeconfig=true"], &["--api-servers"]),
+            (Kubelet, "v1.5.0", &["--kubeconfig=/etc/kubernetes/kubelet.conf", "--require-kubeconfig=true"], &["--api-servers"]),
+            (Kubelet, "v1.7.16", &["--kubeconfig=/etc/kubernetes/kubelet.conf", "--require-kubeconfig=true", "--allow-privileged=true"], &["--api-servers"]),
+            (Kubelet, "v1.8.0", &["--kubeconfig=/etc/kubernetes/kubelet.conf", "--cluster-dns=172.22.0.10"], &["--api-servers", "--config", "--require-kubeconfig"]),
+            (Kubelet, "v1.10.0", &["--config=/etc/kubernetes/kubelet-config.yaml", "--allow-privileged=true"], &["--api-servers", "--cluster-dns", "--cluster-domain"]),
+            (Kubelet, "v1.12.10", &["--allow-privileged=true"], &[]),
+            (Kubelet, "v1.13.0", &["--config=/etc/kubernetes/kubelet-config.yaml"], &["--allow-privileged"]),
+            (Kubelet, "v1.19.0", &["--config=/etc/kubernetes/kubelet-config.yaml"], &["--container-runtime", "--allow-privileged"]),
             (Kubelet, "v1.20.0", &["--container-runtime=remote", "--container-runtime-endpoint=unix:///run/containerd/containerd.sock"], &["--api-servers"]),
             (Kubelet, "v1.23.17", &["--container-runtime=remote"], &[]),
             (Kubelet, "v1.24.0", &["--container-runtime-endpoint=unix:///run/containerd/containerd.sock"], &["--container-runtime"]),
@@ -502,9 +663,15 @@ mod tests {
             (Kubelet, "v1.34.0", &["--kubeconfig=/etc/kubernetes/kubelet.conf"], &["--pod-infra-container-image"]),
             (Kubelet, "v1.35.0", &["--hostname-override=10.0.0.5"], &["--pod-infra-container-image", "--container-runtime-endpoint"]),
             (Kubelet, "v1.36.4", &["--config=/etc/kubernetes/kubelet-config.yaml"], &["--cluster-dns", "--logtostderr"]),
-            (Proxy, "v1.0.0", &["--master=http://10.0.0.1:9090", "--hostname-override=10.0.0.5"], &["--kubeconfig"]),
-            (Proxy, "v1.19.0", &["--master=http://10.0.0.1:9090"], &["--kubeconfig"]),
-            (Proxy, "v1.20.0", &["--kubeconfig=/etc/kubernetes/proxy.conf"], &["--master"]),
+            (Proxy, "v1.0.0", &["--master=http://10.0.0.1:9090"], &["--kubeconfig", "--hostname-override", "--cluster-cidr"]),
+            (Proxy, "v1.1.0", &["--master=http://10.0.0.1:9090", "--hostname-override=10.0.0.5"], &["--cluster-cidr"]),
+            (Proxy, "v1.8.15", &["--master=http://10.0.0.1:9090", "--hostname-override=10.0.0.5"], &["--config"]),
+            (Proxy, "v1.9.0", &["--config=/etc/kubernetes/proxy-config.yaml"], &["--master", "--hostname-override", "--kubeconfig"]),
+            (Proxy, "v1.10.0", &["--config=/etc/kubernetes/proxy-config.yaml"], &["--master", "--hostname-override", "--kubeconfig"]),
+            (Proxy, "v1.19.0", &["--config=/etc/kubernetes/proxy-config.yaml"], &["--master", "--hostname-override"]),
+            (Proxy, "v1.20.0", &["--config=/etc/kubernetes/proxy-config.yaml"], &["--master", "--kubeconfig"]),
+            (Proxy, "v1.27.0", &["--config=/etc/kubernetes/proxy-config.yaml"], &["--kubeconfig"]),
+            (Proxy, "v1.36.4", &["--config=/etc/kubernetes/proxy-config.yaml"], &["--kubeconfig", "--hostname-override"]),
         ];
         for (component, version, want, absent) in table {
             let p = plan(*component, version);
@@ -535,53 +702,119 @@ mod tests {
     }
 
     #[test]
-    fn kubeconfigs_point_at_the_leader_or_localhost() {
-        let p = plan(Kubelet, "v1.36.4");
-        let kc = p
-            .files
-            .iter()
-            .find(|f| f.path.ends_with("kubelet.conf"))
-            .unwrap();
+    fn cluster_cidr_reaches_controller_manager_and_proxy() {
+        #[rustfmt::skip]
+        let table: &[(Component, &str, &[&str], &[&str])] = &[
+            (ControllerManager, "v1.0.0", &["--allocate-node-cidrs=true", "--cluster-cidr=10.244.0.0/16"], &[]),
+            (ControllerManager, "v1.36.4", &["--allocate-node-cidrs=true", "--cluster-cidr=10.244.0.0/16"], &[]),
+            (Proxy, "v1.0.0", &[], &["--cluster-cidr"]),
+            (Proxy, "v1.2.0", &[], &["--cluster-cidr"]),
+            (Proxy, "v1.3.0", &["--cluster-cidr=10.244.0.0/16"], &[]),
+            (Proxy, "v1.8.15", &["--cluster-cidr=10.244.0.0/16"], &[]),
+            (Proxy, "v1.9.0", &[], &["--cluster-cidr"]),
+        ];
+        for (component, version, want, absent) in table {
+            let args = plan_with(*component, version, CIDR).args();
+            for w in *want {
+                assert!(
+                    args.iter().any(|a| a == w),
+                    "{component} {version}: {args:?}"
+                );
+            }
+            for a in *absent {
+                assert!(
+                    !args.iter().any(|x| x.starts_with(a)),
+                    "{component} {version}: {args:?}"
+                );
+            }
+        }
+        for v in ["v1.9.0", "v1.36.4"] {
+            let d = doc(&plan_with(Proxy, v, CIDR), "proxy-config.yaml");
+            assert_eq!(d["clusterCIDR"], "10.244.0.0/16", "{v}");
+        }
+        // Unset: no CIDR anywhere.
         assert!(
-            kc.content.contains("server: \"https://10.0.0.1:6443\""),
-            "{}",
-            kc.content
+            doc(&plan(Proxy, "v1.36.4"), "proxy-config.yaml")
+                .get("clusterCIDR")
+                .is_none()
         );
         assert!(
-            kc.content
-                .contains("client-certificate: \"/etc/kubernetes/pki/kubelet.crt\"")
+            !plan(ControllerManager, "v1.36.4")
+                .args()
+                .iter()
+                .any(|a| a.contains("cidr"))
         );
-        let p = plan(Kubelet, "v1.8.0");
-        let kc = p
-            .files
-            .iter()
-            .find(|f| f.path.ends_with("kubelet.conf"))
-            .unwrap();
+    }
+
+    /// The parsed config documents at each boundary: (component, version, file, JSON pointer,
+    /// value; `null` for absent).
+    #[test]
+    fn config_documents_at_version_boundaries() {
+        use serde_json::{Value, json};
+        #[rustfmt::skip]
+        let table: Vec<(Component, &str, &str, &str, Value)> = vec![
+            (Kubelet, "v1.4.0", "kubelet.conf", "/clusters/0/cluster/server", json!("http://10.0.0.1:9090")),
+            (Kubelet, "v1.4.0", "kubelet.conf", "/users/0/user", json!({})),
+            (Kubelet, "v1.8.0", "kubelet.conf", "/clusters/0/cluster/server", json!("http://10.0.0.1:9090")),
+            (Kubelet, "v1.10.0", "kubelet-config.yaml", "/apiVersion", json!("kubelet.config.k8s.io/v1beta1")),
+            (Kubelet, "v1.10.0", "kubelet-config.yaml", "/clusterDNS", json!(["172.22.0.10"])),
+            (Kubelet, "v1.10.0", "kubelet-config.yaml", "/authorization/mode", json!("AlwaysAllow")),
+            (Kubelet, "v1.19.0", "kubelet-config.yaml", "/cgroupDriver", Value::Null),
+            (Kubelet, "v1.20.0", "kubelet-config.yaml", "/cgroupDriver", json!("systemd")),
+            (Kubelet, "v1.20.0", "kubelet-config.yaml", "/authentication/x509/clientCAFile", json!("/etc/kubernetes/pki/ca.crt")),
+            (Kubelet, "v1.26.0", "kubelet-config.yaml", "/containerRuntimeEndpoint", Value::Null),
+            (Kubelet, "v1.27.0", "kubelet-config.yaml", "/containerRuntimeEndpoint", json!("unix:///run/containerd/containerd.sock")),
+            // 1.35 refuses cgroup v1 by default; the rules leave that default alone.
+            (Kubelet, "v1.35.0", "kubelet-config.yaml", "/failCgroupV1", Value::Null),
+            (Kubelet, "v1.35.0", "kubelet-config.yaml", "/cgroupDriver", json!("systemd")),
+            (Kubelet, "v1.36.4", "kubelet.conf", "/clusters/0/cluster/server", json!("https://10.0.0.1:6443")),
+            (Kubelet, "v1.36.4", "kubelet.conf", "/users/0/user/client-certificate", json!("/etc/kubernetes/pki/kubelet.crt")),
+            (Scheduler, "v1.20.0", "scheduler-config.yaml", "/apiVersion", json!("kubescheduler.config.k8s.io/v1beta1")),
+            (Scheduler, "v1.20.0", "scheduler-config.yaml", "/kind", json!("KubeSchedulerConfiguration")),
+            (Scheduler, "v1.20.0", "scheduler-config.yaml", "/clientConnection/kubeconfig", json!("/etc/kubernetes/scheduler.conf")),
+            (Scheduler, "v1.22.0", "scheduler-config.yaml", "/apiVersion", json!("kubescheduler.config.k8s.io/v1beta2")),
+            (Scheduler, "v1.23.0", "scheduler-config.yaml", "/apiVersion", json!("kubescheduler.config.k8s.io/v1beta3")),
+            (Scheduler, "v1.25.0", "scheduler-config.yaml", "/apiVersion", json!("kubescheduler.config.k8s.io/v1")),
+            (Scheduler, "v1.36.4", "scheduler-config.yaml", "/apiVersion", json!("kubescheduler.config.k8s.io/v1")),
+            (Scheduler, "v1.36.4", "scheduler.conf", "/clusters/0/cluster/server", json!("https://127.0.0.1:6443")),
+            (Proxy, "v1.9.0", "proxy-config.yaml", "/apiVersion", json!("kubeproxy.config.k8s.io/v1alpha1")),
+            (Proxy, "v1.10.0", "proxy-config.yaml", "/kind", json!("KubeProxyConfiguration")),
+            (Proxy, "v1.10.0", "proxy-config.yaml", "/hostnameOverride", json!("10.0.0.5")),
+            (Proxy, "v1.10.0", "proxy-config.yaml", "/clientConnection/kubeconfig", json!("/etc/kubernetes/proxy.conf")),
+            (Proxy, "v1.10.0", "proxy.conf", "/clusters/0/cluster/server", json!("http://10.0.0.1:9090")),
+            (Proxy, "v1.27.0", "proxy-config.yaml", "/apiVersion", json!("kubeproxy.config.k8s.io/v1alpha1")),
+            (Proxy, "v1.36.4", "proxy.conf", "/clusters/0/cluster/server", json!("https://10.0.0.1:6443")),
+            (Proxy, "v1.36.4", "proxy.conf", "/users/0/user/client-key", json!("/etc/kubernetes/pki/proxy.key")),
+        ];
+        for (component, version, file, pointer, want) in table {
+            let d = doc(&plan(component, version), file);
+            let got = d.pointer(pointer).cloned().unwrap_or(Value::Null);
+            assert_eq!(got, want, "{component} {version} {file} {pointer}");
+        }
+    }
+
+    #[test]
+    fn a_relative_root_never_reaches_a_document() {
+        let overlay = Overlay::from_config_str(Path::new("/etc/kube-bootstrap.env"), "")
+            .unwrap()
+            .with_env(
+                [("KUBE_ARCH", "amd64"), ("KUBE_VERSION", "v1.36.4")]
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+            );
+        let s = Settings::resolve(Path::new("sandbox"), &overlay).unwrap();
+        assert!(s.root.is_absolute(), "{}", s.root.display());
+        let p = compute(Kubelet, &s, &facts(), &[]).unwrap();
+        for f in &p.files {
+            assert!(f.path.is_absolute(), "{}", f.path.display());
+            assert!(!f.content.contains("\"sandbox/"), "{}", f.content);
+        }
         assert!(
-            kc.content.contains("server: \"http://10.0.0.1:9090\""),
-            "{}",
-            kc.content
+            p.args().iter().all(|a| !a.contains("=sandbox/")),
+            "{:?}",
+            p.args()
         );
-        let p = plan(Scheduler, "v1.36.4");
-        assert!(
-            p.files[0]
-                .content
-                .contains("server: \"https://127.0.0.1:6443\"")
-        );
-        let p = plan(Kubelet, "v1.27.0");
-        let cfg = p
-            .files
-            .iter()
-            .find(|f| f.path.ends_with("kubelet-config.yaml"))
-            .unwrap();
-        assert!(cfg.content.contains("containerRuntimeEndpoint"));
-        let p = plan(Kubelet, "v1.26.0");
-        let cfg = p
-            .files
-            .iter()
-            .find(|f| f.path.ends_with("kubelet-config.yaml"))
-            .unwrap();
-        assert!(!cfg.content.contains("containerRuntimeEndpoint"));
     }
 
     #[test]
@@ -591,7 +824,7 @@ mod tests {
         assert!(p.args().contains(&"--secure-port=8443".to_string()));
         let mut f = facts();
         f.leader.as_mut().unwrap().value = parse_endpoint("leader.example:7443").unwrap();
-        let p = compute(Proxy, &settings("v1.19.0", &[]), &f, &[]).unwrap();
+        let p = compute(Proxy, &settings("v1.8.15", &[]), &f, &[]).unwrap();
         assert!(
             p.args()
                 .contains(&"--master=http://leader.example:7443".to_string())
@@ -663,7 +896,7 @@ mod tests {
         let err = compute(Proxy, &settings("v1.36.4", &[]), &f, &[]).unwrap_err();
         let text = format!("error: {}", crate::causes::chain(&err));
         assert!(
-            text.starts_with("error: --kubeconfig needs LEADER_ENDPOINT from '/etc/leader'"),
+            text.starts_with("error: --config needs LEADER_ENDPOINT from '/etc/leader'"),
             "{text}"
         );
     }

@@ -45,12 +45,12 @@ pub enum Error {
         source: std::io::Error,
     },
 
-    #[error("cannot parse config file '{}'", path.display())]
-    ConfigParse {
-        path: PathBuf,
-        #[source]
-        source: dotenvy::Error,
-    },
+    /// The config file is not a file systemd's `EnvironmentFile=` reads as meant.
+    #[error(transparent)]
+    ConfigParse(crate::envfile::Error),
+
+    #[error(transparent)]
+    Io(#[from] crate::fsutil::Error),
 }
 
 /// The config file read when `--config` is not given (under `--root`).

@@ -34,13 +34,20 @@ impl Overlay {
             Some(p) => (resolve(root, p), true),
             None => (resolve(root, Path::new(DEFAULT_CONFIG)), false),
         };
-        let text = match std::fs::read_to_string(&path) {
-            Ok(text) => Some(text),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => None,
-            Err(source) => return Err(Error::ConfigRead { path, source }),
+        let vars = match crate::envfile::read(&path) {
+            Ok(vars) => Some(vars),
+            Err(crate::envfile::Error::Read { source, .. })
+                if source.kind() == std::io::ErrorKind::NotFound && !required =>
+            {
+                None
+            }
+            Err(crate::envfile::Error::Read { source, .. }) => {
+                return Err(Error::ConfigRead { path, source });
+            }
+            Err(other) => return Err(Error::ConfigParse(other)),
         };
-        let mut overlay = match text {
-            Some(text) => Overlay::from_config_str(&path, &text)?,
+        let mut overlay = match vars {
+            Some(vars) => Overlay::from_vars(&path, vars),
             None => Overlay {
                 config_path: path,
                 ..Overlay::default()
@@ -50,24 +57,33 @@ impl Overlay {
         Ok(overlay)
     }
 
-    /// Parses config file text (dotenv format) into an overlay.
+    /// Parses config file text (systemd's `EnvironmentFile=` format) into an overlay.
     pub fn from_config_str(path: &Path, text: &str) -> Result<Overlay, Error> {
+        let vars =
+            crate::envfile::parse_str(text).map_err(|at| Error::ConfigParse(at.in_file(path)))?;
+        Ok(Overlay::from_vars(path, vars))
+    }
+
+    fn from_vars(path: &Path, vars: Vec<(String, String)>) -> Overlay {
         let mut config = BTreeMap::new();
-        for item in dotenvy::from_read_iter(text.as_bytes()) {
-            let (key, value) = item.map_err(|source| Error::ConfigParse {
-                path: path.to_path_buf(),
-                source,
-            })?;
-            if !var::is_known(&key) {
-                tracing::warn!(file = %path.display(), variable = %key, "unknown setting in config file, ignored");
+        for (key, value) in vars {
+            if var::looks_like_ours(&key) {
+                match var::suggest(&key) {
+                    Some(meant) => {
+                        tracing::warn!(file = %path.display(), variable = %key, suggestion = meant, "unknown setting {key} in config file, ignored: did you mean {meant}?")
+                    }
+                    None => {
+                        tracing::warn!(file = %path.display(), variable = %key, "unknown setting {key} in config file, ignored (README.md lists every setting)")
+                    }
+                }
             }
             config.insert(key, value);
         }
-        Ok(Overlay {
+        Overlay {
             config_path: path.to_path_buf(),
             config,
             ..Overlay::default()
-        })
+        }
     }
 
     /// Uses `env` instead of the process environment (for tests).

@@ -77,6 +77,9 @@ fn invalid(name: &str, value: &str, origin: Origin, expected: &str) -> Error {
 impl Settings {
     /// Validates every setting from the overlay.
     pub fn resolve(root: &Path, overlay: &Overlay) -> Result<Settings, Error> {
+        // Components resolve a relative path in a kubeconfig or config file against the
+        // file's own directory: every path handed to them starts from an absolute root.
+        let root = std::path::absolute(root).map_err(crate::fsutil::io_err("resolve", root))?;
         let mut r = Resolver {
             overlay,
             origins: BTreeMap::new(),
@@ -271,7 +274,7 @@ impl Settings {
         }
 
         Ok(Settings {
-            root: root.to_path_buf(),
+            root,
             version,
             arch,
             mirrors,

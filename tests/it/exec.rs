@@ -182,6 +182,34 @@ fn bad_leader_endpoints_fail_with_exit_2_naming_file_variable_and_value() {
 }
 
 #[test]
+fn node_and_config_files_systemd_would_misread_fail_with_file_line_and_column() {
+    let node = Node::new(VERSION, &["kubelet"]);
+    // `export` makes systemd's EnvironmentFile= drop the line: the unit would run without the
+    // leader, so exec says so where the line is.
+    node.write(
+        "etc/leader",
+        "# the leader\nexport LEADER_ENDPOINT=10.0.0.1\n",
+    );
+    let (_, record, output) = node.exec("kubelet", &[]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("line 2, column 1"), "{stderr}");
+    assert!(stderr.contains("remove 'export '"), "{stderr}");
+    assert!(record.is_none(), "the component ran");
+    node.write("etc/leader", "LEADER_ENDPOINT=10.0.0.1\n");
+
+    // The config file: an unterminated quote, which systemd would extend over the next lines.
+    node.write(
+        "etc/kube-bootstrap.env",
+        "KUBE_ALLOW_HTTP=1\nKUBE_KUBELET_EXTRA_ARGS=\"--v=2\n",
+    );
+    let out = node.kb().args(&["flags", "kubelet"]).run();
+    out.failure(2)
+        .mentions("etc/kube-bootstrap.env':2:25: unterminated double quote");
+    assert!(out.stdout.is_empty(), "flags printed {}", out.stdout);
+}
+
+#[test]
 fn missing_leader_file_fails_with_exit_2_naming_flag_and_file() {
     let node = Node::new(VERSION, &["kube-proxy"]);
     fs::remove_file(node.root().join("etc/leader")).unwrap();
@@ -189,7 +217,7 @@ fn missing_leader_file_fails_with_exit_2_naming_flag_and_file() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(2), "{stderr}");
     assert!(
-        stderr.contains("error: --kubeconfig needs LEADER_ENDPOINT from '"),
+        stderr.contains("error: --config needs LEADER_ENDPOINT from '"),
         "{stderr}"
     );
     assert!(stderr.contains("etc/leader'"), "{stderr}");
@@ -321,13 +349,16 @@ fn edited_leader_shows_up_in_the_kubeconfig_on_the_next_exec() {
     let (_, record, _) = node.exec("kubelet", &[]);
     assert!(record.is_some());
     let text = fs::read_to_string(&kubeconfig).unwrap();
-    assert!(text.contains("server: \"https://10.0.0.1:6443\""), "{text}");
+    assert!(
+        text.contains("\"server\": \"https://10.0.0.1:6443\""),
+        "{text}"
+    );
     node.write("etc/leader", "LEADER_ENDPOINT=leader.example:7443\n");
     let (_, record, _) = node.exec("kubelet", &[]);
     assert!(record.is_some());
     let text = fs::read_to_string(&kubeconfig).unwrap();
     assert!(
-        text.contains("server: \"https://leader.example:7443\""),
+        text.contains("\"server\": \"https://leader.example:7443\""),
         "{text}"
     );
 }
@@ -354,10 +385,26 @@ fn fetch_writes_kube_args_and_env_prints_the_same_file() {
 #[test]
 fn old_releases_get_the_insecure_fleet_topology() {
     let node = Node::new("v1.7.16", &["kubelet", "kube-apiserver"]);
+    // 1.7 deprecates --api-servers: the server comes from the kubeconfig.
     let flags = node.flags("kubelet", &[]);
     assert!(
-        flags.contains(&format!("--api-servers=http://{LEADER}:9090")),
+        flags.contains(&"--require-kubeconfig=true".to_string()),
         "{flags:?}"
+    );
+    let json = node.kb().args(&["flags", "kubelet", "--json"]).run();
+    json.success();
+    let doc: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    let kubeconfig = doc["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["path"].as_str().unwrap().ends_with("kubelet.conf"))
+        .unwrap();
+    let kubeconfig: serde_json::Value =
+        serde_json::from_str(kubeconfig["content"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        kubeconfig["clusters"][0]["cluster"]["server"],
+        format!("http://{LEADER}:9090")
     );
     let flags = node.flags("apiserver", &[]);
     assert!(

@@ -2,15 +2,21 @@
 # A throwaway node for the systemd tests: a real systemd-journald and a real `systemd --user`
 # manager, with the node's /etc, /opt, /run and /var/lib, none of them the host's.
 #
-#   unshare -m --propagation private bash node.sh KUBE_BOOTSTRAP_BINARY SCRATCH_DIR MAX_SECONDS
+#   unshare -m -C --propagation private bash node.sh KUBE_BOOTSTRAP_BINARY SCRATCH_DIR MAX_SECONDS
 #
 # Inside the private mount namespace it mounts tmpfs over /run, /opt and /var/lib, an overlay
 # (upper layer on tmpfs) over /etc, and a fresh view of the cgroup2 hierarchy over
-# /sys/fs/cgroup. The manager runs in its own cgroup, SLICE/user@0.service below this
-# script's cgroup, so that it never sees, let alone moves, any process but its own (a manager
-# that finds itself in the root cgroup moves every process of the machine into init.scope), and
-# so that journald attributes entries to user units (_SYSTEMD_USER_UNIT) as on a real node. This
-# script and journald wait in SLICE/node.scope.
+# /sys/fs/cgroup. The private cgroup namespace (-C) makes the caller's cgroup look like the
+# root, wherever the caller runs: the root cgroup, /init.scope, a login session's scope or a CI
+# runner's service. journald names a sender's unit from its cgroup path as it sees it, and
+# from /init.scope/... it would record _SYSTEMD_UNIT=init.scope and no user unit.
+# The manager runs in its own cgroup, SLICE/user@0.service, so that it never sees, let alone
+# moves, any process but its own (a manager that finds itself in the root cgroup moves every
+# process it sees into init.scope), and so that journald attributes entries to user units
+# (_SYSTEMD_USER_UNIT) as on a real node. This script and journald wait in SLICE/node.scope.
+#
+# When the host cannot run a node (no cgroup2, no cgroup namespace, a read-only cgroup tree,
+# no systemd), it says what is missing on stderr and exits 1 before printing "ready".
 #
 # Prints "ready PID" on stdout, then waits until stdin closes (or MAX_SECONDS pass) and tears
 # everything down: the manager (which stops its units), any process left in its cgroup,
@@ -107,24 +113,35 @@ teardown() {
 trap teardown EXIT
 trap 'exit 130' INT TERM HUP
 
-# The cgroup2 hierarchy: /sys/fs/cgroup on a unified host, /sys/fs/cgroup/unified on a hybrid one.
-if [ "$(stat -fc %T /sys/fs/cgroup)" = cgroup2fs ]; then
-  v2=/sys/fs/cgroup
-elif [ "$(stat -fc %T /sys/fs/cgroup/unified 2>/dev/null)" = cgroup2fs ]; then
-  v2=/sys/fs/cgroup/unified
-else
-  say "no cgroup2 hierarchy at /sys/fs/cgroup or /sys/fs/cgroup/unified"
+missing() {
+  say "this host cannot run a systemd test node: $*"
   exit 1
-fi
-cgroot=$v2
+}
+
+libexec=/usr/lib/systemd
+[ -x "$libexec/systemd" ] || libexec=/lib/systemd
+for program in "$libexec/systemd" "$libexec/systemd-journald"; do
+  [ -x "$program" ] || missing "no $program (install Debian's systemd package)"
+done
+command -v systemctl >/dev/null || missing "no systemctl (install Debian's systemd package)"
+grep -qw cgroup2 /proc/filesystems || missing "the kernel has no cgroup2 filesystem"
+[ -e /proc/self/ns/cgroup ] || missing "the kernel has no cgroup namespaces (needs Linux 4.6+)"
 own_cgroup=$(sed -n 's/^0:://p' /proc/self/cgroup)
-own_cgroup=${own_cgroup%/}
-slice="$own_cgroup/kube-bootstrap-it-$$.slice"
-mkdir -p "$cgroot$slice/node.scope" "$cgroot$slice/user@0.service"
-echo $$ >"$cgroot$slice/node.scope/cgroup.procs"
-# The manager then runs in pure cgroup2 mode and touches no v1 controller hierarchy.
-mount -t cgroup2 cgroup2 /sys/fs/cgroup
+[ "$own_cgroup" = / ] ||
+  missing "not in a private cgroup namespace (cgroup '$own_cgroup'): start node.sh with 'unshare -m -C'"
+
+# A fresh cgroup2 mount made inside the cgroup namespace shows the caller's cgroup as its root,
+# on a unified host and on a hybrid one (cgroup2 at /sys/fs/cgroup/unified) alike. The manager
+# then runs in pure cgroup2 mode and touches no v1 controller hierarchy.
+mount -t cgroup2 cgroup2 /sys/fs/cgroup ||
+  missing "cannot mount cgroup2 on /sys/fs/cgroup (needs root and a private mount namespace)"
 cgroot=/sys/fs/cgroup
+own_cgroup=
+slice="/kube-bootstrap-it-$$.slice"
+mkdir -p "$cgroot$slice/node.scope" "$cgroot$slice/user@0.service" ||
+  missing "cannot create cgroups under the caller's cgroup (read-only cgroup tree, or not delegated to this user)"
+echo $$ >"$cgroot$slice/node.scope/cgroup.procs" ||
+  missing "cannot move a process into cgroup $slice/node.scope"
 
 mkdir -p "$scratch/ns"
 mount -t tmpfs -o mode=0700 tmpfs "$scratch/ns"
@@ -154,8 +171,6 @@ EOF
 export XDG_RUNTIME_DIR=/run/user/0 HOME=/run/home LANG=C.UTF-8
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 
-libexec=/usr/lib/systemd
-[ -x "$libexec/systemd" ] || libexec=/lib/systemd
 "$libexec/systemd-journald" </dev/null >>"$scratch/journald.log" 2>&1 &
 journald_pid=$!
 wait_until 10 "journald's socket" test -S /run/systemd/journal/socket

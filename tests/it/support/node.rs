@@ -56,21 +56,42 @@ pub fn unit_files() -> Vec<PathBuf> {
     units
 }
 
-/// `Err(reason)` when this machine cannot give a test a private mount namespace at all (not
-/// root, or unshare forbidden); the systemd tests skip only then.
-pub fn mount_namespaces_available() -> Result<(), String> {
+/// Set to `1` to skip the systemd tests on a host that cannot run them (not root, no mount or
+/// cgroup namespaces). Without it such a host fails them, saying what is missing.
+pub const SKIP_VAR: &str = "KUBE_BOOTSTRAP_SKIP_SYSTEMD_TESTS";
+
+/// `Err(reason)` when this machine cannot give a test a private mount and cgroup namespace (not
+/// root, unshare forbidden, a kernel without cgroup namespaces).
+pub fn namespaces_available() -> Result<(), String> {
     let mut cmd = Command::new("unshare");
-    cmd.args(["-m", "--propagation", "private", "true"])
+    cmd.args(["-m", "-C", "--propagation", "private", "true"])
         .stdin(Stdio::null());
     let running = try_spawn_bounded(cmd, "unshare", COMMAND_LIMIT)
-        .map_err(|e| format!("cannot run unshare: {e}"))?;
+        .map_err(|e| format!("cannot run unshare (util-linux): {e}"))?;
     match running.finish() {
         Ok(out) if out.code() == Some(0) => Ok(()),
         Ok(out) | Err(out) => Err(format!(
-            "`unshare -m` is not permitted here ({}): {}",
+            "`unshare -m -C` (private mount and cgroup namespaces, as root) is not permitted \
+             here ({}): {}",
             out.status,
             out.stderr.trim()
         )),
+    }
+}
+
+/// `Ok(true)` when the systemd tests can run; `Ok(false)` (after saying so) when the host
+/// cannot and [`SKIP_VAR`] asks to skip them; panics with what is missing otherwise.
+pub fn systemd_tests_runnable() -> bool {
+    match namespaces_available() {
+        Ok(()) => true,
+        Err(reason) if std::env::var(SKIP_VAR).as_deref() == Ok("1") => {
+            eprintln!("skipped ({SKIP_VAR}=1): {reason}");
+            false
+        }
+        Err(reason) => panic!(
+            "this host cannot run the systemd tests: {reason}\n\
+             (they need root, util-linux's unshare and Linux 4.6+; set {SKIP_VAR}=1 to skip them)"
+        ),
     }
 }
 
@@ -84,11 +105,10 @@ pub struct Node {
 }
 
 impl Node {
-    /// Starts a node, or returns `None` after printing why the test is skipped (only when
-    /// mount namespaces are not available). Any other setup failure panics.
+    /// Starts a node, or returns `None` when the host cannot and [`SKIP_VAR`] asks to skip
+    /// (see [`systemd_tests_runnable`]). Any other setup failure panics with the reason.
     pub fn start() -> Option<Node> {
-        if let Err(reason) = mount_namespaces_available() {
-            eprintln!("skipped: {reason}");
+        if !systemd_tests_runnable() {
             return None;
         }
         let scratch = tempfile::Builder::new()
@@ -99,7 +119,7 @@ impl Node {
         fs::write(&script, NODE_SH).expect("write node.sh");
         let stderr = fs::File::create(scratch.path().join("node.stderr")).expect("stderr file");
         let mut holder = Command::new("unshare")
-            .args(["-m", "--propagation", "private", "bash"])
+            .args(["-m", "-C", "--propagation", "private", "bash"])
             .arg(&script)
             .arg(bin())
             .arg(scratch.path())
