@@ -5,6 +5,8 @@
 mod files;
 mod rules;
 
+pub use files::{ClientCert, kubeconfig};
+
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
