@@ -174,7 +174,10 @@ impl Error {
             | Error::ConfigRead { .. }
             | Error::ConfigParse { .. }
             | Error::MissingFact { .. }
-            | Error::UnsupportedVersion { .. } => EXIT_USAGE,
+            | Error::UnsupportedVersion { .. }
+            | Error::Pki(
+                crate::pki::Error::MissingFact { .. } | crate::pki::Error::NodeName { .. },
+            ) => EXIT_USAGE,
             Error::Several { failed, .. } => failed
                 .iter()
                 .map(Error::exit_code)
