@@ -125,6 +125,9 @@ pub enum Error {
     #[error("{failed} of {total} doctor checks failed")]
     ChecksFailed { failed: usize, total: usize },
 
+    #[error(transparent)]
+    Pki(#[from] crate::pki::Error),
+
     #[error("{} of {} fetches failed", failed.len(), total)]
     Several { failed: Vec<Error>, total: usize },
 }
@@ -168,7 +171,10 @@ impl Error {
             | Error::ConfigRead { .. }
             | Error::ConfigParse(_)
             | Error::MissingFact { .. }
-            | Error::UnsupportedVersion { .. } => EXIT_USAGE,
+            | Error::UnsupportedVersion { .. }
+            | Error::Pki(
+                crate::pki::Error::MissingFact { .. } | crate::pki::Error::NodeName { .. },
+            ) => EXIT_USAGE,
             Error::Several { failed, .. } => failed
                 .iter()
                 .map(Error::exit_code)
@@ -224,9 +230,13 @@ impl Error {
             Error::BinaryRefused { component, .. } | Error::NotInstalled { component, .. } => {
                 Some(format!("run 'kube-bootstrap fetch {component}' first"))
             }
-            Error::MissingFiles { .. } => Some(
-                "create the certificates (e.g. 'kubeadm init phase certs all --cert-dir' into KUBE_PKI_DIR); 'kube-bootstrap flags --explain' shows which flag needs which file".to_string(),
-            ),
+            Error::MissingFiles { missing, .. } => Some(format!(
+                "{}; 'kube-bootstrap flags --explain' shows which flag needs which file",
+                missing
+                    .first()
+                    .map_or_else(|| "run 'kube-bootstrap pki init' on the leader".into(), |(_, p)| crate::pki::command_for(p))
+            )),
+            Error::Pki(e) => e.hint(),
             _ => None,
         }
     }

@@ -38,5 +38,9 @@ pub mod logging;
 pub mod netenv;
 /// The node's facts: leader and address.
 pub mod node;
+/// `pki`: the cluster's certificates and keys.
+pub mod pki;
 /// Layered, validated settings.
 pub mod settings;
+/// Reading certificates and keys.
+pub mod x509;

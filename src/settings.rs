@@ -199,6 +199,8 @@ pub struct Settings {
     pub cluster: Cluster,
     /// Where the node's facts come from.
     pub node: NodeSources,
+    /// What `pki` makes.
+    pub pki: PkiSettings,
     /// Extra arguments per component, already split.
     pub extra_args: BTreeMap<Component, Vec<String>>,
     /// Where each variable's value came from.
@@ -221,6 +223,16 @@ pub struct Cluster {
     pub pki_dir: PathBuf,
     pub config_dir: PathBuf,
     pub runtime_endpoint: String,
+}
+
+/// Extra apiserver names, validity and renewal of the certificates `pki` makes.
+#[derive(Debug, Clone)]
+pub struct PkiSettings {
+    /// Each a DNS name (lowercase) or an IP address, as written.
+    pub apiserver_sans: Vec<String>,
+    pub renew_before_days: u32,
+    pub ca_days: u32,
+    pub cert_days: u32,
 }
 
 /// The node files and overrides.
@@ -504,6 +516,33 @@ impl Settings {
             "an absolute directory path",
             absolute_path,
         )?;
+        let apiserver_sans = r
+            .parse_optional(
+                var::KUBE_APISERVER_SANS,
+                "comma-separated DNS names or IP addresses",
+                parse_sans,
+            )?
+            .unwrap_or_default();
+        let days =
+            |max: u32| move |s: &str| s.parse::<u32>().ok().filter(|d| (1..=max).contains(d));
+        let renew_before_days = r.parse(
+            var::KUBE_PKI_RENEW_BEFORE,
+            "30",
+            "a whole number of days (1-3650)",
+            days(3650),
+        )?;
+        let ca_days = r.parse(
+            var::KUBE_PKI_CA_DAYS,
+            "3650",
+            "a whole number of days (1-36500)",
+            days(36500),
+        )?;
+        let cert_days = r.parse(
+            var::KUBE_PKI_CERT_DAYS,
+            "365",
+            "a whole number of days (1-36500)",
+            days(36500),
+        )?;
         let runtime_endpoint = r.parse(
             var::KUBE_CONTAINER_RUNTIME_ENDPOINT,
             "unix:///run/containerd/containerd.sock",
@@ -580,6 +619,12 @@ impl Settings {
                 network_env_file,
                 node_ip,
             },
+            pki: PkiSettings {
+                apiserver_sans,
+                renew_before_days,
+                ca_days,
+                cert_days,
+            },
             extra_args,
             origins: r.origins,
         })
@@ -595,6 +640,33 @@ impl Settings {
 fn absolute_path(text: &str) -> Option<PathBuf> {
     let p = PathBuf::from(text);
     p.is_absolute().then_some(p)
+}
+
+/// `KUBE_APISERVER_SANS`: comma-separated IP addresses or DNS names (letters, digits, `-`,
+/// dot-separated labels; a leading `*.` for a wildcard).
+pub fn parse_sans(text: &str) -> Option<Vec<String>> {
+    let mut out = Vec::new();
+    for item in text.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        if let Ok(ip) = item.parse::<IpAddr>() {
+            out.push(ip.to_string());
+            continue;
+        }
+        let name = item.to_ascii_lowercase();
+        let labels = name.strip_prefix("*.").unwrap_or(&name);
+        let ok = labels.len() <= 253
+            && labels.split('.').all(|l| {
+                !l.is_empty()
+                    && l.len() <= 63
+                    && !l.starts_with('-')
+                    && !l.ends_with('-')
+                    && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            });
+        if !ok {
+            return None;
+        }
+        out.push(name);
+    }
+    (!out.is_empty()).then_some(out)
 }
 
 /// Splits `KUBE_MIRRORS` on spaces and commas; every entry must be an http, https or file URL.
@@ -818,6 +890,9 @@ mod tests {
             ("KUBE_NODE_IP", "fd00::1"),
             ("KUBE_PROXY_EXTRA_ARGS", "--x='unterminated"),
             ("KUBE_PKI_DIR", "pki"),
+            ("KUBE_APISERVER_SANS", "ok.example,bad_name"),
+            ("KUBE_PKI_RENEW_BEFORE", "0"),
+            ("KUBE_PKI_CERT_DAYS", "a year"),
         ] {
             let err = settings(
                 "",
@@ -827,6 +902,17 @@ mod tests {
             .unwrap_err();
             assert!(err.to_string().contains(var), "{var}: {err}");
             assert_eq!(err.exit_code(), crate::error::EXIT_USAGE);
+        }
+    }
+
+    #[test]
+    fn apiserver_sans_are_names_or_addresses() {
+        assert_eq!(
+            parse_sans(" API.Example.com, 10.0.0.9,fd00::1 ,*.lb.example").unwrap(),
+            ["api.example.com", "10.0.0.9", "fd00::1", "*.lb.example"]
+        );
+        for bad in ["", "a..b", "-a.example", "a b", "under_score", "http://x"] {
+            assert_eq!(parse_sans(bad), None, "{bad}");
         }
     }
 

@@ -4,6 +4,7 @@ mod doctor;
 mod exec;
 mod fetch;
 mod netenv;
+mod pki;
 mod support;
 mod systemd;
 mod tls;
