@@ -25,6 +25,7 @@ import yaml
 LEADER_UNITS = ["kube-apiserver.service", "kube-controller-manager.service", "kube-scheduler.service"]
 NODE_UNITS = ["kube-kubelet.service", "kube-proxy.service"]
 WANTS = "/etc/systemd/system/multi-user.target.wants/"
+BUNDLE = "/etc/kubernetes/node-bundle.tar"
 
 problems: list[str] = []
 
@@ -148,11 +149,27 @@ def check_butane(path: Path, doc: dict, version: str, units: set[str], known: se
         if p.startswith(WANTS) and target == "/usr/lib/systemd/system/" + p.removeprefix(WANTS)
     }
     for unit in (doc.get("systemd") or {}).get("units") or []:
+        # kube-bootstrap-* units are the examples' own installers, defined inline.
+        if unit["name"].startswith("kube-bootstrap-"):
+            continue
         if unit.get("enabled") and unit["name"].startswith("kube-"):
             enabled.add(unit["name"])
         if unit["name"].startswith("kube-") and unit["name"] not in units:
             problem(path, f"configures {unit['name']}, which is not in systemd/")
     check_units(path, enabled, units, "enable")
+    contents = [u.get("contents") or "" for u in (doc.get("systemd") or {}).get("units") or []]
+    check_bundle(path, {f["path"] for f in entries}, contents, "/usr/bin/kube-bootstrap")
+
+
+def check_bundle(path: Path, files: set[str], unit_texts: list[str], binary: str) -> None:
+    """A worker gets its certificates from a bundle that a unit installs before the kubelet."""
+    if "worker" not in path.name:
+        return
+    if BUNDLE not in files:
+        problem(path, f"does not write the node bundle {BUNDLE}")
+    install = f"ExecStart={binary} pki install {BUNDLE}"
+    if not any(install in t for t in unit_texts):
+        problem(path, f"no unit runs '{install}'")
 
 
 def check_cloud_config(path: Path, text: str, doc: dict, version: str, units: set[str], known: set[str] | None) -> None:
@@ -176,8 +193,10 @@ def check_cloud_config(path: Path, text: str, doc: dict, version: str, units: se
     # Container Linux: cgroup v1, and etcd2 when that is the etcd started.
     etcd = 2 if "etcd2.service" in started else None
     check_combination(path, "container-linux", files.get("/etc/kube-bootstrap.env"), etcd, 1)
-    kube = {u for u in started if u.startswith("kube-") and u != "kube-bootstrap-install.service"}
+    kube = {u for u in started if u.startswith("kube-") and not u.startswith("kube-bootstrap-")}
     check_units(path, kube, units, "start")
+    contents = [u.get("content") or "" for u in coreos.get("units") or []]
+    check_bundle(path, set(files), contents, "/opt/bin/kube-bootstrap")
 
 
 def check_units(path: Path, have: set[str], units: set[str], verb: str) -> None:

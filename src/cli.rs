@@ -67,6 +67,8 @@ pub enum Command {
     Doctor(DoctorArgs),
     /// Discover the node's addresses from the kernel and write them as /etc/network-environment
     NetworkEnv(NetworkEnvArgs),
+    /// The cluster's certificates and keys: init (leader), node (a worker's bundle), install, check
+    Pki(PkiArgs),
     /// Print kube-bootstrap's version, commit and default Kubernetes release
     Version(VersionArgs),
 }
@@ -148,6 +150,46 @@ pub struct NetworkEnvArgs {
     /// Write the file here, atomically (inside --root), instead of printing it
     #[arg(long, short, value_name = "FILE")]
     pub output: Option<PathBuf>,
+}
+
+/// `kube-bootstrap pki init|node|install|check`
+#[derive(Debug, Args)]
+pub struct PkiArgs {
+    #[command(subcommand)]
+    pub command: PkiCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PkiCommand {
+    /// On the leader: make what is missing in KUBE_PKI_DIR, re-issue leaves that expire soon or
+    /// whose names changed, write KUBE_CONFIG_DIR/admin.conf; the CA and sa.key are never replaced
+    Init,
+    /// On the leader: a bundle (tar) of ca.crt and the kubelet and kube-proxy pairs for one worker
+    Node(PkiNodeArgs),
+    /// On a worker: check a bundle and unpack it into KUBE_PKI_DIR
+    Install(PkiInstallArgs),
+    /// Read back every certificate and key this node uses; exit 1 if anything is wrong
+    Check,
+}
+
+/// `kube-bootstrap pki node NODE --out FILE`
+#[derive(Debug, Args)]
+pub struct PkiNodeArgs {
+    /// The name the worker's kubelet registers as: its DEFAULT_IPV4 with this topology
+    #[arg(value_name = "NODE")]
+    pub node: String,
+
+    /// Where to write the bundle, inside --root (mode 0600: it holds private keys)
+    #[arg(long, short, value_name = "FILE")]
+    pub out: PathBuf,
+}
+
+/// `kube-bootstrap pki install FILE`
+#[derive(Debug, Args)]
+pub struct PkiInstallArgs {
+    /// A bundle made by 'kube-bootstrap pki node' (inside --root)
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
 }
 
 /// Options that override settings, shared by the subcommands that read them.
@@ -298,11 +340,11 @@ impl Cli {
             }
             Command::Env(args) => {
                 let settings = self.settings(&CliOverrides::default())?;
-                crate::explain::env(&settings, args.component)?;
-                Ok(())
+                Ok(crate::explain::env(&settings, args.component)?)
             }
             Command::Doctor(args) => args.run(&self),
             Command::NetworkEnv(args) => args.run(&self),
+            Command::Pki(args) => args.run(&self),
             Command::Version(args) => args.run(),
         }
     }
@@ -324,8 +366,7 @@ impl FetchArgs {
                 origin: crate::settings::Origin::Cli("COMPONENT"),
                 expected: e,
             })?;
-        crate::fetch::run(&settings, &components)?;
-        Ok(())
+        Ok(crate::fetch::run(&settings, &components)?)
     }
 }
 
@@ -339,7 +380,20 @@ impl DoctorArgs {
 
 impl NetworkEnvArgs {
     fn run(&self, cli: &Cli) -> Result<(), Error> {
-        crate::netenv::run(&cli.root, self.output.as_deref())?;
+        Ok(crate::netenv::run(&cli.root, self.output.as_deref())?)
+    }
+}
+
+impl PkiArgs {
+    fn run(&self, cli: &Cli) -> Result<(), Error> {
+        let settings = cli.settings(&CliOverrides::default())?;
+        let outcomes = match &self.command {
+            PkiCommand::Init => crate::pki::init(&settings)?,
+            PkiCommand::Node(a) => crate::pki::node(&settings, &a.node, &a.out)?,
+            PkiCommand::Install(a) => crate::pki::install(&settings, &a.file)?,
+            PkiCommand::Check => return Ok(crate::pki::check::run(&settings)?),
+        };
+        print!("{}", crate::pki::render(&outcomes));
         Ok(())
     }
 }

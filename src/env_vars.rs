@@ -48,6 +48,14 @@ pub const KUBE_CLUSTER_DNS: &str = "KUBE_CLUSTER_DNS";
 pub const KUBE_PKI_DIR: &str = "KUBE_PKI_DIR";
 /// Directory of the kubeconfig and config files kube-bootstrap writes.
 pub const KUBE_CONFIG_DIR: &str = "KUBE_CONFIG_DIR";
+/// Extra names (DNS names or IP addresses, comma-separated) in the apiserver's certificate.
+pub const KUBE_APISERVER_SANS: &str = "KUBE_APISERVER_SANS";
+/// Days before expiry from which `pki init` re-issues a leaf certificate.
+pub const KUBE_PKI_RENEW_BEFORE: &str = "KUBE_PKI_RENEW_BEFORE";
+/// Validity of the cluster CA made by `pki init`, in days.
+pub const KUBE_PKI_CA_DAYS: &str = "KUBE_PKI_CA_DAYS";
+/// Validity of the leaf certificates made by `pki init` and `pki node`, in days.
+pub const KUBE_PKI_CERT_DAYS: &str = "KUBE_PKI_CERT_DAYS";
 /// CRI endpoint for the kubelet.
 pub const KUBE_CONTAINER_RUNTIME_ENDPOINT: &str = "KUBE_CONTAINER_RUNTIME_ENDPOINT";
 /// Extra arguments for kube-apiserver.
@@ -181,6 +189,26 @@ pub const ALL: &[Var] = &[
         name: KUBE_CONFIG_DIR,
         default: "/etc/kubernetes",
         doc: "Where kube-bootstrap writes kubeconfig files and the kubelet's config file.",
+    },
+    Var {
+        name: KUBE_APISERVER_SANS,
+        default: "",
+        doc: "Extra DNS names or IP addresses for the apiserver certificate made by `pki init`, comma-separated.",
+    },
+    Var {
+        name: KUBE_PKI_RENEW_BEFORE,
+        default: "30",
+        doc: "Days before expiry from which `pki init` and `pki node` re-issue a leaf certificate.",
+    },
+    Var {
+        name: KUBE_PKI_CA_DAYS,
+        default: "3650",
+        doc: "Validity in days of the cluster CA that `pki init` makes.",
+    },
+    Var {
+        name: KUBE_PKI_CERT_DAYS,
+        default: "365",
+        doc: "Validity in days of the leaf certificates that `pki init` and `pki node` make.",
     },
     Var {
         name: KUBE_CONTAINER_RUNTIME_ENDPOINT,

@@ -5,7 +5,7 @@
 use crate::fetch::{self, ExpectedFrom, FetchError};
 use crate::netenv::{self, DiscoveryError};
 use crate::node::{FactError, LEADER_ENDPOINT};
-use crate::{exec, explain, flags, fsutil, http, settings};
+use crate::{exec, explain, flags, fsutil, http, pki, settings};
 
 /// Exit code for runtime failures.
 pub const EXIT_FAILURE: u8 = 1;
@@ -39,6 +39,9 @@ pub enum Error {
     #[error(transparent)]
     NetworkEnv(#[from] netenv::Error),
 
+    #[error(transparent)]
+    Pki(#[from] pki::Error),
+
     #[error("{failed} of {total} doctor checks failed")]
     ChecksFailed { failed: usize, total: usize },
 }
@@ -51,7 +54,10 @@ impl Error {
             Error::Settings(_)
             | Error::Flags(_)
             | Error::Exec(exec::Error::Flags(_))
-            | Error::Explain(explain::Error::Flags(_)) => EXIT_USAGE,
+            | Error::Explain(explain::Error::Flags(_))
+            | Error::Pki(pki::Error::MissingFact { .. } | pki::Error::NodeName { .. }) => {
+                EXIT_USAGE
+            }
             Error::Fetch(e) => fetch_exit_code(e),
             _ => EXIT_FAILURE,
         }
@@ -74,9 +80,15 @@ impl Error {
             | Error::Explain(explain::Error::NotInstalled { component, .. }) => {
                 Some(format!("run 'kube-bootstrap fetch {component}' first"))
             }
-            Error::Exec(exec::Error::MissingFiles { .. }) => Some(
-                "create the certificates (e.g. 'kubeadm init phase certs all --cert-dir' into KUBE_PKI_DIR); 'kube-bootstrap flags --explain' shows which flag needs which file".to_string(),
-            ),
+            Error::Exec(exec::Error::MissingFiles { missing, .. }) => Some(format!(
+                "{}; 'kube-bootstrap flags --explain' shows which flag needs which file",
+                missing.first().map_or_else(
+                    || "run 'kube-bootstrap pki init' on the leader".into(),
+                    |(_, p)| pki::command_for(p)
+                )
+            )),
+            // pki's hints name its own commands; it keeps them beside its errors for now.
+            Error::Pki(e) => e.hint(),
             Error::Exec(exec::Error::Exec { .. }) => None,
             Error::NetworkEnv(netenv::Error::Discovery(DiscoveryError::NoDefaultRoute { .. })) => Some(
                 "add a default route (ip route add default via <gateway>), or set KUBE_NODE_IP instead of writing the file".to_string(),

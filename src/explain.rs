@@ -64,7 +64,7 @@ pub fn flags(
     let missing = plan.missing_files();
     for m in &missing {
         // Here the point is to see; `exec` refuses to start without them.
-        tracing::warn!(component = %component, flag = %m.flag, path = %m.path.display(), "file not found");
+        tracing::warn!(component = %component, flag = %m.flag, path = %m.path.display(), hint = %crate::pki::command_for(&m.path), "file not found");
     }
     let text = if json {
         render_json(&plan)
@@ -141,6 +141,9 @@ pub fn render_explain(plan: &Plan) -> String {
         for r in &plan.required {
             let state = if r.path.exists() { "ok" } else { "MISSING" };
             out.push_str(&format!("{state:7} {} ({})\n", r.path.display(), r.flag));
+            if !r.path.exists() {
+                out.push_str(&format!("    <- {}\n", crate::pki::command_for(&r.path)));
+            }
         }
     }
     out.push_str(&format!(

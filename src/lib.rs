@@ -42,7 +42,11 @@ pub mod logging;
 pub mod netenv;
 /// The node's facts: leader and address.
 pub mod node;
+/// `pki`: the cluster's certificates and keys.
+pub mod pki;
 /// A component's plan on this node, and its config files.
 pub mod plan;
 /// Layered, validated settings.
 pub mod settings;
+/// Reading certificates and keys.
+pub mod x509;

@@ -57,16 +57,31 @@ pub fn check(settings: &Settings, components: &[Component], facts: &NodeFacts, f
     for r in &required {
         check_file(r, now, f);
     }
+    // Identity, names, chain and key pairs of KUBE_PKI_DIR, as 'kube-bootstrap pki check' reads them.
+    if required
+        .iter()
+        .any(|r| r.path.starts_with(settings.path(&settings.cluster.pki_dir)))
+    {
+        use crate::pki::check::Level;
+        for c in crate::pki::check::findings(settings) {
+            let status = match c.level {
+                Level::Ok => Status::Ok,
+                Level::Warn => Status::Warn,
+                Level::Fail => Status::Fail,
+            };
+            f.push(
+                "pki",
+                status,
+                format!("'{}' {}", c.path.display(), c.text),
+                c.hint,
+            );
+        }
+    }
 }
 
 fn check_file(r: &Required, now: i64, f: &mut Findings) {
     let path = &r.path;
-    let cert_hint = || {
-        Some(
-            "create it (e.g. 'kubeadm init phase certs all --cert-dir' into KUBE_PKI_DIR)"
-                .to_string(),
-        )
-    };
+    let cert_hint = || Some(crate::pki::command_for(path));
     let bytes = match std::fs::read(path) {
         Ok(b) => b,
         Err(e) => {
@@ -82,8 +97,7 @@ fn check_file(r: &Required, now: i64, f: &mut Findings) {
         Ok(Some(not_after)) => {
             let (status, text) = expiry(not_after, now);
             let finding = format!("'{}' ({}) {text}", path.display(), r.flag);
-            let hint =
-                (status != Status::Ok).then(|| "renew it (e.g. 'kubeadm certs renew')".to_string());
+            let hint = (status != Status::Ok).then(|| crate::pki::command_for(path));
             f.push("certificate", status, finding, hint);
         }
         Ok(None) if path.extension().is_some_and(|e| e == "crt") => f.fail(

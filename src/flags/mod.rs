@@ -7,6 +7,7 @@ mod evidence;
 mod files;
 mod rules;
 
+pub use files::{ClientCert, kubeconfig, render};
 pub use rules::EVIDENCE;
 
 use std::path::{Path, PathBuf};

@@ -112,6 +112,8 @@ pub struct Settings {
     pub cluster: Cluster,
     /// Where the node's facts come from.
     pub node: NodeSources,
+    /// What `pki` makes.
+    pub pki: PkiSettings,
     /// Extra arguments per component, already split.
     pub extra_args: BTreeMap<Component, Vec<String>>,
     /// Where each variable's value came from.
@@ -134,6 +136,16 @@ pub struct Cluster {
     pub pki_dir: PathBuf,
     pub config_dir: PathBuf,
     pub runtime_endpoint: String,
+}
+
+/// Extra apiserver names, validity and renewal of the certificates `pki` makes.
+#[derive(Debug, Clone)]
+pub struct PkiSettings {
+    /// Each a DNS name (lowercase) or an IP address, as written.
+    pub apiserver_sans: Vec<String>,
+    pub renew_before_days: u32,
+    pub ca_days: u32,
+    pub cert_days: u32,
 }
 
 /// The node files and overrides.
@@ -182,7 +194,10 @@ impl Settings {
 }
 
 #[cfg(test)]
-mod tests {
+mod tests;
+
+#[cfg(test)]
+mod paths {
     use super::*;
 
     #[test]

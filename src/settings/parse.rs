@@ -1,5 +1,6 @@
 //! Pure parsers of single setting values: text in, a value or `None` (or why not) out.
 
+use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -74,6 +75,38 @@ pub fn size(text: &str) -> Option<u64> {
         _ => return None,
     };
     n.checked_mul(factor).filter(|n| *n > 0)
+}
+
+/// `KUBE_APISERVER_SANS`: comma-separated IP addresses or DNS names (letters, digits, `-`,
+/// dot-separated labels; a leading `*.` for a wildcard).
+pub fn sans(text: &str) -> Option<Vec<String>> {
+    let mut out = Vec::new();
+    for item in text.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        if let Ok(ip) = item.parse::<IpAddr>() {
+            out.push(ip.to_string());
+            continue;
+        }
+        let name = item.to_ascii_lowercase();
+        let labels = name.strip_prefix("*.").unwrap_or(&name);
+        let ok = labels.len() <= 253
+            && labels.split('.').all(|l| {
+                !l.is_empty()
+                    && l.len() <= 63
+                    && !l.starts_with('-')
+                    && !l.ends_with('-')
+                    && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            });
+        if !ok {
+            return None;
+        }
+        out.push(name);
+    }
+    (!out.is_empty()).then_some(out)
+}
+
+/// A parser of a whole number of days, 1 to `max`.
+pub fn days(max: u32) -> impl Fn(&str) -> Option<u32> {
+    move |s: &str| s.parse::<u32>().ok().filter(|d| (1..=max).contains(d))
 }
 
 /// A whole number of retries, at most 100.
@@ -158,6 +191,17 @@ mod tests {
         assert_eq!(size("1T"), None);
         assert_eq!(boolean("Yes"), Some(true));
         assert_eq!(boolean("off"), Some(false));
+    }
+
+    #[test]
+    fn apiserver_sans_are_names_or_addresses() {
+        assert_eq!(
+            sans(" API.Example.com, 10.0.0.9,fd00::1 ,*.lb.example").unwrap(),
+            ["api.example.com", "10.0.0.9", "fd00::1", "*.lb.example"]
+        );
+        for bad in ["", "a..b", "-a.example", "a b", "under_score", "http://x"] {
+            assert_eq!(sans(bad), None, "{bad}");
+        }
     }
 
     #[test]

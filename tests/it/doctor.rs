@@ -1,6 +1,7 @@
 //! `doctor` on real nodes: each test runs it inside a network namespace of its own, with the
 //! leader's apiserver played by a listener on 127.0.0.1 in that namespace, a real etcd,
-//! certificates made by openssl, and flannel's lease file.
+//! certificates made by `kube-bootstrap pki` (and openssl where they must be broken), and
+//! flannel's lease file.
 
 use std::fs;
 use std::io::{BufRead, BufReader, Write};
@@ -72,6 +73,8 @@ impl Apiserver {
 struct Node {
     ns: Netns,
     sb: Sandbox,
+    /// The leader whose `pki init` made the cluster CA that signs this node's bundle.
+    leader: Sandbox,
     mirror: Mirror,
     apiserver: Apiserver,
 }
@@ -84,9 +87,22 @@ impl Node {
         let apiserver = Apiserver::start(ns.listen());
         let sb = Sandbox::new();
         let mirror = Mirror::start();
+        let leader = Sandbox::new();
+        fs::create_dir_all(leader.root().join("etc")).unwrap();
+        fs::write(
+            leader.root().join("etc/leader"),
+            "LEADER_ENDPOINT=10.213.0.1\n",
+        )
+        .unwrap();
+        kb(leader.root())
+            .env("KUBE_NODE_IP", "10.213.0.1")
+            .args(&["pki", "init"])
+            .run()
+            .success();
         let node = Node {
             ns,
             sb,
+            leader,
             mirror,
             apiserver,
         };
@@ -106,33 +122,34 @@ impl Node {
             .fetch(&["kubelet"])
             .run()
             .success();
+        node.install_bundle(365);
         for path in node.required("kubelet") {
-            if path.extension().is_some_and(|e| e == "crt") {
-                certificate(&path, &path.with_extension("key"), 365);
-            }
-        }
-        for path in node.required("kubelet") {
-            if path.extension().is_some_and(|e| e == "key") && !path.exists() {
-                run(
-                    "openssl",
-                    &["genpkey", "-algorithm", "EC", "-pkeyopt"],
-                    &[
-                        "ec_paramgen_curve:P-256".as_ref(),
-                        "-out".as_ref(),
-                        path.as_os_str(),
-                    ],
-                );
-            }
             assert!(path.exists(), "{} not provided", path.display());
-            if path.extension().is_some_and(|e| e == "key") {
-                fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).unwrap();
-            }
         }
         Some(node)
     }
 
     fn root(&self) -> &Path {
         self.sb.root()
+    }
+
+    /// The README's steps: `pki node` on the leader (leaves valid for `days`), then
+    /// `pki install` on this node.
+    fn install_bundle(&self, days: u32) {
+        kb(self.leader.root())
+            .env("KUBE_PKI_CERT_DAYS", days.to_string())
+            .args(&["pki", "node", NODE_IP, "--out", "/bundle.tar"])
+            .run()
+            .success();
+        fs::copy(
+            self.leader.root().join("bundle.tar"),
+            self.root().join("bundle.tar"),
+        )
+        .unwrap();
+        kb(self.root())
+            .args(&["pki", "install", "/bundle.tar"])
+            .run()
+            .success();
     }
 
     fn write(&self, rel: &str, content: &str) {
@@ -573,7 +590,7 @@ fn doctor_warns_on_expiring_and_fails_on_expired_or_missing_certificates() {
     let pki = node.root().join("etc/kubernetes/pki");
     let (crt, key) = (pki.join("kubelet.crt"), pki.join("kubelet.key"));
 
-    certificate(&crt, &key, 10);
+    node.install_bundle(10);
     let r = node.doctor(&["kubelet"], &[]);
     let (finding, _) = r.expect("certificate", "kubelet.crt", "warn");
     assert!(finding.contains("expires on"), "{finding}");
@@ -589,7 +606,7 @@ fn doctor_warns_on_expiring_and_fails_on_expired_or_missing_certificates() {
     assert_eq!(r.exit(), Some(1), "{}", r.out);
     let (finding, hint) = r.expect("certificate", "kubelet.crt", "fail");
     assert!(finding.contains("expired on"), "{finding}");
-    assert!(hint.contains("renew"), "{hint}");
+    assert!(hint.contains("kube-bootstrap pki"), "{hint}");
 
     fs::write(&crt, "not a certificate\n").unwrap();
     let r = node.doctor(&["kubelet"], &[]);
@@ -714,4 +731,35 @@ fn doctor_checks_an_https_apiserver_against_the_clusters_ca() {
     let (finding, hint) = r.expect("apiserver", "/readyz failed", "warn");
     assert!(finding.to_lowercase().contains("certificate"), "{finding}");
     assert!(hint.contains("ca.crt' the cluster's CA"), "{hint}");
+}
+
+#[test]
+fn doctor_fails_a_bundle_made_for_another_node_name() {
+    let Some(node) = Node::new() else { return };
+    // Unpacked by hand with tar (the README's other way), so `pki install` cannot refuse it.
+    kb(node.leader.root())
+        .args(&["pki", "node", "10.213.0.9", "--out", "/other.tar"])
+        .run()
+        .success();
+    let pki = node.root().join("etc/kubernetes/pki");
+    run(
+        "tar",
+        &["-xpf"],
+        &[
+            node.leader.root().join("other.tar").as_os_str(),
+            "-C".as_ref(),
+            pki.as_os_str(),
+        ],
+    );
+    let r = node.doctor(&["kubelet"], &[]);
+    assert_eq!(r.exit(), Some(1), "{}", r.out);
+    let (finding, hint) = r.expect("pki", "kubelet.crt", "fail");
+    assert!(
+        finding.contains("made for another node name") && finding.contains(NODE_IP),
+        "{finding}"
+    );
+    assert!(
+        hint.contains(&format!("kube-bootstrap pki node {NODE_IP}")),
+        "{hint}"
+    );
 }

@@ -335,10 +335,22 @@ fn missing_certificates_are_errors_in_exec_and_warnings_in_flags() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("pki/kubelet.key"), "{stderr}");
+    // The hint names the command that makes the file.
+    assert!(
+        stderr.contains("hint: run 'kube-bootstrap pki init' on the leader; on a worker, 'kube-bootstrap pki install FILE'"),
+        "{stderr}"
+    );
     assert!(record.is_none());
     let explain = node.kb().args(&["flags", "kubelet", "--explain"]).run();
     explain.success();
     assert!(explain.stdout.contains("MISSING"), "{}", explain.stdout);
+    assert!(
+        explain
+            .stdout
+            .contains("<- run 'kube-bootstrap pki init' on the leader; on a worker"),
+        "{}",
+        explain.stdout
+    );
     assert!(explain.stderr.contains("kubelet.key"), "{}", explain.stderr);
 }
 

@@ -5,6 +5,7 @@ mod exec;
 mod fetch;
 mod layout;
 mod netenv;
+mod pki;
 mod support;
 mod systemd;
 mod tls;

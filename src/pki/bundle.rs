@@ -1,0 +1,233 @@
+//! Node bundles: a tar of `ca.crt`, `kubelet.crt/.key` and `proxy.crt/.key` for one worker,
+//! made on the leader (`pki node`) and unpacked into a worker's `KUBE_PKI_DIR` (`pki install`).
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::{Component as PathPart, Path};
+
+use super::{
+    Action, CERT_MODE, Error, KEY_MODE, Outcome, ensure_ca, io_err, issue, node_leaves,
+    read_optional, write_file, write_if_changed,
+};
+use crate::node::NodeFacts;
+use crate::settings::Settings;
+use crate::x509;
+
+/// The files of a bundle and their modes, in the order they are written.
+pub const FILES: [(&str, u32); 5] = [
+    ("ca.crt", CERT_MODE),
+    ("kubelet.key", KEY_MODE),
+    ("kubelet.crt", CERT_MODE),
+    ("proxy.key", KEY_MODE),
+    ("proxy.crt", CERT_MODE),
+];
+
+/// Largest bundle accepted (a real one is a few KiB).
+const MAX_BUNDLE: u64 = 1 << 20;
+
+fn bundle_err(path: &Path, reason: impl Into<String>) -> Error {
+    Error::Bundle {
+        path: path.to_path_buf(),
+        reason: reason.into(),
+    }
+}
+
+/// `pki node NODE --out FILE`: issues the kubelet and kube-proxy pairs for `node` with this
+/// leader's CA and writes them with `ca.crt` as a tar (mode 0600: it holds keys).
+pub fn node(settings: &Settings, node: &str, out: &Path) -> Result<Vec<Outcome>, Error> {
+    let valid =
+        crate::settings::parse::sans(node).is_some_and(|v| v.len() == 1 && !v[0].starts_with('*'));
+    if !valid {
+        return Err(Error::NodeName {
+            name: node.to_string(),
+        });
+    }
+    let dir = settings.path(&settings.cluster.pki_dir);
+    let ca = ensure_ca(settings, &dir, &mut Vec::new(), false)?;
+    let Some(ca_key) = &ca.key_pem else {
+        return Err(Error::NoCaKey {
+            file: "kubelet.crt".into(),
+            ca_key: dir.join("ca.key"),
+        });
+    };
+    let mut files: BTreeMap<&str, Vec<u8>> = BTreeMap::new();
+    files.insert("ca.crt", ca.cert_pem.clone().into_bytes());
+    let mut identities = Vec::new();
+    for leaf in node_leaves(&node.to_ascii_lowercase()) {
+        let (cert, key) = issue::leaf(&leaf, &ca.cert_pem, ca_key, None, settings.pki.cert_days)?;
+        let (crt_name, key_name) = match leaf.name {
+            "kubelet" => ("kubelet.crt", "kubelet.key"),
+            _ => ("proxy.crt", "proxy.key"),
+        };
+        files.insert(crt_name, cert.into_bytes());
+        files.insert(key_name, key.unwrap_or_default().into_bytes());
+        identities.push(format!("{crt_name} {}", leaf.identity()));
+    }
+    let mut builder = tar::Builder::new(Vec::new());
+    let mtime = super::now().max(0) as u64;
+    for (name, mode) in FILES {
+        let bytes = &files[name];
+        let mut header = tar::Header::new_ustar();
+        header.set_entry_type(tar::EntryType::Regular);
+        header.set_size(bytes.len() as u64);
+        header.set_mode(mode);
+        header.set_uid(0);
+        header.set_gid(0);
+        header.set_mtime(mtime);
+        builder
+            .append_data(&mut header, name, bytes.as_slice())
+            .map_err(io_err("build bundle", out))?;
+    }
+    let tar = builder.into_inner().map_err(io_err("build bundle", out))?;
+    let path = settings.path(out);
+    write_file(&path, &tar, KEY_MODE)?;
+    Ok(vec![Outcome {
+        action: Action::Made,
+        path,
+        why: format!(
+            "bundle for node '{node}': ca.crt, {}",
+            identities.join(", ")
+        ),
+    }])
+}
+
+/// Reads and checks a bundle: exactly the known regular files, each once, no links, no paths.
+fn read_bundle(path: &Path, bytes: &[u8]) -> Result<BTreeMap<&'static str, Vec<u8>>, Error> {
+    let mut files = BTreeMap::new();
+    let mut archive = tar::Archive::new(bytes);
+    let entries = archive
+        .entries()
+        .map_err(|e| bundle_err(path, format!("unreadable tar: {e}")))?;
+    for entry in entries {
+        let mut entry = entry.map_err(|e| bundle_err(path, format!("unreadable tar: {e}")))?;
+        let name = entry
+            .path()
+            .map_err(|e| bundle_err(path, format!("unreadable entry name: {e}")))?
+            .into_owned();
+        let shown = name.display().to_string();
+        let parts: Vec<_> = name
+            .components()
+            .filter(|c| !matches!(c, PathPart::CurDir))
+            .collect();
+        let base = match parts.as_slice() {
+            [PathPart::Normal(n)] => n.to_str().unwrap_or_default(),
+            _ => {
+                return Err(bundle_err(
+                    path,
+                    format!("entry '{shown}' is not a plain file name"),
+                ));
+            }
+        };
+        let Some((known, _)) = FILES.iter().find(|(n, _)| *n == base) else {
+            return Err(bundle_err(path, format!("unexpected entry '{shown}'")));
+        };
+        if entry.header().entry_type() != tar::EntryType::Regular {
+            return Err(bundle_err(
+                path,
+                format!("entry '{shown}' is not a regular file"),
+            ));
+        }
+        if entry.size() > 64 * 1024 {
+            return Err(bundle_err(path, format!("entry '{shown}' is too large")));
+        }
+        let mut content = Vec::new();
+        entry
+            .read_to_end(&mut content)
+            .map_err(|e| bundle_err(path, format!("cannot read entry '{shown}': {e}")))?;
+        if files.insert(*known, content).is_some() {
+            return Err(bundle_err(path, format!("entry '{shown}' appears twice")));
+        }
+    }
+    for (name, _) in FILES {
+        if !files.contains_key(name) {
+            return Err(bundle_err(path, format!("'{name}' is missing")));
+        }
+    }
+    Ok(files)
+}
+
+/// `pki install FILE`: checks a bundle (chain, key pairs, the node it was made for) and writes
+/// its files into `KUBE_PKI_DIR` with their modes, each only when it differs.
+pub fn install(settings: &Settings, file: &Path) -> Result<Vec<Outcome>, Error> {
+    let path = settings.path(file);
+    let f = std::fs::File::open(&path).map_err(io_err("open", &path))?;
+    let mut bytes = Vec::new();
+    f.take(MAX_BUNDLE + 1)
+        .read_to_end(&mut bytes)
+        .map_err(io_err("read", &path))?;
+    if bytes.len() as u64 > MAX_BUNDLE {
+        return Err(bundle_err(&path, "larger than 1 MiB"));
+    }
+    let files = read_bundle(&path, &bytes)?;
+    let text = |name: &str| String::from_utf8_lossy(&files[name]).into_owned();
+    let parse = |name: &str| {
+        x509::parse_cert_pem(&files[name])
+            .map_err(|e| bundle_err(&path, format!("{name}: {}", crate::causes::chain(&e))))
+    };
+    let ca = parse("ca.crt")?;
+    let mut bundle_node = String::new();
+    for stem in ["kubelet", "proxy"] {
+        let cert = parse(&format!("{stem}.crt"))?;
+        if !x509::signed_by(&cert, &ca) {
+            return Err(bundle_err(
+                &path,
+                format!("{stem}.crt is not signed by its ca.crt"),
+            ));
+        }
+        if !x509::key_matches(&cert, &text(&format!("{stem}.key"))).unwrap_or(false) {
+            return Err(bundle_err(
+                &path,
+                format!("{stem}.key does not match {stem}.crt"),
+            ));
+        }
+        if stem == "kubelet" {
+            bundle_node = cert
+                .common_name
+                .as_deref()
+                .and_then(|cn| cn.strip_prefix("system:node:"))
+                .ok_or_else(|| bundle_err(&path, "kubelet.crt is not a system:node: identity"))?
+                .to_string();
+        }
+    }
+    match NodeFacts::load(settings).node_ip {
+        Ok(ip) if ip.value.to_string() != bundle_node => {
+            return Err(Error::WrongNode {
+                path,
+                bundle: bundle_node,
+                node: ip.value.to_string(),
+                source_of: ip.source.to_string(),
+            });
+        }
+        Ok(_) => {}
+        Err(e) => tracing::warn!(
+            node = %bundle_node,
+            reason = %e,
+            "this node's address is not known; installing the bundle without checking its node name"
+        ),
+    }
+    let dir = settings.path(&settings.cluster.pki_dir);
+    std::fs::create_dir_all(&dir).map_err(io_err("create directory", &dir))?;
+    let local_ca = dir.join("ca.crt");
+    let replaces_ca = read_optional(&local_ca)?.is_some_and(|existing| existing != files["ca.crt"]);
+    if replaces_ca && dir.join("ca.key").exists() {
+        return Err(Error::ForeignCa {
+            bundle: path,
+            ca: local_ca,
+        });
+    }
+    let mut out = Vec::new();
+    for (name, mode) in FILES {
+        let target = dir.join(name);
+        let wrote = write_if_changed(&target, &files[name], mode)?;
+        out.push(Outcome {
+            action: if wrote { Action::Made } else { Action::Kept },
+            path: target,
+            why: if wrote {
+                format!("from the bundle for node '{bundle_node}'")
+            } else {
+                "unchanged".into()
+            },
+        });
+    }
+    Ok(out)
+}
