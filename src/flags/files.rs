@@ -231,10 +231,13 @@ pub struct KubeSchedulerConfiguration {
 }
 
 /// The scheduler configuration group version a release reads (the newest one it does not
-/// deprecate); `None` before 1.20, where the scheduler runs on `--master`.
+/// deprecate), where the release deprecates the flags that would say the same; `None` where the
+/// scheduler runs on `--master`: before 1.10, and 1.12-1.19, whose `--master` is a plain flag
+/// (1.10 and 1.11 log that every flag but `--config` is deprecated).
 pub fn scheduler_api_version(minor: u32) -> Option<&'static str> {
     match minor {
-        0..=19 => None,
+        0..=9 | 12..=19 => None,
+        10..=11 => Some("componentconfig/v1alpha1"),
         20..=21 => Some("kubescheduler.config.k8s.io/v1beta1"),
         22 => Some("kubescheduler.config.k8s.io/v1beta2"),
         23..=24 => Some("kubescheduler.config.k8s.io/v1beta3"),
@@ -256,7 +259,19 @@ pub fn scheduler_config(
     }
 }
 
-/// `kubeproxy.config.k8s.io/v1alpha1` `KubeProxyConfiguration` (the group since 1.9).
+/// The proxy configuration group version a release reads; `None` before 1.7, where kube-proxy
+/// runs on flags. 1.7 and 1.8 read `componentconfig/v1alpha1` (PR #34727), 1.9 moved the type to
+/// its own group, whose only version is v1alpha1.
+pub fn proxy_api_version(minor: u32) -> Option<&'static str> {
+    match minor {
+        0..=6 => None,
+        7..=8 => Some("componentconfig/v1alpha1"),
+        _ => Some("kubeproxy.config.k8s.io/v1alpha1"),
+    }
+}
+
+/// `KubeProxyConfiguration`: the same three fields in `componentconfig/v1alpha1` (1.7-1.8) and
+/// `kubeproxy.config.k8s.io/v1alpha1` (1.9+).
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct KubeProxyConfiguration {
@@ -270,12 +285,13 @@ pub struct KubeProxyConfiguration {
 
 /// A proxy configuration: the kubeconfig, the node's name and the pod network.
 pub fn proxy_config(
+    api_version: &'static str,
     kubeconfig: &Path,
     hostname: &str,
     cluster_cidr: Option<String>,
 ) -> KubeProxyConfiguration {
     KubeProxyConfiguration {
-        api_version: "kubeproxy.config.k8s.io/v1alpha1",
+        api_version,
         kind: "KubeProxyConfiguration",
         client_connection: ClientConnection {
             kubeconfig: path(kubeconfig),
@@ -366,6 +382,10 @@ mod tests {
     #[test]
     fn scheduler_config_version_per_release() {
         for (minor, want) in [
+            (9, None),
+            (10, Some("componentconfig/v1alpha1")),
+            (11, Some("componentconfig/v1alpha1")),
+            (12, None),
             (19, None),
             (20, Some("kubescheduler.config.k8s.io/v1beta1")),
             (21, Some("kubescheduler.config.k8s.io/v1beta1")),
@@ -376,6 +396,20 @@ mod tests {
             (36, Some("kubescheduler.config.k8s.io/v1")),
         ] {
             assert_eq!(scheduler_api_version(minor), want, "1.{minor}");
+        }
+    }
+
+    #[test]
+    fn proxy_config_version_per_release() {
+        for (minor, want) in [
+            (0, None),
+            (6, None),
+            (7, Some("componentconfig/v1alpha1")),
+            (8, Some("componentconfig/v1alpha1")),
+            (9, Some("kubeproxy.config.k8s.io/v1alpha1")),
+            (36, Some("kubeproxy.config.k8s.io/v1alpha1")),
+        ] {
+            assert_eq!(proxy_api_version(minor), want, "1.{minor}");
         }
     }
 }

@@ -14,8 +14,10 @@
 //!   KubeletConfiguration v1beta1) from 1.10 instead of the deprecated `--cluster-dns` and
 //!   `--cluster-domain` flags;
 //! - kube-proxy `--master` alone in 1.0, `--hostname-override` from 1.1, `--cluster-cidr` from
-//!   1.3, and a KubeProxyConfiguration file (`kubeproxy.config.k8s.io/v1alpha1`) from 1.9,
-//!   where every other flag is deprecated;
+//!   1.3, and a KubeProxyConfiguration file from 1.7, where every other flag is deprecated
+//!   (`componentconfig/v1alpha1` in 1.7-1.8, `kubeproxy.config.k8s.io/v1alpha1` from 1.9);
+//! - kube-scheduler `--master`, except a KubeSchedulerConfiguration (`componentconfig/v1alpha1`)
+//!   in 1.10-1.11, which log that every flag but `--config` is deprecated;
 //! - `KUBE_CLUSTER_CIDR` reaches the controller-manager (`--allocate-node-cidrs`,
 //!   `--cluster-cidr`) and kube-proxy;
 //! - from 1.20 TLS everywhere, service-account issuer and signing key (required since 1.20),
@@ -187,12 +189,21 @@ fn apiserver(ctx: &Ctx<'_>, out: &mut Out) -> Result<(), Error> {
     Ok(())
 }
 
-/// The kubeconfig of a leader component reaching the apiserver on 127.0.0.1 (1.20+).
+/// The kubeconfig of a leader component reaching the apiserver on 127.0.0.1: over TLS with a
+/// client certificate from 1.20, the insecure port without credentials before.
 fn leader_kubeconfig(ctx: &Ctx<'_>, out: &mut Out, name: &str) -> PathBuf {
     let (port, port_why) = ctx.port();
     let path = ctx.conf(&format!("{name}.conf"));
-    let server = format!("https://127.0.0.1:{port}");
-    let content = tls_kubeconfig(ctx, out, &format!("system:kube-{name}"), name, &server);
+    let user = format!("system:kube-{name}");
+    let (server, content) = if ctx.minor < 20 {
+        let server = format!("http://127.0.0.1:{port}");
+        let doc = files::kubeconfig(&user, &server, None, None);
+        (server, files::render(&doc))
+    } else {
+        let server = format!("https://127.0.0.1:{port}");
+        let content = tls_kubeconfig(ctx, out, &user, name, &server);
+        (server, content)
+    };
     out.write(
         path.clone(),
         content,
@@ -301,6 +312,11 @@ fn scheduler(ctx: &Ctx<'_>, out: &mut Out) -> Result<(), Error> {
     };
     let kubeconfig = leader_kubeconfig(ctx, out, "scheduler");
     let path = ctx.conf("scheduler-config.yaml");
+    let deprecates = if ctx.minor < 20 {
+        "kube-scheduler 1.10-1.11 logs that every flag but --config is deprecated"
+    } else {
+        "kube-scheduler >= 1.20 deprecates --kubeconfig in favour of the config file"
+    };
     out.write(
         path.clone(),
         files::render(&files::scheduler_config(api_version, &kubeconfig)),
@@ -312,12 +328,11 @@ fn scheduler(ctx: &Ctx<'_>, out: &mut Out) -> Result<(), Error> {
     out.flag(
         "--config",
         path.display(),
-        [
-            written_why(ctx),
-            "kube-scheduler >= 1.20 deprecates --kubeconfig in favour of the config file".into(),
-        ],
+        [written_why(ctx), deprecates.into()],
     );
-    serving_flags(ctx, out, &kubeconfig);
+    if ctx.minor >= 20 {
+        serving_flags(ctx, out, &kubeconfig);
+    }
     Ok(())
 }
 
@@ -513,11 +528,16 @@ fn kubelet(ctx: &Ctx<'_>, out: &mut Out) -> Result<(), Error> {
 
 fn proxy(ctx: &Ctx<'_>, out: &mut Out) -> Result<(), Error> {
     let cidr = ctx.settings.cluster.cluster_cidr;
-    if ctx.minor >= 9 {
+    if let Some(api_version) = files::proxy_api_version(ctx.minor) {
         let (ip, ip_why) = node_ip(ctx, "--config")?;
         let (kubeconfig, server) = node_kubeconfig(ctx, out, "--config", "proxy")?;
         let path = ctx.conf("proxy-config.yaml");
-        let doc = files::proxy_config(&kubeconfig, &ip.to_string(), cidr.map(|c| c.to_string()));
+        let doc = files::proxy_config(
+            api_version,
+            &kubeconfig,
+            &ip.to_string(),
+            cidr.map(|c| c.to_string()),
+        );
         let mut why = vec![
             format!(
                 "clientConnection.kubeconfig {} (server {server})",
@@ -534,14 +554,14 @@ fn proxy(ctx: &Ctx<'_>, out: &mut Out) -> Result<(), Error> {
         out.write(
             path.clone(),
             files::render(&doc),
-            format!("KubeProxyConfiguration: {}", why.join("; ")),
+            format!("KubeProxyConfiguration {api_version}: {}", why.join("; ")),
         );
         out.flag(
             "--config",
             path.display(),
             [
                 written_why(ctx),
-                "kube-proxy >= 1.9 deprecates every flag but --config (and ignores them beside it)"
+                "kube-proxy >= 1.7 deprecates every flag but --config (and ignores them beside it)"
                     .into(),
             ],
         );
@@ -642,6 +662,11 @@ pub(crate) mod tests {
             (ControllerManager, "v1.19.0", &["--master=http://127.0.0.1:9090", "--service-account-private-key-file=/etc/kubernetes/pki/sa.key"], &["--kubeconfig"]),
             (ControllerManager, "v1.20.0", &["--kubeconfig=/etc/kubernetes/controller-manager.conf", "--cluster-signing-key-file=/etc/kubernetes/pki/ca.key", "--service-account-private-key-file=/etc/kubernetes/pki/sa.key"], &["--master"]),
             (Scheduler, "v1.7.0", &["--master=http://127.0.0.1:9090"], &["--kubeconfig", "--config"]),
+            (Scheduler, "v1.9.11", &["--master=http://127.0.0.1:9090"], &["--kubeconfig", "--config"]),
+            // 1.10-1.11 log that every flag but --config is deprecated.
+            (Scheduler, "v1.10.0", &["--config=/etc/kubernetes/scheduler-config.yaml"], &["--master", "--kubeconfig", "--bind-address", "--authentication-kubeconfig"]),
+            (Scheduler, "v1.11.10", &["--config=/etc/kubernetes/scheduler-config.yaml"], &["--master", "--kubeconfig", "--bind-address"]),
+            (Scheduler, "v1.12.0", &["--master=http://127.0.0.1:9090"], &["--kubeconfig", "--config"]),
             (Scheduler, "v1.19.16", &["--master=http://127.0.0.1:9090"], &["--kubeconfig", "--config"]),
             (Scheduler, "v1.20.0", &["--config=/etc/kubernetes/scheduler-config.yaml", "--authentication-kubeconfig=/etc/kubernetes/scheduler.conf", "--bind-address=127.0.0.1"], &["--master", "--kubeconfig"]),
             (Scheduler, "v1.36.4", &["--config=/etc/kubernetes/scheduler-config.yaml", "--bind-address=127.0.0.1"], &["--master", "--kubeconfig"]),
@@ -665,7 +690,10 @@ pub(crate) mod tests {
             (Kubelet, "v1.36.4", &["--config=/etc/kubernetes/kubelet-config.yaml"], &["--cluster-dns", "--logtostderr"]),
             (Proxy, "v1.0.0", &["--master=http://10.0.0.1:9090"], &["--kubeconfig", "--hostname-override", "--cluster-cidr"]),
             (Proxy, "v1.1.0", &["--master=http://10.0.0.1:9090", "--hostname-override=10.0.0.5"], &["--cluster-cidr"]),
-            (Proxy, "v1.8.15", &["--master=http://10.0.0.1:9090", "--hostname-override=10.0.0.5"], &["--config"]),
+            (Proxy, "v1.6.13", &["--master=http://10.0.0.1:9090", "--hostname-override=10.0.0.5"], &["--config"]),
+            // 1.7 deprecates every flag but --config (PR #34727).
+            (Proxy, "v1.7.0", &["--config=/etc/kubernetes/proxy-config.yaml"], &["--master", "--hostname-override", "--kubeconfig"]),
+            (Proxy, "v1.8.15", &["--config=/etc/kubernetes/proxy-config.yaml"], &["--master", "--hostname-override", "--kubeconfig"]),
             (Proxy, "v1.9.0", &["--config=/etc/kubernetes/proxy-config.yaml"], &["--master", "--hostname-override", "--kubeconfig"]),
             (Proxy, "v1.10.0", &["--config=/etc/kubernetes/proxy-config.yaml"], &["--master", "--hostname-override", "--kubeconfig"]),
             (Proxy, "v1.19.0", &["--config=/etc/kubernetes/proxy-config.yaml"], &["--master", "--hostname-override"]),
@@ -710,7 +738,8 @@ pub(crate) mod tests {
             (Proxy, "v1.0.0", &[], &["--cluster-cidr"]),
             (Proxy, "v1.2.0", &[], &["--cluster-cidr"]),
             (Proxy, "v1.3.0", &["--cluster-cidr=10.244.0.0/16"], &[]),
-            (Proxy, "v1.8.15", &["--cluster-cidr=10.244.0.0/16"], &[]),
+            (Proxy, "v1.6.13", &["--cluster-cidr=10.244.0.0/16"], &[]),
+            (Proxy, "v1.7.0", &[], &["--cluster-cidr"]),
             (Proxy, "v1.9.0", &[], &["--cluster-cidr"]),
         ];
         for (component, version, want, absent) in table {
@@ -728,7 +757,7 @@ pub(crate) mod tests {
                 );
             }
         }
-        for v in ["v1.9.0", "v1.36.4"] {
+        for v in ["v1.7.0", "v1.9.0", "v1.36.4"] {
             let d = doc(&plan_with(Proxy, v, CIDR), "proxy-config.yaml");
             assert_eq!(d["clusterCIDR"], "10.244.0.0/16", "{v}");
         }
@@ -769,6 +798,11 @@ pub(crate) mod tests {
             (Kubelet, "v1.35.0", "kubelet-config.yaml", "/cgroupDriver", json!("systemd")),
             (Kubelet, "v1.36.4", "kubelet.conf", "/clusters/0/cluster/server", json!("https://10.0.0.1:6443")),
             (Kubelet, "v1.36.4", "kubelet.conf", "/users/0/user/client-certificate", json!("/etc/kubernetes/pki/kubelet.crt")),
+            (Scheduler, "v1.10.0", "scheduler-config.yaml", "/apiVersion", json!("componentconfig/v1alpha1")),
+            (Scheduler, "v1.10.0", "scheduler-config.yaml", "/kind", json!("KubeSchedulerConfiguration")),
+            (Scheduler, "v1.11.10", "scheduler-config.yaml", "/clientConnection/kubeconfig", json!("/etc/kubernetes/scheduler.conf")),
+            (Scheduler, "v1.11.10", "scheduler.conf", "/clusters/0/cluster/server", json!("http://127.0.0.1:9090")),
+            (Scheduler, "v1.11.10", "scheduler.conf", "/users/0/user", json!({})),
             (Scheduler, "v1.20.0", "scheduler-config.yaml", "/apiVersion", json!("kubescheduler.config.k8s.io/v1beta1")),
             (Scheduler, "v1.20.0", "scheduler-config.yaml", "/kind", json!("KubeSchedulerConfiguration")),
             (Scheduler, "v1.20.0", "scheduler-config.yaml", "/clientConnection/kubeconfig", json!("/etc/kubernetes/scheduler.conf")),
@@ -777,6 +811,12 @@ pub(crate) mod tests {
             (Scheduler, "v1.25.0", "scheduler-config.yaml", "/apiVersion", json!("kubescheduler.config.k8s.io/v1")),
             (Scheduler, "v1.36.4", "scheduler-config.yaml", "/apiVersion", json!("kubescheduler.config.k8s.io/v1")),
             (Scheduler, "v1.36.4", "scheduler.conf", "/clusters/0/cluster/server", json!("https://127.0.0.1:6443")),
+            (Proxy, "v1.7.0", "proxy-config.yaml", "/apiVersion", json!("componentconfig/v1alpha1")),
+            (Proxy, "v1.7.0", "proxy-config.yaml", "/kind", json!("KubeProxyConfiguration")),
+            (Proxy, "v1.8.15", "proxy-config.yaml", "/apiVersion", json!("componentconfig/v1alpha1")),
+            (Proxy, "v1.8.15", "proxy-config.yaml", "/hostnameOverride", json!("10.0.0.5")),
+            (Proxy, "v1.8.15", "proxy-config.yaml", "/clientConnection/kubeconfig", json!("/etc/kubernetes/proxy.conf")),
+            (Proxy, "v1.8.15", "proxy.conf", "/clusters/0/cluster/server", json!("http://10.0.0.1:9090")),
             (Proxy, "v1.9.0", "proxy-config.yaml", "/apiVersion", json!("kubeproxy.config.k8s.io/v1alpha1")),
             (Proxy, "v1.10.0", "proxy-config.yaml", "/kind", json!("KubeProxyConfiguration")),
             (Proxy, "v1.10.0", "proxy-config.yaml", "/hostnameOverride", json!("10.0.0.5")),
@@ -824,7 +864,7 @@ pub(crate) mod tests {
         assert!(p.args().contains(&"--secure-port=8443".to_string()));
         let mut f = facts();
         f.leader.as_mut().unwrap().value = parse_endpoint("leader.example:7443").unwrap();
-        let p = compute(Proxy, &settings("v1.8.15", &[]), &f, &[]).unwrap();
+        let p = compute(Proxy, &settings("v1.6.13", &[]), &f, &[]).unwrap();
         assert!(
             p.args()
                 .contains(&"--master=http://leader.example:7443".to_string())
