@@ -140,6 +140,10 @@ pub struct DoctorArgs {
     #[arg(long)]
     pub json: bool,
 
+    /// Skip every network probe (the leader's port, apiserver and etcd health): for sandboxes
+    #[arg(long)]
+    pub offline: bool,
+
     #[command(flatten)]
     pub overrides: OverrideArgs,
 }
@@ -374,7 +378,14 @@ impl DoctorArgs {
     fn run(&self, cli: &Cli) -> Result<(), Error> {
         // An invalid setting is a finding here, not the end.
         let settings = cli.settings(&self.overrides.to_overrides());
-        crate::doctor::run(settings, &self.components, self.json)
+        crate::doctor::run(
+            settings,
+            &crate::doctor::Options {
+                components: self.components.clone(),
+                json: self.json,
+                offline: self.offline,
+            },
+        )
     }
 }
 

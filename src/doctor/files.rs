@@ -7,15 +7,21 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use crate::causes::chain;
 use crate::component::Component;
 use crate::error::Error;
-use crate::flags::{self, Required};
+use crate::flags::{self, Plan, Required};
 use crate::node::NodeFacts;
 use crate::settings::Settings;
 
 use super::certs::{certificate_expiry, expiry};
 use super::report::{Findings, Status};
 
-pub fn check(settings: &Settings, components: &[Component], facts: &NodeFacts, f: &mut Findings) {
-    let mut required: Vec<Required> = Vec::new();
+/// Computes each component's plan, reporting the ones that cannot be computed.
+pub fn plans(
+    settings: &Settings,
+    components: &[Component],
+    facts: &NodeFacts,
+    f: &mut Findings,
+) -> Vec<Plan> {
+    let mut plans = Vec::new();
     for &c in components {
         match flags::compute(c, settings, facts, &[]) {
             Ok(plan) => {
@@ -29,26 +35,38 @@ pub fn check(settings: &Settings, components: &[Component], facts: &NodeFacts, f
                     ),
                 );
                 for w in &plan.warnings {
-                    f.warn("flags", w.clone(), None);
+                    f.warn(
+                        "flags",
+                        w.clone(),
+                        "set KUBE_VERSION to a release kube-bootstrap knows, or upgrade kube-bootstrap".to_string(),
+                    );
                 }
-                for r in plan.required {
-                    match required.iter_mut().find(|q| q.path == r.path) {
-                        Some(q) => {
-                            for flag in r.flag.split(", ") {
-                                if !q.flag.split(", ").any(|known| known == flag) {
-                                    q.flag = format!("{}, {flag}", q.flag);
-                                }
-                            }
-                        }
-                        None => required.push(r),
-                    }
-                }
+                plans.push(plan);
             }
             Err(e) => f.fail(
                 "flags",
                 format!("{}: {}", c.binary(), chain(&e)),
                 Error::from(e).hint(),
             ),
+        }
+    }
+    plans
+}
+
+pub fn check(settings: &Settings, plans: &[Plan], f: &mut Findings) {
+    let mut required: Vec<Required> = Vec::new();
+    for plan in plans {
+        for r in plan.required.iter().cloned() {
+            match required.iter_mut().find(|q| q.path == r.path) {
+                Some(q) => {
+                    for flag in r.flag.split(", ") {
+                        if !q.flag.split(", ").any(|known| known == flag) {
+                            q.flag = format!("{}, {flag}", q.flag);
+                        }
+                    }
+                }
+                None => required.push(r),
+            }
         }
     }
     let now = SystemTime::now()

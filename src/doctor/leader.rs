@@ -32,7 +32,8 @@ fn apiserver_url(settings: &Settings, endpoint: &Endpoint) -> (String, u16) {
     (endpoint.url(scheme, default_port), port)
 }
 
-pub fn check(settings: &Settings, facts: &NodeFacts, http: &mut Http, f: &mut Findings) {
+/// `http` is `None` with `--offline`: the endpoint is read, nothing is probed.
+pub fn check(settings: &Settings, facts: &NodeFacts, http: Option<&mut Http>, f: &mut Findings) {
     let leader = match &facts.leader {
         Ok(known) => known,
         Err(e) => {
@@ -48,8 +49,19 @@ pub fn check(settings: &Settings, facts: &NodeFacts, http: &mut Http, f: &mut Fi
     let (url, port) = apiserver_url(settings, &leader.value);
     f.ok(
         "leader",
-        format!("the apiserver is {url} ({})", leader.source),
+        format!(
+            "the apiserver is {url} ({}){}",
+            leader.source,
+            if http.is_none() {
+                "; not probed (--offline)"
+            } else {
+                ""
+            }
+        ),
     );
+    let Some(http) = http else {
+        return;
+    };
     let host = leader.value.host.as_str();
     match connect(host, port, TIMEOUT) {
         Ok((addr, took)) => f.ok(

@@ -9,6 +9,7 @@
 mod binaries;
 mod certs;
 mod cgroup;
+mod cluster;
 mod etcd;
 mod files;
 mod leader;
@@ -28,13 +29,25 @@ use crate::settings::Settings;
 use probe::Http;
 use report::Findings;
 
-/// Runs the checks relevant to `named` (every component installed on this node when empty, or
-/// all five when none is), prints them, and fails when any check failed.
+/// What `doctor` was asked to do.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Components named on the command line (or `all`).
+    pub components: Vec<String>,
+    pub json: bool,
+    /// Skip every network probe.
+    pub offline: bool,
+}
+
+/// Runs the checks relevant to the named components (every component installed on this node
+/// when none is named, or all five when none is installed), prints them, and fails when any
+/// check failed.
 pub fn run(
     settings: Result<Settings, crate::settings::Error>,
-    named: &[String],
-    json: bool,
+    opts: &Options,
 ) -> Result<(), Error> {
+    let named = &opts.components;
+    let json = opts.json;
     let mut f = Findings::default();
     let components = if !named.is_empty() {
         // Validated by clap's value parser already.
@@ -53,7 +66,7 @@ pub fn run(
     match settings {
         Ok(settings) => {
             f.ok("config", configured(&settings));
-            check_node(&settings, &components, &mut f);
+            check_node(&settings, &components, opts.offline, &mut f);
         }
         Err(e) => f.fail(
             "config",
@@ -96,7 +109,20 @@ fn configured(settings: &Settings) -> String {
     )
 }
 
-fn check_node(settings: &Settings, components: &[Component], f: &mut Findings) {
+/// The apiserver's `--tls-cert-file` when it is on this node (the leader).
+fn apiserver_cert(settings: &Settings, facts: &NodeFacts) -> Option<std::path::PathBuf> {
+    let plan = crate::flags::compute(Component::Apiserver, settings, facts, &[]).ok()?;
+    let path = plan
+        .flags
+        .iter()
+        .rev()
+        .find(|f| f.name == "--tls-cert-file")
+        .and_then(|f| f.value.as_ref())
+        .map(std::path::PathBuf::from)?;
+    path.exists().then_some(path)
+}
+
+fn check_node(settings: &Settings, components: &[Component], offline: bool, f: &mut Findings) {
     let node_side = components
         .iter()
         .any(|c| matches!(c, Component::Kubelet | Component::Proxy));
@@ -120,12 +146,12 @@ fn check_node(settings: &Settings, components: &[Component], f: &mut Findings) {
     };
     let mut http = Http::new(settings.path(settings.cluster.pki_dir.join("ca.crt")));
     if node_side {
-        leader::check(settings, &facts, &mut http, f);
+        leader::check(settings, &facts, (!offline).then_some(&mut http), f);
         if let Some(d) = &discovery {
             node::check(settings, &facts, d, f);
         }
     }
-    if leader_side {
+    if leader_side && !offline {
         etcd::check(settings, &mut http, f);
     }
     networks::check(settings, discovery.as_ref(), f);
@@ -133,5 +159,7 @@ fn check_node(settings: &Settings, components: &[Component], f: &mut Findings) {
         cgroup::check(settings, f);
     }
     binaries::check(settings, components, f);
-    files::check(settings, components, &facts, f);
+    let plans = files::plans(settings, components, &facts, f);
+    files::check(settings, &plans, f);
+    cluster::check(&plans, apiserver_cert(settings, &facts), f);
 }

@@ -1,5 +1,6 @@
 //! Integration tests for the `kube-bootstrap` binary, run as a black box.
 
+mod cluster;
 mod doctor;
 mod exec;
 mod fetch;

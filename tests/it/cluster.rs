@@ -1,0 +1,231 @@
+//! `doctor`'s cross-component check on a sandbox leader and worker set up as the README says
+//! (`/etc/leader`, `/etc/network-environment`, `pki init`, `pki node`, `pki install`), for
+//! the releases on each side of the topology changes, and on broken pairs. `--offline`: the
+//! sandboxes' leader address is never contacted.
+
+use std::fs;
+use std::path::Path;
+use std::process::Command;
+
+use serde_json::Value;
+
+use crate::support::cmd::{Kb, Outcome};
+use crate::support::{Sandbox, kb};
+
+const LEADER_IP: &str = "10.0.0.1";
+const WORKER_IP: &str = "10.0.0.2";
+
+fn write(root: &Path, rel: &str, content: &str) {
+    let path = root.join(rel);
+    fs::create_dir_all(path.parent().unwrap()).unwrap();
+    fs::write(path, content).unwrap();
+}
+
+/// A node: the config file names the release (the test harness's environment sets
+/// `KUBE_VERSION`, which wins: the struct carries it too), `/etc/leader` the leader, and
+/// `/etc/network-environment` this node's address.
+struct Node {
+    sb: Sandbox,
+    version: &'static str,
+}
+
+impl Node {
+    fn root(&self) -> &Path {
+        self.sb.root()
+    }
+
+    fn kb(&self) -> Kb {
+        kb(self.root()).version(self.version)
+    }
+}
+
+fn node(version: &'static str, leader: &str, ip: &str) -> Node {
+    let sb = Sandbox::new();
+    write(
+        sb.root(),
+        "etc/kube-bootstrap.env",
+        &format!("KUBE_VERSION={version}\n"),
+    );
+    write(
+        sb.root(),
+        "etc/leader",
+        &format!("LEADER_ENDPOINT={leader}\n"),
+    );
+    write(
+        sb.root(),
+        "etc/network-environment",
+        &format!("DEFAULT_IPV4={ip}\n"),
+    );
+    Node { sb, version }
+}
+
+/// A leader after `pki init`, and a worker with the bundle `pki node NODE` made for it.
+fn cluster(version: &'static str, leader: &str, bundle_for: &str) -> (Node, Node) {
+    let lead = node(version, leader, LEADER_IP);
+    lead.kb().args(&["pki", "init"]).run().success();
+    let worker = node(version, leader, WORKER_IP);
+    let out = format!("/node-{bundle_for}.tar");
+    lead.kb()
+        .args(&["pki", "node", bundle_for, "--out", &out])
+        .run()
+        .success();
+    let pki = worker.root().join("etc/kubernetes/pki");
+    fs::create_dir_all(&pki).unwrap();
+    // Unpacked with tar, as the README allows, so a bundle for another node gets in.
+    let tar = Command::new("tar")
+        .arg("-xpf")
+        .arg(lead.root().join(out.trim_start_matches('/')))
+        .arg("-C")
+        .arg(&pki)
+        .status()
+        .unwrap();
+    assert!(tar.success());
+    (lead, worker)
+}
+
+/// `doctor --offline --json ARGS` on `sb`: the outcome and the cluster check's lines.
+fn doctor(sb: &Node, args: &[&str]) -> (Outcome, Vec<(String, String, String)>) {
+    let out = sb
+        .kb()
+        .args(&["doctor", "--offline", "--json"])
+        .args(args)
+        .run();
+    let doc: Value = serde_json::from_str(&out.stdout)
+        .unwrap_or_else(|e| panic!("doctor --json printed no JSON ({e})\n{out}"));
+    let lines = doc["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["check"] == "cluster")
+        .map(|c| {
+            let s = |k: &str| c[k].as_str().unwrap_or_default().to_string();
+            (s("status"), s("finding"), s("hint"))
+        })
+        .collect();
+    (out, lines)
+}
+
+const LEADER_ROLE: [&str; 5] = [
+    "apiserver",
+    "controller-manager",
+    "scheduler",
+    "kubelet",
+    "proxy",
+];
+const WORKER_ROLE: [&str; 2] = ["kubelet", "proxy"];
+
+fn assert_passes(lines: &[(String, String, String)], out: &Outcome, what: &str) {
+    assert!(!lines.is_empty(), "{what}: no cluster check\n{out}");
+    for (status, finding, _) in lines {
+        assert_eq!(status, "ok", "{what}: {finding}\n{out}");
+    }
+    assert!(
+        lines
+            .iter()
+            .any(|(_, f, _)| f.starts_with("every file the flags name exists")),
+        "{what}\n{out}"
+    );
+}
+
+#[test]
+fn cluster_check_passes_on_a_readme_leader_and_worker_for_each_topology() {
+    for (version, sa, tls) in [
+        ("v1.9.11", false, false),
+        ("v1.19.16", true, false),
+        ("v1.23.17", true, true),
+        ("v1.36.4", true, true),
+    ] {
+        let (lead, worker) = cluster(version, LEADER_IP, WORKER_IP);
+        let (out, lines) = doctor(&lead, &LEADER_ROLE);
+        assert_passes(&lines, &out, version);
+        let has = |lines: &[(String, String, String)], needle: &str| {
+            lines.iter().any(|(_, f, _)| f.contains(needle))
+        };
+        assert_eq!(has(&lines, "are one key pair"), sa, "{version}\n{out}");
+        assert_eq!(
+            has(&lines, "the apiserver certificate covers 10.0.0.1"),
+            tls,
+            "{version}\n{out}"
+        );
+        assert_eq!(
+            has(&lines, "the apiserver certificate covers 127.0.0.1"),
+            tls,
+            "{version}\n{out}"
+        );
+        assert_eq!(
+            has(&lines, "is CN=system:node:10.0.0.1, O=system:nodes"),
+            tls,
+            "{version}\n{out}"
+        );
+        let (out, lines) = doctor(&worker, &WORKER_ROLE);
+        assert_passes(&lines, &out, version);
+        assert_eq!(
+            has(&lines, "is CN=system:node:10.0.0.2, O=system:nodes"),
+            tls,
+            "{version}\n{out}"
+        );
+        assert!(!has(&lines, "are one key pair"), "{version}\n{out}");
+    }
+}
+
+fn fails_with(lines: &[(String, String, String)], out: &Outcome, needle: &str, hint: &str) {
+    assert!(
+        lines
+            .iter()
+            .any(|(s, f, h)| s == "fail" && f.contains(needle) && h.contains(hint)),
+        "no failure mentioning {needle:?} with hint {hint:?}\n{out}"
+    );
+    assert_eq!(out.code(), Some(1), "{out}");
+}
+
+#[test]
+fn cluster_check_names_the_broken_pair() {
+    // sa.pub from another key pair.
+    let (lead, _) = cluster("v1.36.4", LEADER_IP, WORKER_IP);
+    let (other, _) = cluster("v1.36.4", LEADER_IP, WORKER_IP);
+    let pki = |sb: &Node| sb.root().join("etc/kubernetes/pki");
+    fs::copy(pki(&other).join("sa.pub"), pki(&lead).join("sa.pub")).unwrap();
+    let (out, lines) = doctor(&lead, &LEADER_ROLE);
+    fails_with(
+        &lines,
+        &out,
+        "(apiserver --service-account-key-file) is not the public half of",
+        "pki init",
+    );
+    // And on 1.19, where the apiserver only verifies.
+    let (lead, _) = cluster("v1.19.16", LEADER_IP, WORKER_IP);
+    fs::copy(pki(&other).join("sa.pub"), pki(&lead).join("sa.pub")).unwrap();
+    let (out, lines) = doctor(&lead, &LEADER_ROLE);
+    fails_with(&lines, &out, "controller-manager signs", "sa.pub");
+
+    // A worker bundle made for another node name.
+    let (_, worker) = cluster("v1.36.4", LEADER_IP, "10.0.0.3");
+    let (out, lines) = doctor(&worker, &WORKER_ROLE);
+    fails_with(
+        &lines,
+        &out,
+        "was made for node '10.0.0.3', but the kubelet registers as '10.0.0.2'",
+        "kube-bootstrap pki node 10.0.0.2 --out FILE",
+    );
+
+    // An apiserver certificate without the leader's name: /etc/leader changed after pki init.
+    let (lead, _) = cluster("v1.36.4", "leader.example.test", WORKER_IP);
+    write(
+        lead.root(),
+        "etc/leader",
+        "LEADER_ENDPOINT=moved.example.test\n",
+    );
+    let (out, lines) = doctor(&lead, &LEADER_ROLE);
+    fails_with(
+        &lines,
+        &out,
+        "does not cover moved.example.test",
+        "KUBE_APISERVER_SANS",
+    );
+
+    // A missing file a flag names.
+    let (lead, _) = cluster("v1.23.17", LEADER_IP, WORKER_IP);
+    fs::remove_file(pki(&lead).join("scheduler.key")).unwrap();
+    let (out, lines) = doctor(&lead, &LEADER_ROLE);
+    fails_with(&lines, &out, "scheduler.key", "pki init");
+}
