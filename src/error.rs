@@ -87,8 +87,7 @@ impl Error {
                     |(_, p)| pki::command_for(p)
                 )
             )),
-            // pki's hints name its own commands; it keeps them beside its errors for now.
-            Error::Pki(e) => e.hint(),
+            Error::Pki(e) => pki_hint(e),
             Error::Exec(exec::Error::Exec { .. }) => None,
             Error::NetworkEnv(netenv::Error::Discovery(DiscoveryError::NoDefaultRoute { .. })) => Some(
                 "add a default route (ip route add default via <gateway>), or set KUBE_NODE_IP instead of writing the file".to_string(),
@@ -99,6 +98,39 @@ impl Error {
                 "the lines marked 'fail' above say what is wrong and what to do".to_string(),
             ),
         }
+    }
+}
+
+/// pki's hints name its own commands.
+fn pki_hint(e: &pki::Error) -> Option<String> {
+    match e {
+        pki::Error::Io { source, path, .. }
+            if matches!(
+                source.raw_os_error(),
+                Some(nix::libc::EROFS)
+                    | Some(nix::libc::EACCES)
+                    | Some(nix::libc::EPERM)
+                    | Some(nix::libc::ENOSPC)
+            ) =>
+        {
+            Some(format!(
+                "make room in or make '{}' writable (KUBE_PKI_DIR, --root); files already there were left as they were",
+                crate::fsutil::parent(path).display()
+            ))
+        }
+        pki::Error::MissingFact { .. } => Some(
+            "pki init puts the leader's address (LEADER_ENDPOINT in /etc/leader) and this node's address (DEFAULT_IPV4 or KUBE_NODE_IP) into the apiserver certificate".into(),
+        ),
+        pki::Error::NoCaKey { .. } => Some(
+            "run 'kube-bootstrap pki init' on the leader, or issue the file with the CA that made ca.crt".into(),
+        ),
+        pki::Error::WrongNode { bundle, node, .. } => Some(format!(
+            "on the leader, run 'kube-bootstrap pki node {node} --out FILE' and install that bundle (this one is for '{bundle}')"
+        )),
+        pki::Error::CheckFailed { .. } => {
+            Some("the lines marked 'fail' above say what is wrong and what to do".into())
+        }
+        _ => None,
     }
 }
 

@@ -59,6 +59,18 @@ pub fn parse_cert_pem(bytes: &[u8]) -> Result<CertInfo, Error> {
     Err(Error::NoCertificate)
 }
 
+/// Every certificate of a PEM file (a bundle), in order; empty when it holds none.
+pub fn parse_certs_pem(bytes: &[u8]) -> Result<Vec<CertInfo>, Error> {
+    let mut out = Vec::new();
+    for pem in x509_parser::pem::Pem::iter_from_buffer(bytes) {
+        let pem = pem.map_err(Error::Pem)?;
+        if pem.label == "CERTIFICATE" {
+            out.push(parse_cert_der(&pem.contents)?);
+        }
+    }
+    Ok(out)
+}
+
 /// A DER certificate.
 pub fn parse_cert_der(der: &[u8]) -> Result<CertInfo, Error> {
     let (_, cert) = X509Certificate::from_der(der).map_err(Error::Certificate)?;
@@ -165,21 +177,16 @@ pub fn key_matches(cert: &CertInfo, key_pem: &str) -> Result<bool, Error> {
     Ok(private_key_public_half(key_pem)? == cert.public_key)
 }
 
+const UTC: &[time::format_description::BorrowedFormatItem<'_>] =
+    time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second] UTC");
+
 /// `2027-01-31 12:00:00 UTC` for Unix seconds.
 pub fn format_time(unix: i64) -> String {
     time::OffsetDateTime::from_unix_timestamp(unix)
-        .map(|t| {
-            format!(
-                "{:04}-{:02}-{:02} {:02}:{:02}:{:02} UTC",
-                t.year(),
-                u8::from(t.month()),
-                t.day(),
-                t.hour(),
-                t.minute(),
-                t.second()
-            )
-        })
-        .unwrap_or_else(|_| unix.to_string())
+        .ok()
+        .and_then(|t| t.format(UTC).ok())
+        // Only timestamps beyond year 9999 have no date here; say what they are.
+        .unwrap_or_else(|| format!("{unix} seconds after 1970-01-01 UTC"))
 }
 
 #[cfg(test)]
@@ -240,5 +247,23 @@ mod tests {
         ));
         assert!(private_key_public_half("nope").is_err());
         assert_eq!(format_time(0), "1970-01-01 00:00:00 UTC");
+        assert!(parse_certs_pem(b"not a certificate\n").unwrap().is_empty());
+    }
+
+    #[test]
+    fn utc_dates_are_civil() {
+        assert_eq!(format_time(0), "1970-01-01 00:00:00 UTC");
+        assert_eq!(format_time(951_782_400), "2000-02-29 00:00:00 UTC");
+        assert_eq!(format_time(1_700_000_000), "2023-11-14 22:13:20 UTC");
+        assert_eq!(format_time(-86_400), "1969-12-31 00:00:00 UTC");
+    }
+
+    #[test]
+    fn bundles_give_every_certificate() {
+        let (ca, leaf, _) = ca_and_leaf();
+        let pem = |c: &CertInfo| pem::encode(&pem::Pem::new("CERTIFICATE", c.der.clone()));
+        let both = pem(&leaf) + &pem(&ca);
+        let all = parse_certs_pem(both.as_bytes()).unwrap();
+        assert_eq!(all, [leaf, ca]);
     }
 }

@@ -73,7 +73,7 @@ pub fn check(settings: &Settings, plans: &[Plan], f: &mut Findings) {
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64);
     for r in &required {
-        check_file(r, now, f);
+        check_file(r, now, settings.pki.renew_before_days, f);
     }
     // Identity, names, chain and key pairs of KUBE_PKI_DIR, as 'kube-bootstrap pki check' reads them.
     if required
@@ -82,6 +82,10 @@ pub fn check(settings: &Settings, plans: &[Plan], f: &mut Findings) {
     {
         use crate::pki::check::Level;
         for c in crate::pki::check::findings(settings) {
+            // The expiry of a file a flag names is on its own line above.
+            if c.expiry && required.iter().any(|r| r.path == c.path) {
+                continue;
+            }
             let status = match c.level {
                 Level::Ok => Status::Ok,
                 Level::Warn => Status::Warn,
@@ -97,7 +101,7 @@ pub fn check(settings: &Settings, plans: &[Plan], f: &mut Findings) {
     }
 }
 
-fn check_file(r: &Required, now: i64, f: &mut Findings) {
+fn check_file(r: &Required, now: i64, warn_days: u32, f: &mut Findings) {
     let path = &r.path;
     let cert_hint = || Some(crate::pki::command_for(path));
     let bytes = match std::fs::read(path) {
@@ -113,7 +117,7 @@ fn check_file(r: &Required, now: i64, f: &mut Findings) {
     };
     match certificate_expiry(&bytes) {
         Ok(Some(not_after)) => {
-            let (status, text) = expiry(not_after, now);
+            let (status, text) = expiry(not_after, now, warn_days);
             let finding = format!("'{}' ({}) {text}", path.display(), r.flag);
             let hint = (status != Status::Ok).then(|| crate::pki::command_for(path));
             f.push("certificate", status, finding, hint);
@@ -148,7 +152,7 @@ fn check_file(r: &Required, now: i64, f: &mut Findings) {
         }
         Err(why) => f.fail(
             "certificate",
-            format!("'{}' ({}): {why}", path.display(), r.flag),
+            format!("'{}' ({}): {}", path.display(), r.flag, chain(&why)),
             cert_hint(),
         ),
     }

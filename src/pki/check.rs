@@ -24,6 +24,8 @@ pub struct Finding {
     pub path: PathBuf,
     pub text: String,
     pub hint: Option<String>,
+    /// A verdict on expiry alone (`doctor` has its own line for files the flags name).
+    pub expiry: bool,
 }
 
 struct Findings(Vec<Finding>);
@@ -35,7 +37,15 @@ impl Findings {
             path: path.to_path_buf(),
             text,
             hint,
+            expiry: false,
         });
+    }
+
+    fn push_expiry(&mut self, level: Level, path: &Path, text: String, hint: Option<String>) {
+        self.push(level, path, text, hint);
+        if let Some(last) = self.0.last_mut() {
+            last.expiry = true;
+        }
     }
 }
 
@@ -122,21 +132,21 @@ fn check_expiry(f: &mut Findings, path: &Path, cert: &CertInfo, settings: &Setti
     let until = x509::format_time(cert.not_after);
     let who = x509_identity(cert);
     if left <= 0 {
-        f.push(
+        f.push_expiry(
             Level::Fail,
             path,
             format!("{what} {who} expired on {until}"),
             Some(format!("{} to re-issue it", command_for(path))),
         );
     } else if left < i64::from(settings.pki.renew_before_days) * 86_400 {
-        f.push(
+        f.push_expiry(
             Level::Warn,
             path,
             format!("{what} {who} expires on {until}, within KUBE_PKI_RENEW_BEFORE"),
             Some(format!("{} to re-issue it", command_for(path))),
         );
     } else if what == "CA" {
-        f.push(
+        f.push_expiry(
             Level::Ok,
             path,
             format!("CA {who}, valid until {until}"),

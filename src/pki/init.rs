@@ -1,0 +1,289 @@
+//! `pki init`: the cluster CA, the service-account key pair and the leader's leaves, made when
+//! missing and re-issued when they expire soon or their names changed; never the CA or `sa.key`.
+
+use std::io;
+use std::path::Path;
+
+use super::files::{create_dir, parse_cert, read_optional, write_file, write_if_changed};
+use super::{
+    ADMIN_CONF, Action, CA_ORGANIZATION, CERT_MODE, Error, KEY_MODE, Leaf, Outcome, issue,
+    leader_leaves, now, renewal,
+};
+use crate::node::NodeFacts;
+use crate::settings::Settings;
+use crate::x509::{self, CertInfo};
+
+/// The CA that signs leaves: its certificate, and its key when this node has it.
+pub(crate) struct Ca {
+    pub(crate) cert_pem: String,
+    pub(crate) info: CertInfo,
+    pub(crate) key_pem: Option<String>,
+    pub(crate) ours: bool,
+}
+
+/// The CA of `dir`, made first when neither `ca.crt` nor `ca.key` exists.
+pub(crate) fn ensure_ca(
+    settings: &Settings,
+    dir: &Path,
+    out: &mut Vec<Outcome>,
+    make: bool,
+) -> Result<Ca, Error> {
+    let (crt, key) = (dir.join("ca.crt"), dir.join("ca.key"));
+    let cert = read_optional(&crt)?;
+    let key_pem = read_optional(&key)?;
+    let (cert_pem, key_pem) = match (cert, key_pem) {
+        (Some(c), k) => {
+            out.push(Outcome {
+                action: Action::Kept,
+                path: crt.clone(),
+                why: "the cluster CA is never replaced".into(),
+            });
+            if k.is_some() {
+                out.push(Outcome {
+                    action: Action::Kept,
+                    path: key.clone(),
+                    why: "the cluster CA is never replaced".into(),
+                });
+            }
+            (
+                String::from_utf8_lossy(&c).into_owned(),
+                k.map(|k| String::from_utf8_lossy(&k).into_owned()),
+            )
+        }
+        (None, Some(_)) => {
+            return Err(Error::HalfPair {
+                present: key,
+                missing: crt,
+            });
+        }
+        (None, None) if make => {
+            let (cert_pem, key_pem) = issue::ca(settings.pki.ca_days)?;
+            // The key first: a crash between the two leaves a key without a certificate,
+            // which the next run refuses instead of silently making a second CA.
+            write_file(&key, key_pem.as_bytes(), KEY_MODE)?;
+            write_file(&crt, cert_pem.as_bytes(), CERT_MODE)?;
+            for p in [&crt, &key] {
+                out.push(Outcome {
+                    action: Action::Made,
+                    path: p.clone(),
+                    why: "missing".into(),
+                });
+            }
+            (cert_pem, Some(key_pem))
+        }
+        (None, None) => {
+            return Err(Error::Io {
+                action: "read",
+                path: crt,
+                source: io::ErrorKind::NotFound.into(),
+            });
+        }
+    };
+    let info = parse_cert(&crt, cert_pem.as_bytes())?;
+    let ours = info.organizations.iter().any(|o| o == CA_ORGANIZATION);
+    Ok(Ca {
+        cert_pem,
+        info,
+        key_pem,
+        ours,
+    })
+}
+
+/// Makes or keeps `sa.key`/`sa.pub`: never replaces the key.
+fn ensure_sa(dir: &Path, out: &mut Vec<Outcome>) -> Result<(), Error> {
+    let (key, public) = (dir.join("sa.key"), dir.join("sa.pub"));
+    match (read_optional(&key)?, read_optional(&public)?) {
+        (Some(_), Some(_)) => {
+            for p in [key, public] {
+                out.push(Outcome {
+                    action: Action::Kept,
+                    path: p,
+                    why: "the service-account key is never replaced".into(),
+                });
+            }
+        }
+        (Some(k), None) => {
+            let spki =
+                x509::private_key_public_half(&String::from_utf8_lossy(&k)).map_err(|source| {
+                    Error::Unreadable {
+                        path: key.clone(),
+                        source,
+                    }
+                })?;
+            write_file(&public, issue::public_key_pem(&spki).as_bytes(), CERT_MODE)?;
+            out.push(Outcome {
+                action: Action::Kept,
+                path: key,
+                why: "the service-account key is never replaced".into(),
+            });
+            out.push(Outcome {
+                action: Action::Made,
+                path: public,
+                why: "missing; derived from sa.key".into(),
+            });
+        }
+        (None, Some(_)) => {
+            return Err(Error::HalfPair {
+                present: public,
+                missing: key,
+            });
+        }
+        (None, None) => {
+            let (private, public_pem) = issue::service_account_key()?;
+            write_file(&key, private.as_bytes(), KEY_MODE)?;
+            write_file(&public, public_pem.as_bytes(), CERT_MODE)?;
+            for p in [key, public] {
+                out.push(Outcome {
+                    action: Action::Made,
+                    path: p,
+                    why: "missing".into(),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Makes, keeps or re-issues `<leaf>.crt`/`.key` in `dir`.
+fn ensure_leaf(
+    settings: &Settings,
+    dir: &Path,
+    ca: &Ca,
+    leaf: &Leaf,
+    out: &mut Vec<Outcome>,
+) -> Result<(), Error> {
+    let crt = dir.join(format!("{}.crt", leaf.name));
+    let key = dir.join(format!("{}.key", leaf.name));
+    let cert = read_optional(&crt)?;
+    let key_pem = read_optional(&key)?.map(|k| String::from_utf8_lossy(&k).into_owned());
+    let reason = match &cert {
+        None => None,
+        Some(bytes) => {
+            let info = parse_cert(&crt, bytes)?;
+            let matches = key_pem
+                .as_deref()
+                .is_some_and(|k| x509::key_matches(&info, k).unwrap_or(false));
+            match renewal(
+                &info,
+                leaf,
+                x509::signed_by(&info, &ca.info),
+                matches,
+                now(),
+                settings.pki.renew_before_days,
+            ) {
+                None => {
+                    out.push(Outcome {
+                        action: Action::Kept,
+                        path: crt,
+                        why: format!(
+                            "{}, valid until {}",
+                            leaf.identity(),
+                            x509::format_time(info.not_after)
+                        ),
+                    });
+                    return Ok(());
+                }
+                Some(why) if !ca.ours => {
+                    out.push(Outcome {
+                        action: Action::KeptOperator,
+                        path: crt,
+                        why: format!(
+                            "the operator's certificate (its CA was not made by kube-bootstrap) is never overwritten, although: {why}"
+                        ),
+                    });
+                    return Ok(());
+                }
+                Some(why) => Some(why),
+            }
+        }
+    };
+    let Some(ca_key) = &ca.key_pem else {
+        return Err(Error::NoCaKey {
+            file: format!("{}.crt", leaf.name),
+            ca_key: dir.join("ca.key"),
+        });
+    };
+    // A renewal keeps a key that still fits; a new certificate gets a new key.
+    let reuse = match (&reason, &key_pem) {
+        (Some(_), Some(k)) => issue::load_key(k).ok(),
+        _ => None,
+    };
+    let reused = reuse.is_some();
+    let (cert_pem, new_key) =
+        issue::leaf(leaf, &ca.cert_pem, ca_key, reuse, settings.pki.cert_days)?;
+    if let Some(k) = new_key {
+        write_file(&key, k.as_bytes(), KEY_MODE)?;
+    }
+    write_file(&crt, cert_pem.as_bytes(), CERT_MODE)?;
+    let (action, why) = match reason {
+        None => (Action::Made, format!("missing; {}", leaf.identity())),
+        Some(why) => (Action::Reissued, why),
+    };
+    out.push(Outcome {
+        action,
+        path: crt,
+        why,
+    });
+    if !reused {
+        out.push(Outcome {
+            action: Action::Made,
+            path: key,
+            why: format!("new key for {}.crt", leaf.name),
+        });
+    }
+    Ok(())
+}
+
+/// The host name, for the apiserver certificate.
+fn hostname() -> Option<String> {
+    nix::unistd::gethostname()
+        .ok()
+        .and_then(|h| h.into_string().ok())
+        .map(|h| h.trim().to_ascii_lowercase())
+        .filter(|h| crate::settings::parse::sans(h).is_some_and(|v| v.len() == 1))
+}
+
+/// `pki init`: makes whatever is missing of the leader's files, re-issues leaves that expire
+/// soon or whose names changed, and writes the admin kubeconfig.
+pub fn init(settings: &Settings) -> Result<Vec<Outcome>, Error> {
+    let facts = NodeFacts::load(settings);
+    let leader = facts.leader.map_err(|source| Error::MissingFact {
+        command: "init",
+        source,
+    })?;
+    let node_ip = facts.node_ip.map_err(|source| Error::MissingFact {
+        command: "init",
+        source,
+    })?;
+    let dir = settings.path(&settings.cluster.pki_dir);
+    create_dir(&dir)?;
+    let mut out = Vec::new();
+    let ca = ensure_ca(settings, &dir, &mut out, true)?;
+    ensure_sa(&dir, &mut out)?;
+    let host = hostname();
+    for leaf in leader_leaves(settings, &leader.value.host, node_ip.value, host.as_deref()) {
+        ensure_leaf(settings, &dir, &ca, &leaf, &mut out)?;
+    }
+    let conf = settings.path(settings.cluster.config_dir.join(ADMIN_CONF));
+    let port = settings.cluster.apiserver_port.unwrap_or(6443);
+    let text = crate::flags::kubeconfig(
+        "kubernetes-admin",
+        &format!("https://127.0.0.1:{port}"),
+        Some(&dir.join("ca.crt")),
+        Some(crate::flags::ClientCert {
+            cert: &dir.join("admin.crt"),
+            key: &dir.join("admin.key"),
+        }),
+    );
+    create_dir(crate::fsutil::parent(&conf))?;
+    let wrote = write_if_changed(&conf, crate::flags::render(&text).as_bytes(), KEY_MODE)?;
+    out.push(Outcome {
+        action: if wrote { Action::Made } else { Action::Kept },
+        path: conf,
+        why: "kubectl on the leader: KUBECONFIG=<this file>".into(),
+    });
+    for o in &out {
+        tracing::debug!(path = %o.path.display(), action = o.action.as_str(), why = %o.why, "pki");
+    }
+    Ok(out)
+}

@@ -1,0 +1,257 @@
+//! The leaves the cluster needs, their identities and names, and when an existing one must be
+//! re-issued. Pure: no files, no clock.
+
+use std::net::IpAddr;
+
+use crate::settings::Settings;
+use crate::x509::{self, CertInfo};
+
+/// A leaf certificate the cluster needs: `<name>.crt`/`<name>.key` with this identity.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Leaf {
+    /// File stem in `KUBE_PKI_DIR`.
+    pub name: &'static str,
+    pub common_name: String,
+    pub organizations: Vec<String>,
+    /// serverAuth (the apiserver) or clientAuth (everything else).
+    pub server: bool,
+    pub dns_names: Vec<String>,
+    pub ip_addresses: Vec<IpAddr>,
+}
+
+impl Leaf {
+    fn client(name: &'static str, cn: &str, orgs: &[&str]) -> Leaf {
+        Leaf {
+            name,
+            common_name: cn.to_string(),
+            organizations: orgs.iter().map(|o| o.to_string()).collect(),
+            server: false,
+            dns_names: Vec::new(),
+            ip_addresses: Vec::new(),
+        }
+    }
+
+    /// `CN=..., O=...`.
+    pub fn identity(&self) -> String {
+        identity(Some(&self.common_name), &self.organizations)
+    }
+}
+
+pub(crate) fn identity(cn: Option<&str>, orgs: &[String]) -> String {
+    let mut s = format!("CN={}", cn.unwrap_or("(none)"));
+    for o in orgs {
+        s.push_str(&format!(", O={o}"));
+    }
+    s
+}
+
+/// The kubelet's and kube-proxy's client certificates for the node that registers as `node`.
+pub fn node_leaves(node: &str) -> Vec<Leaf> {
+    vec![
+        Leaf::client("kubelet", &format!("system:node:{node}"), &["system:nodes"]),
+        Leaf::client("proxy", "system:kube-proxy", &[]),
+    ]
+}
+
+/// The names the apiserver is reached at, as `pki init` puts them into `apiserver.crt`.
+pub fn apiserver_names(
+    settings: &Settings,
+    leader_host: &str,
+    node_ip: IpAddr,
+    hostname: Option<&str>,
+) -> (Vec<String>, Vec<IpAddr>) {
+    let domain = &settings.cluster.domain;
+    let mut dns = vec![
+        "kubernetes".to_string(),
+        "kubernetes.default".to_string(),
+        "kubernetes.default.svc".to_string(),
+        format!("kubernetes.default.svc.{domain}"),
+    ];
+    let mut ips = vec![node_ip, IpAddr::from([127, 0, 0, 1])];
+    if let Some(first) = settings.cluster.service_range.nth(1) {
+        ips.push(first);
+    }
+    let mut add = |name: &str| match name.parse::<IpAddr>() {
+        Ok(ip) => ips.push(ip),
+        Err(_) => dns.push(name.to_ascii_lowercase()),
+    };
+    add(leader_host.trim_start_matches('[').trim_end_matches(']'));
+    if let Some(h) = hostname.filter(|h| !h.is_empty() && *h != "localhost") {
+        add(h);
+    }
+    for extra in &settings.pki.apiserver_sans {
+        add(extra);
+    }
+    dns.sort();
+    dns.dedup();
+    ips.sort();
+    ips.dedup();
+    (dns, ips)
+}
+
+/// Every leaf `pki init` makes on the leader (which also runs a kubelet and kube-proxy).
+pub fn leader_leaves(
+    settings: &Settings,
+    leader_host: &str,
+    node_ip: IpAddr,
+    hostname: Option<&str>,
+) -> Vec<Leaf> {
+    let (dns_names, ip_addresses) = apiserver_names(settings, leader_host, node_ip, hostname);
+    let mut leaves = vec![
+        Leaf {
+            name: "apiserver",
+            common_name: "kube-apiserver".into(),
+            organizations: Vec::new(),
+            server: true,
+            dns_names,
+            ip_addresses,
+        },
+        // system:masters may reach every kubelet API (the kubelet authorizes through the
+        // apiserver, where that group holds cluster-admin).
+        Leaf::client(
+            "apiserver-kubelet-client",
+            "kube-apiserver-kubelet-client",
+            &["system:masters"],
+        ),
+        Leaf::client("controller-manager", "system:kube-controller-manager", &[]),
+        Leaf::client("scheduler", "system:kube-scheduler", &[]),
+        Leaf::client("admin", "kubernetes-admin", &["system:masters"]),
+    ];
+    leaves.extend(node_leaves(&node_ip.to_string()));
+    leaves
+}
+
+/// Why an existing leaf must be re-issued, or `None` to keep it. Pure.
+pub fn renewal(
+    existing: &CertInfo,
+    want: &Leaf,
+    signed_by_ca: bool,
+    key_matches: bool,
+    now: i64,
+    renew_before_days: u32,
+) -> Option<String> {
+    if !signed_by_ca {
+        return Some("not signed by ca.crt".into());
+    }
+    if !key_matches {
+        return Some("the key file does not match the certificate".into());
+    }
+    let have = identity(existing.common_name.as_deref(), &existing.organizations);
+    if have != want.identity() {
+        return Some(format!("identity changed: {have} -> {}", want.identity()));
+    }
+    if existing.server_auth != want.server || existing.client_auth == want.server {
+        return Some("extended key usage changed".into());
+    }
+    let mut have_dns = existing.dns_names.clone();
+    have_dns.sort();
+    have_dns.dedup();
+    let mut have_ips = existing.ip_addresses.clone();
+    have_ips.sort();
+    have_ips.dedup();
+    if have_dns != want.dns_names || have_ips != want.ip_addresses {
+        let mut diff = Vec::new();
+        for d in want.dns_names.iter().filter(|d| !have_dns.contains(d)) {
+            diff.push(format!("adds {d}"));
+        }
+        for ip in want.ip_addresses.iter().filter(|i| !have_ips.contains(i)) {
+            diff.push(format!("adds {ip}"));
+        }
+        for d in have_dns.iter().filter(|d| !want.dns_names.contains(d)) {
+            diff.push(format!("drops {d}"));
+        }
+        for ip in have_ips.iter().filter(|i| !want.ip_addresses.contains(i)) {
+            diff.push(format!("drops {ip}"));
+        }
+        return Some(format!("names changed: {}", diff.join(", ")));
+    }
+    let left = existing.not_after - now;
+    if left < i64::from(renew_before_days) * 86_400 {
+        return Some(format!(
+            "expires {} (within KUBE_PKI_RENEW_BEFORE={renew_before_days} days)",
+            x509::format_time(existing.not_after)
+        ));
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn info(leaf: &Leaf, not_after: i64) -> CertInfo {
+        CertInfo {
+            der: Vec::new(),
+            subject: String::new(),
+            issuer: String::new(),
+            common_name: Some(leaf.common_name.clone()),
+            organizations: leaf.organizations.clone(),
+            dns_names: leaf.dns_names.clone(),
+            ip_addresses: leaf.ip_addresses.clone(),
+            is_ca: false,
+            key_cert_sign: false,
+            digital_signature: true,
+            server_auth: leaf.server,
+            client_auth: !leaf.server,
+            not_before: 0,
+            not_after,
+            public_key: Vec::new(),
+        }
+    }
+
+    fn apiserver(ips: &[&str]) -> Leaf {
+        Leaf {
+            name: "apiserver",
+            common_name: "kube-apiserver".into(),
+            organizations: vec![],
+            server: true,
+            dns_names: vec!["kubernetes".into()],
+            ip_addresses: ips.iter().map(|i| i.parse().unwrap()).collect(),
+        }
+    }
+
+    #[test]
+    fn renewal_keeps_fitting_leaves_and_says_why_it_reissues() {
+        let day = 86_400;
+        let want = apiserver(&["10.0.0.1", "127.0.0.1"]);
+        let fresh = info(&want, 100 * day);
+        assert_eq!(renewal(&fresh, &want, true, true, 0, 30), None);
+        let soon = info(&want, 10 * day);
+        assert!(
+            renewal(&soon, &want, true, true, 0, 30)
+                .unwrap()
+                .contains("within KUBE_PKI_RENEW_BEFORE=30 days")
+        );
+        let moved = apiserver(&["10.0.0.2", "127.0.0.1"]);
+        assert_eq!(
+            renewal(&fresh, &moved, true, true, 0, 30).unwrap(),
+            "names changed: adds 10.0.0.2, drops 10.0.0.1"
+        );
+        assert_eq!(
+            renewal(&fresh, &want, false, true, 0, 30).unwrap(),
+            "not signed by ca.crt"
+        );
+        assert!(
+            renewal(&fresh, &want, true, false, 0, 30)
+                .unwrap()
+                .contains("key file")
+        );
+        let node = &node_leaves("10.0.0.5")[0];
+        let other = &node_leaves("10.0.0.6")[0];
+        assert!(
+            renewal(&info(node, 100 * day), other, true, true, 0, 30)
+                .unwrap()
+                .starts_with("identity changed")
+        );
+    }
+
+    #[test]
+    fn node_identities_are_what_the_node_authorizer_expects() {
+        let leaves = node_leaves("10.0.0.5");
+        assert_eq!(
+            leaves[0].identity(),
+            "CN=system:node:10.0.0.5, O=system:nodes"
+        );
+        assert_eq!(leaves[1].identity(), "CN=system:kube-proxy");
+    }
+}
