@@ -255,8 +255,7 @@ impl NodeFacts {
                     };
                 }
                 read_var(&path, DEFAULT_IPV4).and_then(|value| {
-                    value
-                        .parse::<Ipv4Addr>()
+                    crate::settings::parse::node_ipv4(&value)
                         .map(|ip| Known {
                             value: IpAddr::V4(ip),
                             source: FactSource::File {
@@ -264,11 +263,11 @@ impl NodeFacts {
                                 var: DEFAULT_IPV4,
                             },
                         })
-                        .map_err(|_| FactError::Invalid {
+                        .map_err(|expected| FactError::Invalid {
                             path: path.clone(),
                             var: DEFAULT_IPV4,
                             value,
-                            expected: "an IPv4 address",
+                            expected,
                         })
                 })
             }
@@ -403,6 +402,47 @@ mod tests {
         ] {
             assert!(parse_endpoint(text).is_none(), "{text:?} accepted");
         }
+    }
+
+    #[test]
+    fn default_ipv4_must_be_a_unicast_address_of_a_node() {
+        let dir = std::env::temp_dir().join(format!("kb-node-ip-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("etc")).unwrap();
+        let overlay = crate::settings::Overlay::from_config_str(Path::new("/etc/kb.env"), "")
+            .unwrap()
+            .with_env([("KUBE_ARCH".to_string(), "amd64".to_string())].into());
+        let settings = Settings::resolve(&dir, &overlay).unwrap();
+        for (value, want) in [
+            ("10.0.0.5", Ok("10.0.0.5")),
+            ("127.0.0.1", Ok("127.0.0.1")),
+            ("0.0.0.0", Err("0.0.0.0 is the unspecified address")),
+            (
+                "255.255.255.255",
+                Err("255.255.255.255 is the broadcast address"),
+            ),
+            ("224.0.0.1", Err("multicast")),
+            ("239.255.255.250", Err("multicast")),
+            ("10.0.0.256", Err("expected an IPv4 address")),
+        ] {
+            std::fs::write(
+                dir.join("etc/network-environment"),
+                format!("DEFAULT_IPV4={value}\n"),
+            )
+            .unwrap();
+            let got = NodeFacts::load(&settings)
+                .node_ip
+                .map(|k| k.value.to_string())
+                .map_err(|e| e.to_string());
+            match (got, want) {
+                (Ok(ip), Ok(w)) => assert_eq!(ip, w),
+                (Err(e), Err(w)) => {
+                    assert!(e.contains(w), "{value}: {e}");
+                    assert!(e.contains(&format!("DEFAULT_IPV4='{value}'")), "{e}");
+                }
+                (got, _) => panic!("{value}: {got:?}"),
+            }
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

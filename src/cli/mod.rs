@@ -132,7 +132,7 @@ pub struct EnvArgs {
 /// `kube-bootstrap doctor [COMPONENT...] [--json]`
 #[derive(Debug, Args)]
 pub struct DoctorArgs {
-    /// Components to check (or all) [default: those installed on this node, all when none is]
+    /// Components to check (or all) [default: what this node runs, see --role]
     #[arg(value_name = "COMPONENT", value_parser = parse_component_arg)]
     pub components: Vec<String>,
 
@@ -143,6 +143,11 @@ pub struct DoctorArgs {
     /// Skip every network probe (the leader's port, apiserver and etcd health): for sandboxes
     #[arg(long)]
     pub offline: bool,
+
+    /// Check what this role runs [default: worked out from the node's install records,
+    /// enabled units and PKI files]
+    #[arg(long, value_enum, conflicts_with = "components")]
+    pub role: Option<crate::doctor::Role>,
 
     #[command(flatten)]
     pub overrides: OverrideArgs,
@@ -382,6 +387,7 @@ impl DoctorArgs {
             settings,
             &crate::doctor::Options {
                 components: self.components.clone(),
+                role: self.role,
                 json: self.json,
                 offline: self.offline,
             },

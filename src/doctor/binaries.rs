@@ -37,7 +37,10 @@ pub fn check(settings: &Settings, components: &[Component], f: &mut Findings) {
         Err(e) => f.warn(
             "bin-dir",
             format!("cannot inspect '{}': {e}", bin_dir.display()),
-            None,
+            format!(
+                "create it with 'kube-bootstrap fetch', or set {} to where the binaries are",
+                crate::env_vars::KUBE_BIN_DIR
+            ),
         ),
     }
     let mut full = settings.clone();

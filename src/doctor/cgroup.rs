@@ -20,7 +20,7 @@ pub fn check(settings: &Settings, f: &mut Findings) {
                 "cannot tell the cgroup hierarchy of '{}': {e}",
                 crate::cgroup::CGROUP_DIR
             ),
-            None,
+            "check that cgroup2 or the cgroup v1 controllers are mounted there ('findmnt /sys/fs/cgroup')",
         ),
     }
 }

@@ -10,15 +10,19 @@ pub fn check(settings: &Settings, http: &mut Http, f: &mut Findings) {
     for server in settings.cluster.etcd_servers.split(',').map(str::trim) {
         let url = format!("{}/health", server.trim_end_matches('/'));
         let hint = || {
-            Some(format!(
+            format!(
                 "start etcd beside the apiserver, or fix {}",
                 var::KUBE_ETCD_SERVERS
-            ))
+            )
         };
         let client = match http.client() {
             Ok(c) => c,
             Err(why) => {
-                f.warn("etcd", format!("{url} not checked: {why}"), None);
+                f.warn(
+                    "etcd",
+                    format!("{url} not checked: {why}"),
+                    "fix KUBE_CA_FILE or the cluster's ca.crt so that an HTTP client can be built",
+                );
                 continue;
             }
         };
@@ -27,7 +31,7 @@ pub fn check(settings: &Settings, http: &mut Http, f: &mut Findings) {
             Ok((status, body)) => f.fail(
                 "etcd",
                 format!("GET {url}: {status}, not healthy: {}", excerpt(&body)),
-                Some("see etcd's log ('journalctl -u etcd')".to_string()),
+                "see etcd's log ('journalctl -u etcd')",
             ),
             Err(why) => f.fail("etcd", format!("GET {url} failed: {why}"), hint()),
         }

@@ -46,7 +46,9 @@ pub fn plans(
             Err(e) => f.fail(
                 "flags",
                 format!("{}: {}", c.binary(), chain(&e)),
-                Error::from(e).hint(),
+                Error::from(e).hint().unwrap_or_else(|| {
+                    "'kube-bootstrap flags --explain' shows which value is wrong".into()
+                }),
             ),
         }
     }
@@ -103,7 +105,7 @@ pub fn check(settings: &Settings, plans: &[Plan], f: &mut Findings) {
 
 fn check_file(r: &Required, now: i64, warn_days: u32, f: &mut Findings) {
     let path = &r.path;
-    let cert_hint = || Some(crate::pki::command_for(path));
+    let cert_hint = || crate::pki::command_for(path);
     let bytes = match std::fs::read(path) {
         Ok(b) => b,
         Err(e) => {

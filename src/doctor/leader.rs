@@ -81,7 +81,11 @@ pub fn check(settings: &Settings, facts: &NodeFacts, http: Option<&mut Http>, f:
     let client = match http.client() {
         Ok(c) => c,
         Err(why) => {
-            f.warn("apiserver", format!("health not checked: {why}"), None);
+            f.warn(
+                "apiserver",
+                format!("health not checked: {why}"),
+                "fix KUBE_CA_FILE or the cluster's ca.crt so that an HTTP client can be built",
+            );
             return;
         }
     };
@@ -97,7 +101,7 @@ pub fn check(settings: &Settings, facts: &NodeFacts, http: Option<&mut Http>, f:
         Ok((status @ (401 | 403), _)) => f.warn(
             "apiserver",
             format!("GET {url}{path}: {status}, anonymous requests are refused; readiness not checked"),
-            None,
+            "allow anonymous health checks (the default 'system:public-info-viewer' binding), or check readiness with 'kubectl get --raw /readyz' on the leader",
         ),
         Ok((status, body)) => f.fail(
             "apiserver",
@@ -107,9 +111,14 @@ pub fn check(settings: &Settings, facts: &NodeFacts, http: Option<&mut Http>, f:
         Err(why) => f.warn(
             "apiserver",
             format!("GET {url}{path} failed: {why}"),
-            (url.starts_with("https")).then(|| {
-                format!("is '{}' the cluster's CA?", ca.display())
-            }),
+            if url.starts_with("https") {
+                format!(
+                    "is '{}' the cluster's CA, and does the apiserver certificate name the host of LEADER_ENDPOINT?",
+                    ca.display()
+                )
+            } else {
+                "check that the apiserver serves on that port: 'journalctl -u kube-apiserver' on the leader".to_string()
+            },
         ),
     }
 }

@@ -17,11 +17,13 @@ mod networks;
 mod node;
 mod probe;
 mod report;
+mod role;
+
+pub use role::Role;
 
 use crate::causes::chain;
 use crate::component::{self, Component};
 use crate::error::Error;
-use crate::fetch::Paths;
 use crate::netenv;
 use crate::node::NodeFacts;
 use crate::settings::Settings;
@@ -34,51 +36,63 @@ use report::Findings;
 pub struct Options {
     /// Components named on the command line (or `all`).
     pub components: Vec<String>,
+    /// The node's role, when the operator names it.
+    pub role: Option<Role>,
     pub json: bool,
     /// Skip every network probe.
     pub offline: bool,
 }
 
-/// Runs the checks relevant to the named components (every component installed on this node
-/// when none is named, or all five when none is installed), prints them, and fails when any
-/// check failed.
+/// Runs the checks relevant to what this node runs (see [`role`]), prints them, and fails when
+/// any check failed.
 pub fn run(
     settings: Result<Settings, crate::settings::Error>,
     opts: &Options,
 ) -> Result<(), Error> {
-    let named = &opts.components;
-    let json = opts.json;
     let mut f = Findings::default();
-    let components = if !named.is_empty() {
-        // Validated by clap's value parser already.
-        component::expand(named).map_err(|e| crate::settings::Error::Invalid {
+    // Validated by clap's value parser already.
+    let named =
+        component::expand(&opts.components).map_err(|e| crate::settings::Error::Invalid {
             var: "COMPONENT".into(),
-            value: named.join(" "),
+            value: opts.components.join(" "),
             origin: crate::settings::Origin::Cli("COMPONENT"),
             expected: e,
-        })?
-    } else {
-        match &settings {
-            Ok(s) => default_components(s),
-            Err(_) => Component::ALL.to_vec(),
+        })?;
+    let components = match settings {
+        Ok(settings) => {
+            config(&settings, &mut f);
+            let decision = role::decide(&named, opts.role, &role::evidence(&settings));
+            if decision.certain {
+                f.ok("role", decision.why);
+            } else {
+                f.warn(
+                    "role",
+                    decision.why,
+                    "name it: 'kube-bootstrap doctor --role leader' (or worker), or the components to check".to_string(),
+                );
+            }
+            check_node(&settings, &decision.components, opts.offline, &mut f);
+            decision.components
+        }
+        Err(e) => {
+            f.fail(
+                "config",
+                chain(&e),
+                match Error::from(e).hint() {
+                    Some(h) => format!("{h}; the other checks need valid settings"),
+                    None => "fix the setting; the other checks need valid settings".to_string(),
+                },
+            );
+            if named.is_empty() {
+                opts.role
+                    .map_or_else(|| Component::ALL.to_vec(), Role::components)
+            } else {
+                named
+            }
         }
     };
-    match settings {
-        Ok(settings) => {
-            f.ok("config", configured(&settings));
-            check_node(&settings, &components, opts.offline, &mut f);
-        }
-        Err(e) => f.fail(
-            "config",
-            chain(&e),
-            Some(match Error::from(e).hint() {
-                Some(h) => format!("{h}; the other checks need valid settings"),
-                None => "fix the setting; the other checks need valid settings".to_string(),
-            }),
-        ),
-    }
     let checks = f.0;
-    let text = report::text(&checks, &components, json);
+    let text = report::text(&checks, &components, opts.json);
     crate::fsutil::print(&text)?;
     match report::count(&checks, report::Status::Fail) {
         0 => Ok(()),
@@ -89,16 +103,22 @@ pub fn run(
     }
 }
 
-/// The components whose binary is recorded as installed here; all five when none is.
-fn default_components(settings: &Settings) -> Vec<Component> {
-    let installed: Vec<Component> = Component::ALL
-        .into_iter()
-        .filter(|&c| Paths::new(settings, c).record.exists())
-        .collect();
-    if installed.is_empty() {
-        Component::ALL.to_vec()
-    } else {
-        installed
+/// The settings line, or one failure per name in the config file that is not a setting.
+fn config(settings: &Settings, f: &mut Findings) {
+    if settings.unknown.is_empty() {
+        f.ok("config", configured(settings));
+        return;
+    }
+    for u in &settings.unknown {
+        let hint = match u.suggestion {
+            Some(meant) => format!("rename {} to {meant} in '{}'", u.name, u.file.display()),
+            None => format!(
+                "remove {} from '{}', or spell it as README.md's Configuration table does",
+                u.name,
+                u.file.display()
+            ),
+        };
+        f.fail("config", u.to_string(), hint);
     }
 }
 
@@ -139,7 +159,7 @@ fn check_node(settings: &Settings, components: &[Component], offline: bool, f: &
             f.warn(
                 "node-address",
                 format!("cannot list this node's addresses: {}", chain(&e)),
-                None,
+                "run doctor on the node itself (not in a container without its network), as root",
             );
             None
         }

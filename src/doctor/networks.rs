@@ -36,14 +36,14 @@ pub fn check(settings: &Settings, d: Option<&Discovery>, f: &mut Findings) {
             None => f.warn(
                 "service-range",
                 format!("'{}' has no valid FLANNEL_NETWORK", flannel.display()),
-                None,
+                "check flannel's configuration: the file should set FLANNEL_NETWORK=<CIDR>",
             ),
         },
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => f.warn(
             "service-range",
             format!("cannot read '{}': {e}", flannel.display()),
-            None,
+            "run doctor as a user that can read it (root)",
         ),
     }
     if let Some(cidr) = settings.cluster.cluster_cidr {
@@ -64,10 +64,10 @@ pub fn check(settings: &Settings, d: Option<&Discovery>, f: &mut Findings) {
                 "{} {range} overlaps {net}, {what}",
                 var::KUBE_SERVICE_CLUSTER_IP_RANGE
             ),
-            Some(format!(
+            format!(
                 "choose a {} that no pod or node network uses",
                 var::KUBE_SERVICE_CLUSTER_IP_RANGE
-            )),
+            ),
         );
     }
     if found.is_empty() {

@@ -67,12 +67,14 @@ impl Findings {
         self.push(check, Status::Ok, finding, None);
     }
 
-    pub fn warn(&mut self, check: &'static str, finding: String, hint: impl Into<Option<String>>) {
-        self.push(check, Status::Warn, finding, hint.into());
+    /// A warning: every warning says what to do.
+    pub fn warn(&mut self, check: &'static str, finding: String, hint: impl Into<String>) {
+        self.push(check, Status::Warn, finding, Some(hint.into()));
     }
 
-    pub fn fail(&mut self, check: &'static str, finding: String, hint: impl Into<Option<String>>) {
-        self.push(check, Status::Fail, finding, hint.into());
+    /// A failure: every failure says what to do.
+    pub fn fail(&mut self, check: &'static str, finding: String, hint: impl Into<String>) {
+        self.push(check, Status::Fail, finding, Some(hint.into()));
     }
 }
 

@@ -70,7 +70,7 @@ pub fn findings(settings: &Settings) -> Vec<Finding> {
                         Level::Fail,
                         &ca_path,
                         "is not a CA certificate".into(),
-                        None,
+                        Some(command_for(&ca_path)),
                     );
                 }
                 Some(ca)
@@ -95,7 +95,12 @@ pub fn findings(settings: &Settings) -> Vec<Finding> {
             None
         }
         Err(e) => {
-            f.push(Level::Fail, &ca_path, crate::causes::chain(&e), None);
+            f.push(
+                Level::Fail,
+                &ca_path,
+                crate::causes::chain(&e),
+                Some(unreadable_hint(&ca_path)),
+            );
             None
         }
     };
@@ -113,7 +118,7 @@ pub fn findings(settings: &Settings) -> Vec<Finding> {
                 Level::Warn,
                 &dir,
                 format!("names and identities not checked against this node: {why}"),
-                None,
+                Some("write LEADER_ENDPOINT to /etc/leader and the node's address to /etc/network-environment (or set KUBE_NODE_IP)".into()),
             );
             Vec::new()
         }
@@ -153,6 +158,14 @@ fn check_expiry(f: &mut Findings, path: &Path, cert: &CertInfo, settings: &Setti
             None,
         );
     }
+}
+
+/// For a file that exists but cannot be read.
+fn unreadable_hint(path: &Path) -> String {
+    format!(
+        "run as a user that can read '{}' (root), or check its permissions",
+        path.display()
+    )
 }
 
 fn x509_identity(cert: &CertInfo) -> String {
@@ -199,8 +212,18 @@ fn check_sa(f: &mut Findings, dir: &Path) {
                         public.display()
                     )),
                 ),
-                (Err(e), _) => f.push(Level::Fail, &key, crate::causes::chain(&e), None),
-                (_, Err(e)) => f.push(Level::Fail, &public, crate::causes::chain(&e), None),
+                (Err(e), _) => f.push(
+                    Level::Fail,
+                    &key,
+                    crate::causes::chain(&e),
+                    Some(command_for(&key)),
+                ),
+                (_, Err(e)) => f.push(
+                    Level::Fail,
+                    &public,
+                    crate::causes::chain(&e),
+                    Some(command_for(&public)),
+                ),
             }
             key_mode_ok(f, &key);
         }
@@ -247,7 +270,12 @@ fn check_leaf(
             return;
         }
         Err(e) => {
-            f.push(Level::Fail, &crt, crate::causes::chain(&e), None);
+            f.push(
+                Level::Fail,
+                &crt,
+                crate::causes::chain(&e),
+                Some(unreadable_hint(&crt)),
+            );
             return;
         }
     };

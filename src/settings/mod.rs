@@ -118,6 +118,32 @@ pub struct Settings {
     pub extra_args: BTreeMap<Component, Vec<String>>,
     /// Where each variable's value came from.
     pub origins: BTreeMap<String, Origin>,
+    /// Names in the config file that look like ours but are not (ignored, reported).
+    pub unknown: Vec<UnknownSetting>,
+}
+
+/// A name in the config file that looks like one of ours but is not: `KUBE_VERSON`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownSetting {
+    pub name: String,
+    /// The name it most likely meant.
+    pub suggestion: Option<&'static str>,
+    pub file: PathBuf,
+}
+
+impl std::fmt::Display for UnknownSetting {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "unknown setting {} in '{}', ignored",
+            self.name,
+            self.file.display()
+        )?;
+        match self.suggestion {
+            Some(meant) => write!(f, ": did you mean {meant}?"),
+            None => write!(f, " (README.md lists every setting)"),
+        }
+    }
 }
 
 /// Settings that shape the components' flags.

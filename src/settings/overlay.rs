@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use super::{DEFAULT_CONFIG, Error, Origin, resolve};
+use super::{DEFAULT_CONFIG, Error, Origin, UnknownSetting, resolve};
 use crate::env_vars as var;
 
 /// Values given on the command line; each overrides its variable.
@@ -25,6 +25,8 @@ pub struct Overlay {
     cli: BTreeMap<&'static str, (String, &'static str)>,
     /// Process environment; `None` reads the real one (tests pass a map).
     env: Option<BTreeMap<String, String>>,
+    /// Names in the config file that look like ours but are not.
+    unknown: Vec<UnknownSetting>,
 }
 
 impl Overlay {
@@ -66,24 +68,30 @@ impl Overlay {
 
     fn from_vars(path: &Path, vars: Vec<(String, String)>) -> Overlay {
         let mut config = BTreeMap::new();
+        let mut unknown = Vec::new();
         for (key, value) in vars {
             if var::looks_like_ours(&key) {
-                match var::suggest(&key) {
-                    Some(meant) => {
-                        tracing::warn!(file = %path.display(), variable = %key, suggestion = meant, "unknown setting {key} in config file, ignored: did you mean {meant}?")
-                    }
-                    None => {
-                        tracing::warn!(file = %path.display(), variable = %key, "unknown setting {key} in config file, ignored (README.md lists every setting)")
-                    }
-                }
+                let u = UnknownSetting {
+                    suggestion: var::suggest(&key),
+                    name: key.clone(),
+                    file: path.to_path_buf(),
+                };
+                tracing::warn!(file = %path.display(), variable = %key, suggestion = u.suggestion.unwrap_or(""), "{u}");
+                unknown.push(u);
             }
             config.insert(key, value);
         }
         Overlay {
             config_path: path.to_path_buf(),
             config,
+            unknown,
             ..Overlay::default()
         }
+    }
+
+    /// Names in the config file that look like ours but are not.
+    pub fn unknown(&self) -> &[UnknownSetting] {
+        &self.unknown
     }
 
     /// Uses `env` instead of the process environment (for tests).

@@ -161,6 +161,27 @@ pub fn cri_endpoint(text: &str) -> Option<String> {
     (text.starts_with("unix:///") && !text.contains(char::is_whitespace)).then(|| text.to_string())
 }
 
+/// A node's own address: a unicast IPv4 address. The error is what was expected, and why the
+/// value is not it (an unspecified, broadcast or multicast address names no node).
+pub fn node_ipv4(text: &str) -> Result<std::net::Ipv4Addr, &'static str> {
+    let ip: std::net::Ipv4Addr = text.trim().parse().map_err(|_| "an IPv4 address")?;
+    if ip.is_unspecified() {
+        Err(
+            "the node's own unicast IPv4 address; 0.0.0.0 is the unspecified address ('any'), which no node has",
+        )
+    } else if ip.is_broadcast() {
+        Err(
+            "the node's own unicast IPv4 address; 255.255.255.255 is the broadcast address, which no node has",
+        )
+    } else if ip.is_multicast() {
+        Err(
+            "the node's own unicast IPv4 address; 224.0.0.0/4 is multicast, a group of receivers and not a node",
+        )
+    } else {
+        Ok(ip)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

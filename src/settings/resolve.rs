@@ -276,9 +276,8 @@ impl Settings {
         )?;
         let node_ip = match r.optional(var::KUBE_NODE_IP) {
             Some((value, origin)) => {
-                let ip = value.trim().parse::<std::net::Ipv4Addr>().map_err(|_| {
-                    invalid(var::KUBE_NODE_IP, &value, origin.clone(), "an IPv4 address")
-                })?;
+                let ip = super::parse::node_ipv4(&value)
+                    .map_err(|why| invalid(var::KUBE_NODE_IP, &value, origin.clone(), why))?;
                 Some((IpAddr::V4(ip), origin))
             }
             None => None,
@@ -337,6 +336,7 @@ impl Settings {
             },
             extra_args,
             origins: r.origins,
+            unknown: overlay.unknown().to_vec(),
         })
     }
 }

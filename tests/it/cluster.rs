@@ -92,6 +92,15 @@ fn doctor(sb: &Node, args: &[&str]) -> (Outcome, Vec<(String, String, String)>) 
         .run();
     let doc: Value = serde_json::from_str(&out.stdout)
         .unwrap_or_else(|e| panic!("doctor --json printed no JSON ({e})\n{out}"));
+    // Every warning and failure says what to do.
+    for c in doc["checks"].as_array().unwrap() {
+        if c["status"] != "ok" {
+            assert!(
+                c["hint"].as_str().is_some_and(|h| !h.is_empty()),
+                "no hint: {c}\n{out}"
+            );
+        }
+    }
     let lines = doc["checks"]
         .as_array()
         .unwrap()
@@ -228,4 +237,121 @@ fn cluster_check_names_the_broken_pair() {
     fs::remove_file(pki(&lead).join("scheduler.key")).unwrap();
     let (out, lines) = doctor(&lead, &LEADER_ROLE);
     fails_with(&lines, &out, "scheduler.key", "pki init");
+}
+
+/// `doctor --offline --json ARGS` on `sb`: the whole report.
+fn report(sb: &Node, args: &[&str]) -> (Outcome, Value) {
+    let out = sb
+        .kb()
+        .args(&["doctor", "--offline", "--json"])
+        .args(args)
+        .run();
+    let doc = serde_json::from_str(&out.stdout)
+        .unwrap_or_else(|e| panic!("doctor --json printed no JSON ({e})\n{out}"));
+    (out, doc)
+}
+
+fn line(doc: &Value, check: &str) -> Vec<(String, String, String)> {
+    doc["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["check"] == check)
+        .map(|c| {
+            let s = |k: &str| c[k].as_str().unwrap_or_default().to_string();
+            (s("status"), s("finding"), s("hint"))
+        })
+        .collect()
+}
+
+fn components(doc: &Value) -> Vec<String> {
+    doc["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn doctor_works_out_the_role_and_says_why() {
+    let (lead, worker) = cluster("v1.36.4", LEADER_IP, WORKER_IP);
+    let (out, doc) = report(&lead, &[]);
+    assert_eq!(components(&doc), LEADER_ROLE, "{out}");
+    let role = line(&doc, "role");
+    assert_eq!(role.len(), 1, "{out}");
+    assert_eq!(role[0].0, "ok", "{out}");
+    assert!(role[0].1.contains("a leader: ca.key"), "{out}");
+
+    let (out, doc) = report(&worker, &[]);
+    assert_eq!(components(&doc), WORKER_ROLE, "{out}");
+    assert!(line(&doc, "role")[0].1.contains("a worker"), "{out}");
+    // Leader-only checks are not run on a worker.
+    assert!(
+        !line(&doc, "flags")
+            .iter()
+            .any(|(_, f, _)| f.contains("kube-apiserver")),
+        "{out}"
+    );
+
+    // An enabled unit wins over the PKI files.
+    let wants = lead
+        .root()
+        .join("etc/systemd/system/multi-user.target.wants");
+    fs::create_dir_all(&wants).unwrap();
+    std::os::unix::fs::symlink(
+        "/etc/systemd/system/kube-kubelet.service",
+        wants.join("kube-kubelet.service"),
+    )
+    .unwrap();
+    let (out, doc) = report(&lead, &[]);
+    assert_eq!(components(&doc), ["kubelet"], "{out}");
+    assert!(
+        line(&doc, "role")[0].1.contains("units enabled: kubelet"),
+        "{out}"
+    );
+    let (out, doc) = report(&lead, &["--role", "worker"]);
+    assert_eq!(components(&doc), WORKER_ROLE, "{out}");
+    assert!(line(&doc, "role")[0].1.contains("--role worker"), "{out}");
+
+    // Nothing to go by: every component, a warning that says how to name the role.
+    let bare = node("v1.36.4", LEADER_IP, WORKER_IP);
+    let (out, doc) = report(&bare, &[]);
+    assert_eq!(components(&doc), LEADER_ROLE, "{out}");
+    let role = line(&doc, "role");
+    assert_eq!(role[0].0, "warn", "{out}");
+    assert!(role[0].2.contains("--role leader"), "{out}");
+}
+
+#[test]
+fn doctor_fails_an_unknown_setting_in_the_config_file_and_suggests_the_name() {
+    let (_, worker) = cluster("v1.36.4", LEADER_IP, WORKER_IP);
+    write(
+        worker.root(),
+        "etc/kube-bootstrap.env",
+        "KUBE_VERSON=v1.30.0\nHTTPS_PROXY=http://proxy.example:3128\nKUBE_NO_SUCH_SETTING=1\n",
+    );
+    let (out, doc) = report(&worker, &[]);
+    assert_eq!(out.code(), Some(1), "{out}");
+    assert!(!out.stdout.contains("every setting valid"), "{out}");
+    let config = line(&doc, "config");
+    assert_eq!(config.len(), 2, "{out}");
+    assert_eq!(config[0].0, "fail");
+    assert!(
+        config[0].1.contains("unknown setting KUBE_VERSON")
+            && config[0].1.contains("did you mean KUBE_VERSION?"),
+        "{out}"
+    );
+    assert!(
+        config[0].2.contains("rename KUBE_VERSON to KUBE_VERSION"),
+        "{out}"
+    );
+    assert!(config[1].1.contains("KUBE_NO_SUCH_SETTING"), "{out}");
+    assert!(!out.stdout.contains("HTTPS_PROXY"), "{out}");
+    // The text report too.
+    let text = worker.kb().args(&["doctor", "--offline"]).run();
+    assert!(
+        text.stdout.contains("fail  config") && !text.stdout.contains("every setting valid"),
+        "{text}"
+    );
 }
