@@ -220,7 +220,7 @@ fn kubeconfig(
         f.ok(
             CHECK,
             format!(
-                "{what} reaches {} without TLS (the insecure topology): no certificate to check",
+                "{what} reaches {} without TLS: no certificate to check",
                 kc.server
             ),
         );

@@ -35,10 +35,17 @@ pub fn plans(
                     ),
                 );
                 for w in &plan.warnings {
+                    // Said once, not once per component (the leader check may have said it).
+                    if f.0.iter().any(|c| &c.finding == w) {
+                        continue;
+                    }
                     f.warn(
                         "flags",
                         w.clone(),
-                        "set KUBE_VERSION to a release kube-bootstrap knows, or upgrade kube-bootstrap".to_string(),
+                        format!(
+                            "'kube-bootstrap flags {} --explain' shows the rules applied",
+                            c.name()
+                        ),
                     );
                 }
                 plans.push(plan);

@@ -47,6 +47,21 @@ pub fn check(settings: &Settings, facts: &NodeFacts, http: Option<&mut Http>, f:
         }
     };
     let (url, port) = apiserver_url(settings, &leader.value);
+    if let Some(w) = flags::plain_http_leader(
+        crate::component::Component::Kubelet,
+        rules_minor(settings),
+        facts,
+    ) {
+        f.warn(
+            "leader",
+            w,
+            format!(
+                "write LEADER_ENDPOINT=https://{} (or the host alone) to '{}'",
+                leader.value.host,
+                settings.path(&settings.node.leader_file).display()
+            ),
+        );
+    }
     f.ok(
         "leader",
         format!(
@@ -176,6 +191,25 @@ mod tests {
                 "http://127.0.0.1:8080",
                 "http://127.0.0.1:8080",
                 8080,
+            ),
+            // A URL without a port takes the topology's port, like a bare host.
+            (
+                "KUBE_VERSION=v1.36.4\nKUBE_APISERVER_PORT=8443",
+                "https://leader",
+                "https://leader:8443",
+                8443,
+            ),
+            (
+                "KUBE_VERSION=v1.36.4",
+                "https://leader",
+                "https://leader:6443",
+                6443,
+            ),
+            (
+                "KUBE_VERSION=v1.36.4",
+                "https://leader:443",
+                "https://leader:443",
+                443,
             ),
         ] {
             let s = settings(config);

@@ -223,6 +223,9 @@ pub fn compute(
     };
     let mut out = rules::Out::default();
     rules::component(&ctx, &mut out)?;
+    if let Some(w) = plain_http_leader(component, minor, facts) {
+        warnings.push(w);
+    }
 
     let mut flags = out.flags;
     if let Some(extra) = settings.extra_args.get(&component) {
@@ -240,6 +243,21 @@ pub fn compute(
         files: out.files,
         required: out.required,
         warnings,
+    })
+}
+
+/// From 1.20 the apiserver serves only TLS: an `http://` `LEADER_ENDPOINT` gives node
+/// components a plain-HTTP server URL, which works only through a plain-HTTP proxy in front of
+/// the apiserver. Said, not refused: the operator wrote the scheme on purpose.
+pub fn plain_http_leader(component: Component, minor: u32, facts: &NodeFacts) -> Option<String> {
+    let leader = facts.leader.as_ref().ok()?;
+    let node_side = matches!(component, Component::Kubelet | Component::Proxy);
+    (node_side && minor >= 20 && leader.value.scheme.as_deref() == Some("http")).then(|| {
+        format!(
+            "LEADER_ENDPOINT ({}) asks for http://, but from Kubernetes 1.20 the apiserver serves only TLS: kubelet and kube-proxy reach it without TLS or client certificates, which works only through a plain-HTTP proxy; write https://{} or the host alone",
+            leader.source,
+            leader.value.host
+        )
     })
 }
 
@@ -263,6 +281,41 @@ mod tests {
             name: name.into(),
             value: Some(value.into()),
             why: vec!["rule".into()],
+        }
+    }
+
+    #[test]
+    fn a_plain_http_leader_is_said_on_the_tls_topology_only() {
+        use crate::node::{FactSource, Known, parse_endpoint};
+        let facts = |endpoint: &str| NodeFacts {
+            leader: Ok(Known {
+                value: parse_endpoint(endpoint).unwrap(),
+                source: FactSource::File {
+                    path: "/etc/leader".into(),
+                    var: "LEADER_ENDPOINT",
+                },
+            }),
+            node_ip: Ok(Known {
+                value: "10.0.0.2".parse().unwrap(),
+                source: FactSource::File {
+                    path: "/etc/network-environment".into(),
+                    var: "DEFAULT_IPV4",
+                },
+            }),
+        };
+        for (component, minor, endpoint, warned) in [
+            (Component::Kubelet, 20, "http://10.0.0.1", true),
+            (Component::Proxy, 36, "http://10.0.0.1:8080", true),
+            (Component::Kubelet, 19, "http://10.0.0.1", false),
+            (Component::Kubelet, 36, "https://10.0.0.1", false),
+            (Component::Kubelet, 36, "10.0.0.1", false),
+            (Component::Apiserver, 36, "http://10.0.0.1", false),
+        ] {
+            let w = plain_http_leader(component, minor, &facts(endpoint));
+            assert_eq!(w.is_some(), warned, "{component} 1.{minor} {endpoint}");
+            if let Some(w) = w {
+                assert!(w.contains("write https://10.0.0.1"), "{w}");
+            }
         }
     }
 

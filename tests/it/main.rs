@@ -5,6 +5,7 @@ mod doctor;
 mod exec;
 mod fetch;
 mod layout;
+mod leader;
 mod netenv;
 mod pki;
 mod support;

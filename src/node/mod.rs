@@ -6,11 +6,16 @@
 //! `/etc/network-environment` does not exist at all, the address is discovered from the kernel
 //! the way `kube-bootstrap network-env` would write it, and its source says so.
 
+mod endpoint;
+
 use std::fmt;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
-use reqwest::Url;
+pub use endpoint::{
+    ENDPOINT_CONTROL, ENDPOINT_EXPECTED, ENDPOINT_PORT_FORM, ENDPOINT_PORT_RANGE,
+    ENDPOINT_PORT_ZERO, ENDPOINT_URL_FORMS, Endpoint, parse_endpoint,
+};
 
 use crate::envfile;
 use crate::netenv::DEFAULT_IPV4;
@@ -18,9 +23,6 @@ use crate::settings::{Origin, Settings};
 
 /// Variable in `/etc/leader`.
 pub const LEADER_ENDPOINT: &str = "LEADER_ENDPOINT";
-
-/// What a valid `LEADER_ENDPOINT` looks like.
-pub const ENDPOINT_EXPECTED: &str = "a host name or IP, host:port, [IPv6]:port, or an http(s) URL (e.g. 10.0.0.5, leader.example:6443)";
 
 /// Why a node fact is not available.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -99,116 +101,6 @@ pub struct Known<T> {
 /// A fact, or why it is unavailable.
 pub type Fact<T> = Result<Known<T>, FactError>;
 
-/// The apiserver endpoint of the leader node.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Endpoint {
-    /// `http` or `https` when given as a URL.
-    pub scheme: Option<String>,
-    /// Host name or IP (IPv6 without brackets).
-    pub host: String,
-    pub port: Option<u16>,
-}
-
-impl Endpoint {
-    /// The apiserver URL, filling in the scheme and port the version's topology uses.
-    pub fn url(&self, default_scheme: &str, default_port: u16) -> String {
-        let scheme = self.scheme.as_deref().unwrap_or(default_scheme);
-        let port = self.port.unwrap_or(default_port);
-        let host = if self.host.contains(':') {
-            format!("[{}]", self.host)
-        } else {
-            self.host.clone()
-        };
-        format!("{scheme}://{host}:{port}")
-    }
-}
-
-/// Parses `LEADER_ENDPOINT`. Pure.
-pub fn parse_endpoint(text: &str) -> Option<Endpoint> {
-    if text.contains("://") {
-        let url = Url::parse(text).ok()?;
-        if !matches!(url.scheme(), "http" | "https")
-            || !url.username().is_empty()
-            || url.password().is_some()
-            || url.query().is_some()
-            || url.fragment().is_some()
-            || !matches!(url.path(), "" | "/")
-        {
-            return None;
-        }
-        let host = match url.host()? {
-            url::Host::Domain(d) => valid_host(d)?.to_string(),
-            url::Host::Ipv4(ip) => ip.to_string(),
-            url::Host::Ipv6(ip) => ip.to_string(),
-        };
-        // A URL means what it says: without a port, the scheme's own port.
-        return Some(Endpoint {
-            scheme: Some(url.scheme().to_string()),
-            host,
-            port: url.port_or_known_default(),
-        });
-    }
-    if let Some(rest) = text.strip_prefix('[') {
-        let (addr, after) = rest.split_once(']')?;
-        let ip: Ipv6Addr = addr.parse().ok()?;
-        let port = match after {
-            "" => None,
-            p => Some(parse_port(p.strip_prefix(':')?)?),
-        };
-        return Some(Endpoint {
-            scheme: None,
-            host: ip.to_string(),
-            port,
-        });
-    }
-    if let Ok(ip) = text.parse::<Ipv6Addr>() {
-        return Some(Endpoint {
-            scheme: None,
-            host: ip.to_string(),
-            port: None,
-        });
-    }
-    let (host, port) = match text.rsplit_once(':') {
-        Some((h, p)) => (h, Some(parse_port(p)?)),
-        None => (text, None),
-    };
-    Some(Endpoint {
-        scheme: None,
-        host: valid_host(host)?.to_string(),
-        port,
-    })
-}
-
-fn parse_port(text: &str) -> Option<u16> {
-    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    text.parse().ok().filter(|p| *p > 0)
-}
-
-/// An IPv4 address or a DNS name (RFC 1123 labels).
-fn valid_host(host: &str) -> Option<&str> {
-    if host.parse::<Ipv4Addr>().is_ok() {
-        return Some(host);
-    }
-    // Something that looks numeric but is not a valid address (10.0.0.256) is a typo.
-    if host.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
-        return None;
-    }
-    let ok = !host.is_empty()
-        && host.len() <= 253
-        && host.split('.').all(|label| {
-            !label.is_empty()
-                && label.len() <= 63
-                && !label.starts_with('-')
-                && !label.ends_with('-')
-                && label
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
-        });
-    ok.then_some(host)
-}
-
 /// The node's facts, as far as they could be read.
 #[derive(Debug, Clone)]
 pub struct NodeFacts {
@@ -230,11 +122,12 @@ impl NodeFacts {
                         var: LEADER_ENDPOINT,
                     },
                 })
-                .ok_or(FactError::Invalid {
+                .map_err(|expected| FactError::Invalid {
                     path: leader_path.clone(),
                     var: LEADER_ENDPOINT,
-                    value,
-                    expected: ENDPOINT_EXPECTED,
+                    // Control characters are shown escaped, never sent to the terminal.
+                    value: value.escape_debug().to_string(),
+                    expected,
                 })
         });
         let node_ip = match &settings.node.node_ip {
@@ -334,74 +227,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn endpoints_accepted() {
-        for (text, scheme, host, port) in [
-            ("10.0.0.5", None, "10.0.0.5", None),
-            ("leader.example", None, "leader.example", None),
-            ("leader", None, "leader", None),
-            ("10.0.0.5:6443", None, "10.0.0.5", Some(6443)),
-            ("leader.example:9090", None, "leader.example", Some(9090)),
-            ("[fd00::1]:6443", None, "fd00::1", Some(6443)),
-            ("[fd00::1]", None, "fd00::1", None),
-            ("fd00::1", None, "fd00::1", None),
-            (
-                "https://leader.example:6443",
-                Some("https"),
-                "leader.example",
-                Some(6443),
-            ),
-            (
-                "http://10.0.0.5:9090/",
-                Some("http"),
-                "10.0.0.5",
-                Some(9090),
-            ),
-            (
-                "https://leader.example",
-                Some("https"),
-                "leader.example",
-                Some(443),
-            ),
-            (
-                "https://[fd00::1]:6443",
-                Some("https"),
-                "fd00::1",
-                Some(6443),
-            ),
-        ] {
-            let e = parse_endpoint(text).unwrap_or_else(|| panic!("{text} rejected"));
-            assert_eq!(e.scheme.as_deref(), scheme, "{text}");
-            assert_eq!(e.host, host, "{text}");
-            assert_eq!(e.port, port, "{text}");
-        }
-    }
-
-    #[test]
-    fn endpoints_rejected() {
-        for text in [
-            "",
-            " ",
-            "10.0.0.5 ",
-            "leader example",
-            "10.0.0.5;rm -rf /",
-            "$(reboot)",
-            "`id`",
-            "/etc/leader",
-            "leader/api",
-            "10.0.0.256",
-            "10.0.0.5:0",
-            "10.0.0.5:99999",
-            "10.0.0.5:port",
-            "ftp://leader",
-            "https://user:pw@leader",
-            "https://leader/api",
-            "https://leader?x=1",
-            "-leader",
-            "[fd00::1]:",
-            "[not-v6]:6443",
-        ] {
-            assert!(parse_endpoint(text).is_none(), "{text:?} accepted");
-        }
+    fn a_leader_endpoint_with_control_characters_is_shown_escaped() {
+        let dir = std::env::temp_dir().join(format!("kb-leader-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("etc")).unwrap();
+        std::fs::write(
+            dir.join("etc/leader"),
+            "LEADER_ENDPOINT=\"10.0.0.1\x1b[2J\"\n",
+        )
+        .unwrap();
+        let overlay = crate::settings::Overlay::from_config_str(Path::new("/etc/kb.env"), "")
+            .unwrap()
+            .with_env([("KUBE_ARCH".to_string(), "amd64".to_string())].into());
+        let settings = Settings::resolve(&dir, &overlay).unwrap();
+        let e = NodeFacts::load(&settings).leader.unwrap_err().to_string();
+        assert!(e.contains("'10.0.0.1\\u{1b}[2J'"), "{e}");
+        assert!(e.contains(ENDPOINT_CONTROL), "{e}");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
@@ -443,15 +284,5 @@ mod tests {
             }
         }
         std::fs::remove_dir_all(&dir).unwrap();
-    }
-
-    #[test]
-    fn endpoint_urls_fill_defaults() {
-        let e = parse_endpoint("10.0.0.1").unwrap();
-        assert_eq!(e.url("https", 6443), "https://10.0.0.1:6443");
-        let e = parse_endpoint("[fd00::1]:7000").unwrap();
-        assert_eq!(e.url("http", 9090), "http://[fd00::1]:7000");
-        let e = parse_endpoint("https://leader:443").unwrap();
-        assert_eq!(e.url("http", 9090), "https://leader:443");
     }
 }
