@@ -3,6 +3,7 @@
 //! `partial`, and become visible only through `install`.
 
 mod checksum;
+mod env_file;
 mod failure;
 mod lock;
 mod partial;
@@ -19,13 +20,14 @@ use reqwest::Url;
 use crate::arch;
 use crate::component::Component;
 use crate::env_vars;
-use crate::envfile;
 use crate::fsutil::{self, io_err};
 use crate::settings::Settings;
 
+pub use env_file::env_file_contents;
 pub use failure::{Error, ExpectedFrom, FetchError, MirrorFailure};
 pub use record::{Identity, Record, Stale};
 
+use env_file::write_env_file;
 use partial::Partial;
 use progress::Progress;
 use transport::Transport;
@@ -308,39 +310,57 @@ async fn from_mirror(
 
     fsutil::create_dir_all(&paths.bin_dir)?;
     let partial_path = paths.partial(&expected);
-    let mut partial = Partial::open(&partial_path, settings.max_download_bytes)?;
     let mut progress = Progress::new(paths.binary, net.progress_bar);
-    tracing::info!(
-        component = %paths.component,
-        binary = %paths.binary,
-        version = %settings.version,
-        url = %url,
-        sha256 = %expected,
-        resume_from = partial.len(),
-        "downloading"
-    );
-    let result = with_retries(settings.fetch_retries, "download", attempts, async || {
-        transport.download(url, &mut partial, &mut progress).await
-    })
-    .await;
-    progress.finish();
-    if let Err(e) = result {
-        if matches!(e, FetchError::TooLarge { .. }) {
-            partial.discard();
+    // Bytes resumed from an earlier run or another mirror may be the wrong ones: a resumed
+    // download that fails the checksum is fetched once more from zero here before this mirror
+    // is blamed. A partial file that failed is always deleted, so no rerun resumes from it.
+    let mut from_zero = false;
+    let (partial, actual) = loop {
+        let mut partial = Partial::open(&partial_path, settings.max_download_bytes)?;
+        if from_zero {
+            partial.reset()?;
         }
-        return Err(e);
-    }
-    let actual = partial.finish()?;
-    let size = partial.len();
-    if actual != expected {
+        tracing::info!(
+            component = %paths.component,
+            binary = %paths.binary,
+            version = %settings.version,
+            url = %url,
+            sha256 = %expected,
+            resume_from = partial.len(),
+            "downloading"
+        );
+        let result = with_retries(settings.fetch_retries, "download", attempts, async || {
+            transport.download(url, &mut partial, &mut progress).await
+        })
+        .await;
+        progress.finish();
+        let resumed = match result {
+            Ok(resumed) => resumed,
+            Err(e) => {
+                if matches!(e, FetchError::TooLarge { .. }) {
+                    partial.discard();
+                }
+                return Err(e);
+            }
+        };
+        let actual = partial.finish()?;
+        if actual == expected {
+            break (partial, actual);
+        }
         partial.discard();
+        if resumed && !from_zero {
+            tracing::warn!(component = %paths.component, binary = %paths.binary, url = %url, expected = %expected, computed = %actual, "resumed download failed the checksum, downloading again from zero");
+            from_zero = true;
+            continue;
+        }
         return Err(FetchError::ChecksumMismatch {
             url: url.to_string(),
             expected,
             actual,
             from,
         });
-    }
+    };
+    let size = partial.len();
     let header = partial.header(20)?;
     if let Err(mismatch) = arch::check_elf(&header, settings.arch) {
         partial.discard();
@@ -411,57 +431,6 @@ fn remove_stale_partials(paths: &Paths) {
             let _ = std::fs::remove_file(entry.path());
         }
     }
-}
-
-/// Writes the component's config files and the environment file units read with
-/// `EnvironmentFile=`, each only when it changes. Flags that cannot be computed yet (a node
-/// file missing) leave `KUBE_ARGS` out with a warning: the binary itself is in place.
-fn write_env_file(
-    settings: &Settings,
-    component: Component,
-    paths: &Paths,
-    record: &Record,
-) -> Result<(), Error> {
-    let args = match crate::plan::plan(settings, component, &[]) {
-        Ok(plan) => {
-            crate::plan::write_files(&plan)?;
-            Some(plan.args())
-        }
-        Err(e) => {
-            tracing::warn!(component = %component, error = %crate::causes::chain(&e), "cannot compute flags yet, KUBE_ARGS left out of the environment file");
-            None
-        }
-    };
-    let text = env_file_contents(paths, record, args.as_deref());
-    if fsutil::write_if_changed(&paths.env_file, text.as_bytes(), 0o644)? {
-        tracing::debug!(path = %paths.env_file.display(), "environment file written");
-    }
-    Ok(())
-}
-
-/// The environment file's content for an installed binary. `KUBE_ARGS` is for
-/// `ExecStart=/opt/bin/kubelet $KUBE_ARGS`, which systemd splits at whitespace.
-pub fn env_file_contents(paths: &Paths, record: &Record, args: Option<&[String]>) -> String {
-    let mut vars = vec![
-        ("KUBE_VERSION", record.version.clone()),
-        ("KUBE_ARCH", record.arch.clone()),
-        ("KUBE_BINARY", paths.target.display().to_string()),
-        ("KUBE_SHA256", record.sha256.clone()),
-        ("KUBE_SOURCE", record.url.clone()),
-    ];
-    if let Some(args) = args {
-        if args.iter().any(|a| a.contains(char::is_whitespace)) {
-            tracing::warn!(binary = %paths.binary, "an argument contains whitespace; $KUBE_ARGS would split it, use 'kube-bootstrap exec'");
-        }
-        vars.push(("KUBE_ARGS", args.join(" ")));
-    }
-    envfile::render(
-        &format!(
-            "Written by kube-bootstrap for {}; do not edit.",
-            paths.binary
-        ),
-        &vars,
-    )
 }
 
 #[cfg(test)]

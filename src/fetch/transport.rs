@@ -86,16 +86,18 @@ impl Transport {
     }
 
     /// Downloads `url` into `partial`, resuming after the bytes already there when it can.
+    /// Returns whether it resumed, that is whether bytes written before this call are kept.
     pub async fn download(
         &self,
         url: &Url,
         partial: &mut Partial,
         progress: &mut Progress,
-    ) -> Result<(), FetchError> {
+    ) -> Result<bool, FetchError> {
         if url.scheme() == "file" {
-            return self.copy_file(url, partial, progress);
+            return self.copy_file(url, partial, progress).map(|()| false);
         }
         let offset = partial.len();
+        let mut resumed = false;
         let resp = self.send(url, (offset > 0).then_some(offset)).await?;
         let status = resp.status();
         let body_len = resp.content_length();
@@ -106,15 +108,14 @@ impl Transport {
                     .get(CONTENT_RANGE)
                     .and_then(|v| v.to_str().ok())
                     .unwrap_or("");
-                if !range.starts_with(&format!("bytes {offset}-")) {
+                if let Err(detail) = check_content_range(range, offset, body_len) {
                     partial.reset()?;
                     return Err(FetchError::BadRange {
                         url: url.to_string(),
-                        detail: format!(
-                            "206 for the wrong range ('{range}', wanted bytes {offset}-)"
-                        ),
+                        detail,
                     });
                 }
+                resumed = true;
                 tracing::info!(url = %url, offset, "resuming download");
             }
             StatusCode::OK => {
@@ -154,7 +155,7 @@ impl Transport {
                 expected: total,
             });
         }
-        Ok(())
+        Ok(resumed)
     }
 
     fn copy_file(
@@ -225,6 +226,45 @@ impl Transport {
     }
 }
 
+/// Checks a `206`'s `Content-Range: bytes START-END/TOTAL` against a request for
+/// `bytes=OFFSET-`: it must start at the offset and run to the end of a known total, and a
+/// `Content-Length` must count exactly those bytes. Anything else would splice a wrong piece
+/// into the partial file.
+fn check_content_range(range: &str, offset: u64, body_len: Option<u64>) -> Result<(), String> {
+    let wrong = |why: &str| {
+        Err(format!(
+            "206 with Content-Range '{}' ({why}; wanted bytes {offset}-END/TOTAL)",
+            crate::shown::quote(range)
+        ))
+    };
+    let Some(spec) = range.trim().strip_prefix("bytes ") else {
+        return wrong("not a byte range");
+    };
+    let Some((span, total)) = spec.split_once('/') else {
+        return wrong("no total");
+    };
+    let Some((start, end)) = span.split_once('-') else {
+        return wrong("no range");
+    };
+    let (Ok(start), Ok(end), Ok(total)) = (
+        start.trim().parse::<u64>(),
+        end.trim().parse::<u64>(),
+        total.trim().parse::<u64>(),
+    ) else {
+        return wrong("not numbers");
+    };
+    if start != offset {
+        return wrong("wrong start");
+    }
+    if end < start || end.checked_add(1) != Some(total) {
+        return wrong("does not run to the end of the file");
+    }
+    if body_len.is_some_and(|len| len != end - start + 1) {
+        return wrong("Content-Length disagrees");
+    }
+    Ok(())
+}
+
 /// Refuses a body whose announced size is above the limit, before a byte is written.
 fn check_size(url: &Url, partial: &Partial, total: u64) -> Result<(), FetchError> {
     if total > partial.limit() {
@@ -284,4 +324,33 @@ fn build_client(settings: &Settings) -> Result<Client, http::Error> {
         follow_redirects: true,
         proxies: true,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn content_range_must_cover_the_rest_of_the_file() {
+        for (range, offset, len, ok) in [
+            ("bytes 100-999/1000", 100, Some(900), true),
+            ("bytes 100-999/1000", 100, None, true),
+            ("bytes 100-998/1000", 100, Some(899), false),
+            ("bytes 100-999/1001", 100, Some(900), false),
+            ("bytes 101-999/1000", 100, Some(899), false),
+            ("bytes 100-999/1000", 100, Some(899), false),
+            ("bytes 100-999/*", 100, Some(900), false),
+            ("bytes */1000", 100, None, false),
+            ("items 100-999/1000", 100, Some(900), false),
+            ("", 100, Some(900), false),
+            ("bytes 100-99/100", 100, Some(0), false),
+            ("bytes 100-18446744073709551615/0", 100, None, false),
+        ] {
+            assert_eq!(
+                check_content_range(range, offset, len).is_ok(),
+                ok,
+                "{range} at {offset} with length {len:?}"
+            );
+        }
+    }
 }

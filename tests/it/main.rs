@@ -4,6 +4,7 @@ mod doctor;
 mod exec;
 mod fetch;
 mod layout;
+mod lying;
 mod netenv;
 mod pki;
 mod support;

@@ -33,6 +33,11 @@ pub enum Behaviour {
     Slow { chunk: usize, every: Duration },
     /// Answer 200 with these bytes instead of the stored file.
     Body(Vec<u8>),
+    /// Answer 206 with this `Content-Range` header and body, whatever was asked.
+    Range206 {
+        content_range: String,
+        body: Vec<u8>,
+    },
 }
 
 /// One request as the mirror saw it.
@@ -238,6 +243,14 @@ fn handle(shared: &Shared, mut stream: TcpStream) {
             status: 200,
             body: bytes.clone(),
             content_range: None,
+        },
+        Some(Behaviour::Range206 {
+            content_range,
+            body,
+        }) => Reply {
+            status: 206,
+            body: body.clone(),
+            content_range: Some(content_range.clone()),
         },
         Some(Behaviour::IgnoreRange) => plan(file.as_deref(), None),
         _ => plan(file.as_deref(), req.range.as_deref()),

@@ -1,0 +1,59 @@
+//! The environment file a unit reads with `EnvironmentFile=`: the installed binary's facts
+//! and `KUBE_ARGS` for `ExecStart=... $KUBE_ARGS`.
+
+use super::{Error, Paths, Record};
+use crate::component::Component;
+use crate::envfile;
+use crate::fsutil;
+use crate::settings::Settings;
+
+/// Writes the component's config files and the environment file units read with
+/// `EnvironmentFile=`, each only when it changes. Flags that cannot be computed yet (a node
+/// file missing) leave `KUBE_ARGS` out with a warning: the binary itself is in place.
+pub(super) fn write_env_file(
+    settings: &Settings,
+    component: Component,
+    paths: &Paths,
+    record: &Record,
+) -> Result<(), Error> {
+    let args = match crate::plan::plan(settings, component, &[]) {
+        Ok(plan) => {
+            crate::plan::write_files(&plan)?;
+            Some(plan.args())
+        }
+        Err(e) => {
+            tracing::warn!(component = %component, error = %crate::causes::chain(&e), "cannot compute flags yet, KUBE_ARGS left out of the environment file");
+            None
+        }
+    };
+    let text = env_file_contents(paths, record, args.as_deref());
+    if fsutil::write_if_changed(&paths.env_file, text.as_bytes(), 0o644)? {
+        tracing::debug!(path = %paths.env_file.display(), "environment file written");
+    }
+    Ok(())
+}
+
+/// The environment file's content for an installed binary. `KUBE_ARGS` is for
+/// `ExecStart=/opt/bin/kubelet $KUBE_ARGS`, which systemd splits at whitespace.
+pub fn env_file_contents(paths: &Paths, record: &Record, args: Option<&[String]>) -> String {
+    let mut vars = vec![
+        ("KUBE_VERSION", record.version.clone()),
+        ("KUBE_ARCH", record.arch.clone()),
+        ("KUBE_BINARY", paths.target.display().to_string()),
+        ("KUBE_SHA256", record.sha256.clone()),
+        ("KUBE_SOURCE", record.url.clone()),
+    ];
+    if let Some(args) = args {
+        if args.iter().any(|a| a.contains(char::is_whitespace)) {
+            tracing::warn!(binary = %paths.binary, "an argument contains whitespace; $KUBE_ARGS would split it, use 'kube-bootstrap exec'");
+        }
+        vars.push(("KUBE_ARGS", args.join(" ")));
+    }
+    envfile::render(
+        &format!(
+            "Written by kube-bootstrap for {}; do not edit.",
+            paths.binary
+        ),
+        &vars,
+    )
+}
