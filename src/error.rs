@@ -212,7 +212,8 @@ pub fn report(err: &Error) -> String {
     if let Some(hint) = err.hint() {
         out.push_str(&format!("hint: {hint}\n"));
     }
-    out
+    // The last guard for credentials in a URL some library quoted in its message.
+    crate::http::redact_text(&out)
 }
 
 #[cfg(test)]

@@ -1,16 +1,17 @@
 //! Untrusted text (node files, settings, server answers) made safe to quote in errors and
-//! logs: control characters escaped, so a value cannot start a forged `error:` or `hint:` line
-//! or send terminal escapes, and long values cut short.
+//! logs: credentials in URLs hidden, control characters escaped, so a value cannot start a
+//! forged `error:` or `hint:` line or send terminal escapes, and long values cut short.
 
 use std::fmt::Write as _;
 
 /// The most characters of a value shown before it is cut.
 pub const MAX_SHOWN: usize = 200;
 
-/// `text` with control characters (newlines, escapes, NUL, DEL and the C1 range) written as
-/// Rust-style escapes (`\n`, `\u{1b}`), and at most [`MAX_SHOWN`] characters of it followed by
-/// `...` and the full length.
+/// `text` with the userinfo of every URL in it hidden ([`redact_text`]), control characters
+/// (newlines, escapes, NUL, DEL, the C1 range) written as Rust-style escapes (`\n`,
+/// `\u{1b}`), and at most [`MAX_SHOWN`] characters of it followed by the full length.
 pub fn quote(text: &str) -> String {
+    let text = &redact_text(text);
     let mut out = String::with_capacity(text.len().min(MAX_SHOWN + 16));
     for (i, c) in text.chars().enumerate() {
         if i == MAX_SHOWN {
@@ -41,9 +42,55 @@ fn is_invisible_format(c: char) -> bool {
     matches!(c, '\u{2028}' | '\u{2029}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
+/// `text` with the userinfo of any URL it names replaced by `***`, for error chains that quote
+/// a URL (reqwest's do).
+pub fn redact_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("://") {
+        let (head, tail) = rest.split_at(at + 3);
+        out.push_str(head);
+        let end = tail
+            .find(|c: char| c.is_whitespace() || "/?#,;\"'<>()".contains(c))
+            .unwrap_or(tail.len());
+        let authority = &tail[..end];
+        match authority.rfind('@') {
+            Some(i) => {
+                out.push_str("***@");
+                out.push_str(&authority[i + 1..]);
+            }
+            None => out.push_str(authority),
+        }
+        rest = &tail[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn redact_text_hides_credentials_in_messages() {
+        for (text, want) in [
+            (
+                "error sending request for url (https://u:p@127.0.0.1:8443/v1/kubelet)",
+                "error sending request for url (https://***@127.0.0.1:8443/v1/kubelet)",
+            ),
+            (
+                "from 'http://a@h/x' and https://h2/y",
+                "from 'http://***@h/x' and https://h2/y",
+            ),
+            ("no url here", "no url here"),
+            (
+                "https://a,https://u:s@b/,http://t@c?x",
+                "https://a,https://***@b/,http://***@c?x",
+            ),
+        ] {
+            assert_eq!(redact_text(text), want);
+        }
+    }
 
     #[test]
     fn control_characters_cannot_forge_lines_or_escapes() {
@@ -58,6 +105,7 @@ mod tests {
             ("c1\u{9b}31m", "c1\\u{9b}31m"),
             ("bidi\u{202e}txt", "bidi\\u{202e}txt"),
             ("ünïcödé", "ünïcödé"),
+            ("https://u:secret@h/x", "https://***@h/x"),
         ] {
             assert_eq!(quote(raw), want, "{raw:?}");
         }

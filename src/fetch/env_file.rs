@@ -41,7 +41,7 @@ pub fn env_file_contents(paths: &Paths, record: &Record, args: Option<&[String]>
         ("KUBE_ARCH", record.arch.clone()),
         ("KUBE_BINARY", paths.target.display().to_string()),
         ("KUBE_SHA256", record.sha256.clone()),
-        ("KUBE_SOURCE", record.url.clone()),
+        ("KUBE_SOURCE", crate::http::redact_text(&record.url)),
     ];
     if let Some(args) = args {
         if args.iter().any(|a| a.contains(char::is_whitespace)) {

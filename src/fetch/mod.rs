@@ -21,6 +21,7 @@ use crate::arch;
 use crate::component::Component;
 use crate::env_vars;
 use crate::fsutil::{self, io_err};
+use crate::http;
 use crate::settings::Settings;
 
 pub use env_file::env_file_contents;
@@ -239,9 +240,9 @@ async fn from_mirrors(
             Ok(record) => return Ok(record),
             Err(FetchError::Local(e)) => return Err(*e),
             Err(reason) => {
-                tracing::warn!(component = %paths.component, binary = %paths.binary, mirror = %base, url = %url, error = %crate::causes::chain(&reason), "mirror failed");
+                tracing::warn!(component = %paths.component, binary = %paths.binary, mirror = %http::redact(base), url = %http::redact(&url), error = %crate::causes::chain(&reason), "mirror failed");
                 failures.push(MirrorFailure {
-                    mirror: base.to_string(),
+                    mirror: http::redact(base),
                     attempts,
                     reason,
                 });
@@ -291,7 +292,7 @@ async fn from_mirror(
     if url.scheme() == "http" && pin.is_none() && !settings.allow_http {
         *attempts = 1;
         return Err(FetchError::InsecureHttp {
-            url: url.to_string(),
+            url: http::redact(url),
             pin_var,
         });
     }
@@ -304,7 +305,7 @@ async fn from_mirror(
                 transport.side_file(&side, paths.binary).await
             })
             .await?;
-            (digest, ExpectedFrom::SideFile(side.to_string()))
+            (digest, ExpectedFrom::SideFile(http::redact(&side)))
         }
     };
 
@@ -324,7 +325,7 @@ async fn from_mirror(
             component = %paths.component,
             binary = %paths.binary,
             version = %settings.version,
-            url = %url,
+            url = %http::redact(url),
             sha256 = %expected,
             resume_from = partial.len(),
             "downloading"
@@ -349,12 +350,12 @@ async fn from_mirror(
         }
         partial.discard();
         if resumed && !from_zero {
-            tracing::warn!(component = %paths.component, binary = %paths.binary, url = %url, expected = %expected, computed = %actual, "resumed download failed the checksum, downloading again from zero");
+            tracing::warn!(component = %paths.component, binary = %paths.binary, url = %http::redact(url), expected = %expected, computed = %actual, "resumed download failed the checksum, downloading again from zero");
             from_zero = true;
             continue;
         }
         return Err(FetchError::ChecksumMismatch {
-            url: url.to_string(),
+            url: http::redact(url),
             expected,
             actual,
             from,
@@ -365,7 +366,7 @@ async fn from_mirror(
     if let Err(mismatch) = arch::check_elf(&header, settings.arch) {
         partial.discard();
         return Err(FetchError::NotExecutable {
-            url: url.to_string(),
+            url: http::redact(url),
             arch: settings.arch.to_string(),
             mismatch,
         });
@@ -375,7 +376,7 @@ async fn from_mirror(
         component = %paths.component,
         binary = %paths.binary,
         version = %settings.version,
-        url = %url,
+        url = %http::redact(url),
         sha256 = %actual,
         bytes = size,
         seconds = elapsed.as_secs_f64(),
@@ -409,7 +410,7 @@ fn install(
         binary: paths.binary.to_string(),
         version: settings.version.to_string(),
         arch: settings.arch.to_string(),
-        url: url.to_string(),
+        url: http::redact(url),
         sha256: sha256.to_string(),
         size,
         identity,

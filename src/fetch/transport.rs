@@ -61,7 +61,7 @@ impl Transport {
         let content = if url.scheme() == "file" {
             let path = self.local_path(url);
             read_capped(&path).map_err(|source| FetchError::FileMirror {
-                url: url.to_string(),
+                url: http::redact(url),
                 path,
                 source,
             })?
@@ -79,7 +79,7 @@ impl Transport {
         };
         checksum::parse_side_file(&content, binary).map_err(|detail| {
             FetchError::InvalidChecksumFile {
-                url: url.to_string(),
+                url: http::redact(url),
                 detail,
             }
         })
@@ -111,24 +111,24 @@ impl Transport {
                 if let Err(detail) = check_content_range(range, offset, body_len) {
                     partial.reset()?;
                     return Err(FetchError::BadRange {
-                        url: url.to_string(),
+                        url: http::redact(url),
                         detail,
                     });
                 }
                 resumed = true;
-                tracing::info!(url = %url, offset, "resuming download");
+                tracing::info!(url = %http::redact(url), offset, "resuming download");
             }
             StatusCode::OK => {
                 if offset > 0 {
                     // A 200 carries the whole file: appending it would corrupt the partial file.
-                    tracing::info!(url = %url, offset, "server ignored the range request, starting over");
+                    tracing::info!(url = %http::redact(url), offset, "server ignored the range request, starting over");
                     partial.reset()?;
                 }
             }
             StatusCode::RANGE_NOT_SATISFIABLE if offset > 0 => {
                 partial.reset()?;
                 return Err(FetchError::BadRange {
-                    url: url.to_string(),
+                    url: http::redact(url),
                     detail: "416 (range not satisfiable)".into(),
                 });
             }
@@ -150,7 +150,7 @@ impl Transport {
             && partial.len() != total
         {
             return Err(FetchError::Truncated {
-                url: url.to_string(),
+                url: http::redact(url),
                 got: partial.len(),
                 expected: total,
             });
@@ -166,7 +166,7 @@ impl Transport {
     ) -> Result<(), FetchError> {
         let path = self.local_path(url);
         let file_err = |source| FetchError::FileMirror {
-            url: url.to_string(),
+            url: http::redact(url),
             path: path.clone(),
             source,
         };
@@ -214,11 +214,11 @@ impl Transport {
     ) -> Result<T, FetchError> {
         match timeout(self.stall, step).await {
             Err(_) => Err(FetchError::Stalled {
-                url: url.to_string(),
+                url: http::redact(url),
                 secs: self.stall.as_secs(),
             }),
             Ok(Err(source)) => Err(FetchError::Request {
-                url: url.to_string(),
+                url: http::redact(url),
                 source: source.without_url(),
             }),
             Ok(Ok(value)) => Ok(value),
@@ -269,7 +269,7 @@ fn check_content_range(range: &str, offset: u64, body_len: Option<u64>) -> Resul
 fn check_size(url: &Url, partial: &Partial, total: u64) -> Result<(), FetchError> {
     if total > partial.limit() {
         return Err(FetchError::TooLarge {
-            url: url.to_string(),
+            url: http::redact(url),
             limit: partial.limit(),
         });
     }
@@ -279,7 +279,7 @@ fn check_size(url: &Url, partial: &Partial, total: u64) -> Result<(), FetchError
 fn write(url: &Url, partial: &mut Partial, chunk: bytes::Bytes) -> Result<(), FetchError> {
     partial.write(chunk).map_err(|e| match e {
         WriteError::TooLarge { limit } => FetchError::TooLarge {
-            url: url.to_string(),
+            url: http::redact(url),
             limit,
         },
         WriteError::Io(e) => e.into(),
@@ -296,7 +296,7 @@ fn check_status(url: &Url, status: StatusCode) -> Result<(), FetchError> {
 
 fn status_error(url: &Url, status: StatusCode) -> FetchError {
     FetchError::Status {
-        url: url.to_string(),
+        url: http::redact(url),
         status: status.as_u16(),
     }
 }

@@ -21,21 +21,22 @@ pub fn mirrors(text: &str) -> Result<Vec<Url>, String> {
         .split(|c: char| c == ',' || c.is_whitespace())
         .filter(|s| !s.is_empty())
     {
+        let shown = crate::shown::quote(item);
         let url = Url::parse(item)
-            .map_err(|e| format!("a list of http, https or file URLs ('{item}': {e})"))?;
+            .map_err(|e| format!("a list of http, https or file URLs ('{shown}': {e})"))?;
         match url.scheme() {
             "https" | "http" | "file" => {}
             other => {
                 return Err(format!(
-                    "a list of http, https or file URLs ('{item}' has scheme {other})"
+                    "a list of http, https or file URLs ('{shown}' has scheme {other})"
                 ));
             }
         }
         if url.query().is_some() || url.fragment().is_some() {
-            return Err(format!("base URLs without query or fragment ('{item}')"));
+            return Err(format!("base URLs without query or fragment ('{shown}')"));
         }
         if url.scheme() != "file" && url.host_str().is_none_or(str::is_empty) {
-            return Err(format!("a list of URLs with a host ('{item}')"));
+            return Err(format!("a list of URLs with a host ('{shown}')"));
         }
         out.push(url);
     }

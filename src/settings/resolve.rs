@@ -69,7 +69,8 @@ impl Resolver<'_> {
 fn invalid(name: &str, value: &str, origin: Origin, expected: &str) -> Error {
     Error::Invalid {
         var: name.to_string(),
-        value: value.to_string(),
+        // Values come from files and environments others write, and URLs carry credentials.
+        value: crate::shown::quote(value),
         origin,
         expected: expected.to_string(),
     }

@@ -7,6 +7,7 @@ mod layout;
 mod lying;
 mod netenv;
 mod pki;
+mod secrets;
 mod support;
 mod systemd;
 mod tls;
