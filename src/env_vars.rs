@@ -158,7 +158,7 @@ pub const ALL: &[Var] = &[
     Var {
         name: KUBE_ETCD_SERVERS,
         default: "http://127.0.0.1:2379",
-        doc: "etcd client URLs for the apiserver, comma-separated (etcd runs beside the apiserver).",
+        doc: "etcd client URLs for the apiserver, comma-separated (etcd runs beside the apiserver); each `scheme://host[:port][/]` with nothing after it.",
     },
     Var {
         name: KUBE_SERVICE_CLUSTER_IP_RANGE,

@@ -54,7 +54,7 @@ impl Error {
             Error::Settings(_)
             | Error::Flags(_)
             | Error::Exec(exec::Error::Flags(_))
-            | Error::Explain(explain::Error::Flags(_))
+            | Error::Explain(explain::Error::Flags(_) | explain::Error::UnitArgs { .. })
             | Error::Pki(pki::Error::MissingFact { .. } | pki::Error::NodeName { .. }) => {
                 EXIT_USAGE
             }
@@ -90,6 +90,7 @@ impl Error {
             // pki's hints name its own commands; it keeps them beside its errors for now.
             Error::Pki(e) => e.hint(),
             Error::Exec(exec::Error::Exec { .. }) => None,
+            Error::Explain(explain::Error::UnitArgs { .. }) => Some(UNIT_ARGS_HINT.to_string()),
             Error::NetworkEnv(netenv::Error::Discovery(DiscoveryError::NoDefaultRoute { .. })) => Some(
                 "add a default route (ip route add default via <gateway>), or set KUBE_NODE_IP instead of writing the file".to_string(),
             ),
@@ -109,6 +110,7 @@ fn fetch_exit_code(e: &fetch::Error) -> u8 {
             .map(fetch_exit_code)
             .max()
             .unwrap_or(EXIT_FAILURE),
+        fetch::Error::UnitArgs { .. } => EXIT_USAGE,
         _ => EXIT_FAILURE,
     }
 }
@@ -136,9 +138,12 @@ fn fetch_hint(e: &fetch::Error) -> Option<String> {
         fetch::Error::Deadline { .. } => {
             Some("raise KUBE_FETCH_DEADLINE, or add a closer mirror to KUBE_MIRRORS".to_string())
         }
+        fetch::Error::UnitArgs { .. } => Some(UNIT_ARGS_HINT.to_string()),
         fetch::Error::Several { failed, .. } => failed.iter().find_map(fetch_hint),
     }
 }
+
+const UNIT_ARGS_HINT: &str = "take the control character out of the setting or node file that gives this argument; units that run 'kube-bootstrap exec' (the shipped ones) do not use KUBE_ARGS";
 
 /// The hint for one failed attempt at one mirror.
 fn attempt_hint(e: &FetchError) -> Option<String> {

@@ -2,6 +2,7 @@
 //! and `KUBE_ARGS` for `ExecStart=... $KUBE_ARGS`.
 
 use super::{Error, Paths, Record};
+use crate::cmdline::{self, Unrepresentable};
 use crate::component::Component;
 use crate::envfile;
 use crate::fsutil;
@@ -9,7 +10,9 @@ use crate::settings::Settings;
 
 /// Writes the component's config files and the environment file units read with
 /// `EnvironmentFile=`, each only when it changes. Flags that cannot be computed yet (a node
-/// file missing) leave `KUBE_ARGS` out with a warning: the binary itself is in place.
+/// file missing) leave `KUBE_ARGS` out with a warning: the binary itself is in place. An
+/// argument `$KUBE_ARGS` cannot carry leaves it out too (never a stale or wrong value), and is
+/// an error.
 pub(super) fn write_env_file(
     settings: &Settings,
     component: Component,
@@ -26,16 +29,36 @@ pub(super) fn write_env_file(
             None
         }
     };
-    let text = env_file_contents(paths, record, args.as_deref());
+    let (text, refused) = match env_file_contents(paths, record, args.as_deref()) {
+        Ok(text) => (text, None),
+        Err(e) => (render(paths, record, None), Some(e)),
+    };
     if fsutil::write_if_changed(&paths.env_file, text.as_bytes(), 0o644)? {
         tracing::debug!(path = %paths.env_file.display(), "environment file written");
     }
-    Ok(())
+    match refused {
+        None => Ok(()),
+        Some(source) => Err(Error::UnitArgs {
+            binary: paths.binary,
+            path: paths.env_file.clone(),
+            source,
+        }),
+    }
 }
 
 /// The environment file's content for an installed binary. `KUBE_ARGS` is for
-/// `ExecStart=/opt/bin/kubelet $KUBE_ARGS`, which systemd splits at whitespace.
-pub fn env_file_contents(paths: &Paths, record: &Record, args: Option<&[String]>) -> String {
+/// `ExecStart=/opt/bin/kubelet $KUBE_ARGS`: written so that systemd's splitting of it gives
+/// back exactly `args`, or refused.
+pub fn env_file_contents(
+    paths: &Paths,
+    record: &Record,
+    args: Option<&[String]>,
+) -> Result<String, Unrepresentable> {
+    let args = args.map(cmdline::join_for_exec_var).transpose()?;
+    Ok(render(paths, record, args))
+}
+
+fn render(paths: &Paths, record: &Record, kube_args: Option<String>) -> String {
     let mut vars = vec![
         ("KUBE_VERSION", record.version.clone()),
         ("KUBE_ARCH", record.arch.clone()),
@@ -43,11 +66,8 @@ pub fn env_file_contents(paths: &Paths, record: &Record, args: Option<&[String]>
         ("KUBE_SHA256", record.sha256.clone()),
         ("KUBE_SOURCE", crate::http::redact_text(&record.url)),
     ];
-    if let Some(args) = args {
-        if args.iter().any(|a| a.contains(char::is_whitespace)) {
-            tracing::warn!(binary = %paths.binary, "an argument contains whitespace; $KUBE_ARGS would split it, use 'kube-bootstrap exec'");
-        }
-        vars.push(("KUBE_ARGS", args.join(" ")));
+    if let Some(args) = kube_args {
+        vars.push(("KUBE_ARGS", args));
     }
     envfile::render(
         &format!(

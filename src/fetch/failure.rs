@@ -35,6 +35,14 @@ pub enum Error {
         var: &'static str,
     },
 
+    #[error("cannot write KUBE_ARGS for {binary} into '{}' (left out of it)", path.display())]
+    UnitArgs {
+        binary: &'static str,
+        path: PathBuf,
+        #[source]
+        source: crate::cmdline::Unrepresentable,
+    },
+
     #[error("{} of {} fetches failed", failed.len(), total)]
     Several { failed: Vec<Error>, total: usize },
 }

@@ -8,10 +8,10 @@ use reqwest::Url;
 
 use super::Verify;
 
-/// An absolute path, or `None`.
+/// An absolute path without control characters, or `None`.
 pub fn absolute_path(text: &str) -> Option<PathBuf> {
     let p = PathBuf::from(text);
-    p.is_absolute().then_some(p)
+    (p.is_absolute() && !text.contains(char::is_control)).then_some(p)
 }
 
 /// Splits `KUBE_MIRRORS` on spaces and commas; every entry must be an http, https or file URL.
@@ -22,6 +22,10 @@ pub fn mirrors(text: &str) -> Result<Vec<Url>, String> {
         .filter(|s| !s.is_empty())
     {
         let shown = crate::shown::quote(item);
+        // The URL parser drops tabs and newlines silently; what was written must be what is used.
+        if item.contains(char::is_control) {
+            return Err(format!("URLs without control characters ('{shown}')"));
+        }
         let url = Url::parse(item)
             .map_err(|e| format!("a list of http, https or file URLs ('{shown}': {e})"))?;
         match url.scheme() {
@@ -137,11 +141,21 @@ pub fn port(text: &str) -> Option<u16> {
     text.parse::<u16>().ok().filter(|p| *p > 0)
 }
 
-/// Comma-separated http(s) URLs with a host, kept as written.
+/// Comma-separated http(s) URLs with a host, an optional port and nothing after them (no path
+/// but `/`, no query, no credentials), kept as written. The URL parser would accept
+/// `http://h:2379/ --flag` by escaping the space, so every character is checked first.
 pub fn etcd_servers(text: &str) -> Option<String> {
     let ok = text.split(',').all(|u| {
-        Url::parse(u)
-            .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some())
+        !u.contains(|c: char| c.is_whitespace() || c.is_control())
+            && Url::parse(u).is_ok_and(|u| {
+                matches!(u.scheme(), "http" | "https")
+                    && u.host_str().is_some_and(|h| !h.is_empty())
+                    && u.username().is_empty()
+                    && u.password().is_none()
+                    && matches!(u.path(), "" | "/")
+                    && u.query().is_none()
+                    && u.fragment().is_none()
+            })
     });
     ok.then(|| text.to_string())
 }
@@ -159,7 +173,8 @@ pub fn domain(text: &str) -> Option<String> {
 
 /// A CRI endpoint on a unix socket, such as `unix:///run/containerd/containerd.sock`.
 pub fn cri_endpoint(text: &str) -> Option<String> {
-    (text.starts_with("unix:///") && !text.contains(char::is_whitespace)).then(|| text.to_string())
+    (text.starts_with("unix:///") && !text.contains(|c: char| c.is_whitespace() || c.is_control()))
+        .then(|| text.to_string())
 }
 
 #[cfg(test)]
@@ -181,6 +196,8 @@ mod tests {
         );
         assert!(mirrors(" , ").is_err());
         assert!(mirrors("dl.k8s.io/release").is_err());
+        assert!(mirrors("https://dl.k8s.io/rel\tease").is_err());
+        assert!(mirrors("https://dl.k8s.io/release --x").is_err());
     }
 
     #[test]
@@ -233,6 +250,15 @@ mod tests {
             ("https://10.0.0.1:2379,http://127.0.0.1:2379", true),
             ("127.0.0.1:2379", false),
             ("unix:///run/etcd.sock", false),
+            ("http://127.0.0.1:2379/", true),
+            ("http://127.0.0.1:2379/ --etcd-injected=1", false),
+            ("http://127.0.0.1:2379,http://h:2379 --x", false),
+            ("http://127.0.0.1:2379/\t", false),
+            ("http://127.0.0.1:2379/path", false),
+            ("http://127.0.0.1:2379/?q=1", false),
+            ("http://127.0.0.1:2379/#f", false),
+            ("http://u:p@127.0.0.1:2379", false),
+            ("http://127.0.0.1:2379,", false),
         ] {
             assert_eq!(etcd_servers(text).is_some(), ok, "{text}");
         }
