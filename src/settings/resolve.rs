@@ -292,10 +292,23 @@ impl Settings {
                     invalid(
                         name,
                         &value,
-                        origin,
+                        origin.clone(),
                         &format!("arguments split like a systemd command line, not {why}"),
                     )
                 })?;
+                // A control character (raw, or from an escape such as `\n`) breaks the unit's
+                // environment file and, NUL above all, systemd's handling of the unit.
+                if let Some(n) = args.iter().position(|a| a.contains(char::is_control)) {
+                    return Err(invalid(
+                        name,
+                        &value,
+                        origin,
+                        &format!(
+                            "arguments without control characters (argument {} holds one)",
+                            n + 1
+                        ),
+                    ));
+                }
                 extra_args.insert(component, args);
             }
         }
