@@ -217,8 +217,16 @@ pub fn report(err: &Error) -> String {
     if let Some(hint) = err.hint() {
         out.push_str(&format!("hint: {hint}\n"));
     }
-    // The last guard for credentials in a URL some library quoted in its message.
+    // The last guards: credentials in a URL some library quoted in its message, and terminal
+    // control sequences from a value no one quoted (values are quoted where they are shown).
     crate::http::redact_text(&out)
+        .chars()
+        .map(|c| match c {
+            '\n' => String::from(c),
+            c if c.is_control() => crate::shown::quote(&c.to_string()),
+            c => String::from(c),
+        })
+        .collect()
 }
 
 #[cfg(test)]

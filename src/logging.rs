@@ -83,7 +83,7 @@ pub fn init(verbosity: i8) -> Sink {
         tracing::warn!(error = %e, "cannot reach journald, logging to stderr");
     }
     if let Some((spec, e)) = bad_filter {
-        tracing::warn!(variable = env_vars::KUBE_BOOTSTRAP_LOG, value = %spec, error = %e, "invalid log filter, using the default");
+        tracing::warn!(variable = env_vars::KUBE_BOOTSTRAP_LOG, value = %crate::shown::quote(&spec), error = %crate::shown::quote(&e.to_string()), "invalid log filter, using the default");
     }
     sink
 }

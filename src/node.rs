@@ -33,7 +33,7 @@ pub enum FactError {
     },
     #[error("'{}' does not set {var}", path.display())]
     Unset { path: PathBuf, var: &'static str },
-    #[error("invalid {var}='{value}' in '{}': expected {expected}", path.display())]
+    #[error("invalid {var}='{}' in '{}': expected {expected}", crate::shown::quote(value), path.display())]
     Invalid {
         path: PathBuf,
         var: &'static str,

@@ -40,7 +40,7 @@ pub fn run(
         // Validated by clap's value parser already.
         component::expand(named).map_err(|e| crate::settings::Error::Invalid {
             var: "COMPONENT".into(),
-            value: named.join(" "),
+            value: crate::shown::quote(&named.join(" ")),
             origin: crate::settings::Origin::Cli("COMPONENT"),
             expected: e,
         })?

@@ -65,6 +65,7 @@ pub fn parse_side_file(content: &[u8], binary: &str) -> Result<String, String> {
         let name = name.strip_prefix('*').unwrap_or(name);
         let base = name.rsplit('/').next().unwrap_or(name);
         if base != binary {
+            let name = crate::shown::quote(name);
             return Err(format!("it is the checksum of '{name}', not of '{binary}'"));
         }
     }
