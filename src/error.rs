@@ -305,6 +305,7 @@ mod tests {
             binary,
             secs: 5,
             var: "KUBE_FETCH_DEADLINE",
+            doing: "the last failure: HTTP 503 from https://m/x".into(),
         };
         let err = Error::from(fetch::Error::Several {
             failed: vec![deadline("kubelet"), deadline("kube-proxy")],
@@ -312,8 +313,8 @@ mod tests {
         });
         assert_eq!(
             report(&err),
-            "error: fetch of kubelet did not finish within 5s (KUBE_FETCH_DEADLINE)\n\
-             error: fetch of kube-proxy did not finish within 5s (KUBE_FETCH_DEADLINE)\n\
+            "error: fetch of kubelet did not finish within 5s (KUBE_FETCH_DEADLINE); the last failure: HTTP 503 from https://m/x\n\
+             error: fetch of kube-proxy did not finish within 5s (KUBE_FETCH_DEADLINE); the last failure: HTTP 503 from https://m/x\n\
              error: 2 of 3 fetches failed\n\
              hint: raise KUBE_FETCH_DEADLINE, or add a closer mirror to KUBE_MIRRORS\n"
         );

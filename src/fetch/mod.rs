@@ -6,6 +6,7 @@ mod checksum;
 mod env_file;
 mod failure;
 mod lock;
+mod network;
 mod partial;
 mod progress;
 mod record;
@@ -29,8 +30,10 @@ pub use failure::{Error, ExpectedFrom, FetchError, MirrorFailure};
 pub use record::{Identity, Record, Stale};
 
 use env_file::write_env_file;
+use network::Network;
 use partial::Partial;
 use progress::Progress;
+use retry::with_retries;
 use transport::Transport;
 
 /// Where kube-bootstrap keeps install records and locks (inside the root).
@@ -124,14 +127,6 @@ pub fn run(settings: &Settings, components: &[Component]) -> Result<(), Error> {
     }
 }
 
-/// The async runtime and transport, built only when something must be downloaded.
-struct Network {
-    runtime: tokio::runtime::Runtime,
-    transport: Transport,
-    /// Whether a terminal may show a progress bar for this download.
-    progress_bar: bool,
-}
-
 fn fetch_one(settings: &Settings, component: Component, progress_bar: bool) -> Result<(), Error> {
     let paths = Paths::new(settings, component);
     let binary = paths.binary;
@@ -162,6 +157,7 @@ fn fetch_one(settings: &Settings, component: Component, progress_bar: bool) -> R
         runtime,
         transport: Transport::new(settings)?,
         progress_bar,
+        doing: Default::default(),
     };
     let remaining = deadline.saturating_duration_since(Instant::now());
     let record = net
@@ -173,6 +169,7 @@ fn fetch_one(settings: &Settings, component: Component, progress_bar: bool) -> R
             binary,
             secs: settings.deadline.as_secs(),
             var: env_vars::KUBE_FETCH_DEADLINE,
+            doing: net.doing(),
         })??;
     write_env_file(settings, component, &paths, &record)
 }
@@ -220,14 +217,15 @@ fn installed(
     }
 }
 
-/// Tries every mirror in order; the error lists what each one did.
+/// Tries every mirror in order; the error lists what each one did. A mirror's failure is
+/// printed once: in that error when every mirror fails, as a warning when a later one served.
 async fn from_mirrors(
     settings: &Settings,
     paths: &Paths,
     pin: Option<&str>,
     net: &Network,
 ) -> Result<Record, Error> {
-    let mut failures = Vec::new();
+    let mut failures: Vec<MirrorFailure> = Vec::new();
     for base in &settings.mirrors {
         let url = artifact_url(
             base,
@@ -237,10 +235,16 @@ async fn from_mirrors(
         );
         let mut attempts = 0;
         match from_mirror(settings, paths, pin, net, &url, &mut attempts).await {
-            Ok(record) => return Ok(record),
+            Ok(record) => {
+                for failed in &failures {
+                    tracing::warn!(component = %paths.component, binary = %paths.binary, mirror = %failed.mirror, error = %crate::causes::chain(&failed.reason), "mirror failed, a later one served the binary");
+                }
+                return Ok(record);
+            }
             Err(FetchError::Local(e)) => return Err(*e),
             Err(reason) => {
-                tracing::warn!(component = %paths.component, binary = %paths.binary, mirror = %http::redact(base), url = %http::redact(&url), error = %crate::causes::chain(&reason), "mirror failed");
+                net.failed(&reason);
+                tracing::debug!(component = %paths.component, binary = %paths.binary, mirror = %http::redact(base), url = %http::redact(&url), error = %crate::causes::chain(&reason), "mirror failed");
                 failures.push(MirrorFailure {
                     mirror: http::redact(base),
                     attempts,
@@ -254,29 +258,6 @@ async fn from_mirrors(
         version: settings.version.to_string(),
         failures,
     })
-}
-
-/// Runs `op` until it succeeds, fails for good, or has been retried `retries` times.
-async fn with_retries<T>(
-    retries: u32,
-    what: &str,
-    attempts: &mut u32,
-    mut op: impl AsyncFnMut() -> Result<T, FetchError>,
-) -> Result<T, FetchError> {
-    let mut retry = 0;
-    loop {
-        *attempts += 1;
-        match op().await {
-            Ok(v) => return Ok(v),
-            Err(e) if e.is_transient() && retry < retries => {
-                let delay = retry::backoff(retry);
-                retry += 1;
-                tracing::warn!(what, attempt = retry, of = retries, delay_ms = delay.as_millis() as u64, error = %crate::causes::chain(&e), "transient failure, retrying");
-                tokio::time::sleep(delay).await;
-            }
-            Err(e) => return Err(e),
-        }
-    }
 }
 
 async fn from_mirror(
@@ -301,9 +282,16 @@ async fn from_mirror(
         Some(p) => (p.to_string(), ExpectedFrom::Pin(pin_var)),
         None => {
             let side = side_file_url(url);
-            let digest = with_retries(settings.fetch_retries, "checksum", attempts, async || {
-                transport.side_file(&side, paths.binary).await
-            })
+            let digest = with_retries(
+                settings.fetch_retries,
+                "checksum",
+                attempts,
+                net,
+                async || {
+                    net.fetching(&side);
+                    transport.side_file(&side, paths.binary).await
+                },
+            )
             .await?;
             (digest, ExpectedFrom::SideFile(http::redact(&side)))
         }
@@ -330,9 +318,16 @@ async fn from_mirror(
             resume_from = partial.len(),
             "downloading"
         );
-        let result = with_retries(settings.fetch_retries, "download", attempts, async || {
-            transport.download(url, &mut partial, &mut progress).await
-        })
+        let result = with_retries(
+            settings.fetch_retries,
+            "download",
+            attempts,
+            net,
+            async || {
+                net.fetching(url);
+                transport.download(url, &mut partial, &mut progress).await
+            },
+        )
         .await;
         progress.finish();
         let resumed = match result {

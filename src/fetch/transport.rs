@@ -67,7 +67,7 @@ impl Transport {
             })?
         } else {
             let mut resp = self.send(url, None).await?;
-            check_status(url, resp.status())?;
+            check_status(url, &resp)?;
             let mut body = Vec::new();
             while let Some(chunk) = self.chunk(url, &mut resp).await? {
                 body.extend_from_slice(&chunk);
@@ -132,7 +132,7 @@ impl Transport {
                     detail: "416 (range not satisfiable)".into(),
                 });
             }
-            other => return Err(status_error(url, other)),
+            _ => return Err(status_error(url, &resp)),
         }
         let expected_total = body_len.map(|n| n + partial.len());
         progress.restart(partial.len(), expected_total);
@@ -286,18 +286,44 @@ fn write(url: &Url, partial: &mut Partial, chunk: bytes::Bytes) -> Result<(), Fe
     })
 }
 
-fn check_status(url: &Url, status: StatusCode) -> Result<(), FetchError> {
-    if status.is_success() {
+fn check_status(url: &Url, resp: &reqwest::Response) -> Result<(), FetchError> {
+    if resp.status().is_success() {
         Ok(())
     } else {
-        Err(status_error(url, status))
+        Err(status_error(url, resp))
     }
 }
 
-fn status_error(url: &Url, status: StatusCode) -> FetchError {
+/// The error for an unwanted status. A redirect reaches here only when the client would not
+/// follow it (the policy refuses https to http and too many hops with their own errors).
+fn status_error(url: &Url, resp: &reqwest::Response) -> FetchError {
+    let status = resp.status().as_u16();
+    if resp.status().is_redirection() {
+        let location = resp
+            .headers()
+            .get(reqwest::header::LOCATION)
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+        let why = match location.as_deref().map(|l| url.join(l)) {
+            None => "it names no Location".to_string(),
+            Some(Err(_)) => "its Location is not a URL".to_string(),
+            Some(Ok(to)) if !matches!(to.scheme(), "http" | "https") => format!(
+                "redirects are followed only to http and https URLs, not {}",
+                to.scheme()
+            ),
+            Some(Ok(_)) => "the HTTP client did not follow it".to_string(),
+        };
+        return FetchError::Redirect {
+            url: http::redact(url),
+            status,
+            location: location
+                .as_deref()
+                .map_or_else(String::new, crate::shown::quote),
+            why,
+        };
+    }
     FetchError::Status {
         url: http::redact(url),
-        status: status.as_u16(),
+        status,
     }
 }
 

@@ -3,6 +3,7 @@
 mod doctor;
 mod exec;
 mod fetch;
+mod fetch_messages;
 mod hostile_input;
 mod layout;
 mod lying;
