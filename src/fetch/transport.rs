@@ -348,7 +348,7 @@ fn build_client(settings: &Settings) -> Result<Client, http::Error> {
         connect_timeout: settings.stall_timeout,
         timeout: None,
         follow_redirects: true,
-        proxies: true,
+        proxies: Some(settings.proxies.clone()),
     })
 }
 

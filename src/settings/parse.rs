@@ -50,6 +50,35 @@ pub fn mirrors(text: &str) -> Result<Vec<Url>, String> {
     Ok(out)
 }
 
+/// A proxy: an http(s) URL with a host and nothing after it but `/`; `host:port` means
+/// `http://host:port`, as curl reads it. Credentials are allowed (and never shown).
+pub fn proxy(text: &str) -> Option<Url> {
+    if text.is_empty() || text.contains(|c: char| c.is_whitespace() || c.is_control()) {
+        return None;
+    }
+    let url = match Url::parse(text) {
+        Ok(url) if text.contains("://") => url,
+        _ => Url::parse(&format!("http://{text}")).ok()?,
+    };
+    let ok = matches!(url.scheme(), "http" | "https")
+        && url.host_str().is_some_and(|h| !h.is_empty())
+        && matches!(url.path(), "" | "/")
+        && url.query().is_none()
+        && url.fragment().is_none();
+    ok.then_some(url)
+}
+
+/// `NO_PROXY`: comma-separated entries without spaces inside or control characters, kept as
+/// written.
+pub fn no_proxy(text: &str) -> Option<String> {
+    let ok = !text.contains(char::is_control)
+        && text
+            .split(',')
+            .map(str::trim)
+            .all(|e| !e.contains(char::is_whitespace));
+    ok.then(|| text.to_string())
+}
+
 /// Lowercase hex of a sha256, or `None`.
 pub fn sha256(text: &str) -> Option<String> {
     (text.len() == 64 && text.bytes().all(|b| b.is_ascii_hexdigit()))
@@ -241,6 +270,42 @@ mod tests {
         }
         assert_eq!(verify("full"), Some(Verify::Full));
         assert_eq!(verify("Full"), None);
+    }
+
+    #[test]
+    fn proxy_values() {
+        for (text, want) in [
+            (
+                "http://proxy.internal:3128",
+                Some("http://proxy.internal:3128/"),
+            ),
+            (
+                "http://proxy.internal:3128/",
+                Some("http://proxy.internal:3128/"),
+            ),
+            (
+                "https://u:p@proxy.internal",
+                Some("https://u:p@proxy.internal/"),
+            ),
+            ("proxy.internal:3128", Some("http://proxy.internal:3128/")),
+            ("10.0.0.1:3128", Some("http://10.0.0.1:3128/")),
+            ("socks5://proxy:1080", None),
+            ("http://proxy:3128 --x", None),
+            ("http://proxy:3128/path", None),
+            ("http://proxy:99999", None),
+            ("http://", None),
+            ("", None),
+        ] {
+            assert_eq!(
+                proxy(text).map(|u| u.to_string()).as_deref(),
+                want,
+                "{text}"
+            );
+        }
+        assert!(no_proxy("*").is_some());
+        assert!(no_proxy("localhost, .internal,10.0.0.0/8").is_some());
+        assert!(no_proxy("a b").is_none());
+        assert!(no_proxy("a\nb").is_none());
     }
 
     #[test]

@@ -9,6 +9,7 @@ mod layout;
 mod lying;
 mod netenv;
 mod pki;
+mod proxy;
 mod secrets;
 mod support;
 mod systemd;
