@@ -21,6 +21,22 @@ pub const KUBE_BIN_DIR: &str = "KUBE_BIN_DIR";
 pub const KUBE_ALLOW_HTTP: &str = "KUBE_ALLOW_HTTP";
 /// Extra PEM CA bundle trusted for mirrors, on top of the system trust store.
 pub const KUBE_CA_FILE: &str = "KUBE_CA_FILE";
+/// Proxy for https mirrors (`http://proxy:3128`); `https_proxy` is read when it is unset.
+pub const HTTPS_PROXY: &str = "HTTPS_PROXY";
+/// Proxy for plain http mirrors; `http_proxy` is read when it is unset.
+pub const HTTP_PROXY: &str = "HTTP_PROXY";
+/// Proxy for http and https mirrors that no scheme-specific proxy covers; or `all_proxy`.
+pub const ALL_PROXY: &str = "ALL_PROXY";
+/// Hosts, domains and CIDRs reached without a proxy, comma-separated, `*` for all; or `no_proxy`.
+pub const NO_PROXY: &str = "NO_PROXY";
+/// Each proxy variable and its lower-case form, read when the upper-case one is unset (the
+/// order curl's and reqwest's readers use).
+pub const PROXY_VARS: [(&str, &str); 4] = [
+    (HTTPS_PROXY, "https_proxy"),
+    (HTTP_PROXY, "http_proxy"),
+    (ALL_PROXY, "all_proxy"),
+    (NO_PROXY, "no_proxy"),
+];
 /// Retries per mirror for transient failures.
 pub const KUBE_FETCH_RETRIES: &str = "KUBE_FETCH_RETRIES";
 /// Seconds without a single byte before a download counts as stalled.
@@ -126,6 +142,26 @@ pub const ALL: &[Var] = &[
         doc: "Extra PEM CA bundle trusted for mirrors, on top of the system trust store.",
     },
     Var {
+        name: HTTPS_PROXY,
+        default: "",
+        doc: "Proxy for https mirrors, `http://host:port` (or `https_proxy`); read from the config file too, so a run by hand and a unit agree.",
+    },
+    Var {
+        name: HTTP_PROXY,
+        default: "",
+        doc: "Proxy for plain http mirrors (or `http_proxy`); read from the config file too.",
+    },
+    Var {
+        name: ALL_PROXY,
+        default: "",
+        doc: "Proxy for mirrors neither of the above covers (or `all_proxy`); read from the config file too.",
+    },
+    Var {
+        name: NO_PROXY,
+        default: "",
+        doc: "Mirror hosts reached directly, comma-separated: names (with their subdomains), IPs, CIDRs, or `*` for all (or `no_proxy`).",
+    },
+    Var {
         name: KUBE_FETCH_RETRIES,
         default: "5",
         doc: "Retries per mirror on transient failures (connect errors, resets, stalls, HTTP 408/429/5xx).",
@@ -158,7 +194,7 @@ pub const ALL: &[Var] = &[
     Var {
         name: KUBE_ETCD_SERVERS,
         default: "http://127.0.0.1:2379",
-        doc: "etcd client URLs for the apiserver, comma-separated (etcd runs beside the apiserver).",
+        doc: "etcd client URLs for the apiserver, comma-separated (etcd runs beside the apiserver); each `scheme://host[:port][/]` with nothing after it.",
     },
     Var {
         name: KUBE_SERVICE_CLUSTER_IP_RANGE,
@@ -270,6 +306,7 @@ pub const ALL: &[Var] = &[
 /// Whether `name` is a setting kube-bootstrap understands (used to warn about typos).
 pub fn is_known(name: &str) -> bool {
     ALL.iter().any(|v| v.name == name)
+        || PROXY_VARS.iter().any(|(_, lower)| *lower == name)
         || name
             .strip_prefix(KUBE_SHA256_PREFIX)
             .is_some_and(|rest| !rest.is_empty())
@@ -372,8 +409,8 @@ mod tests {
             ("KUBE_VERSIONS", Some("KUBE_VERSION")),
             ("kube_version", Some("KUBE_VERSION")),
             ("LEADER_ENDPIONT", None),
-            ("HTTPS_PROXY", None),
             ("PATH", None),
+            ("HOME", None),
             ("KUBE_NO_SUCH_THING_AT_ALL", None),
         ] {
             assert_eq!(suggest(name), want, "{name}");
@@ -381,6 +418,8 @@ mod tests {
         assert!(looks_like_ours("KUBE_VERSON"));
         assert!(looks_like_ours("KUBE_NO_SUCH_THING_AT_ALL"));
         assert!(!looks_like_ours("HTTPS_PROXY"));
+        assert!(!looks_like_ours("https_proxy"));
+        assert!(!looks_like_ours("no_proxy"));
         assert!(!looks_like_ours("PATH"));
         assert!(!looks_like_ours("KUBE_VERSION"));
         assert!(!looks_like_ours("KUBE_SHA256_KUBELET"));

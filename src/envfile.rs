@@ -75,11 +75,15 @@ pub enum Problem {
     )]
     Unterminated { quote: &'static str },
     #[error(
-        "'{name}' is not a variable name: expected letters, digits and '_', not starting with a digit (systemd's EnvironmentFile= ignores this line){}",
+        "'{}' is not a variable name: expected letters, digits and '_', not starting with a digit (systemd's EnvironmentFile= ignores this line){}",
+        crate::shown::quote(name),
         if name.starts_with("export ") { "; remove 'export '" } else { "" }
     )]
     InvalidName { name: String },
-    #[error("'{text}' has no '=': expected KEY=value (systemd ignores this line)")]
+    #[error(
+        "'{}' has no '=': expected KEY=value (systemd ignores this line)",
+        crate::shown::quote(text)
+    )]
     NoAssignment { text: String },
     #[error("NUL byte: expected text (systemd stops reading the file here)")]
     Nul,

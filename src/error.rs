@@ -54,7 +54,7 @@ impl Error {
             Error::Settings(_)
             | Error::Flags(_)
             | Error::Exec(exec::Error::Flags(_))
-            | Error::Explain(explain::Error::Flags(_))
+            | Error::Explain(explain::Error::Flags(_) | explain::Error::UnitArgs { .. })
             | Error::Pki(pki::Error::MissingFact { .. } | pki::Error::NodeName { .. }) => {
                 EXIT_USAGE
             }
@@ -89,6 +89,7 @@ impl Error {
             )),
             Error::Pki(e) => pki_hint(e),
             Error::Exec(exec::Error::Exec { .. }) => None,
+            Error::Explain(explain::Error::UnitArgs { .. }) => Some(UNIT_ARGS_HINT.to_string()),
             Error::NetworkEnv(netenv::Error::Discovery(DiscoveryError::NoDefaultRoute { .. })) => Some(
                 "add a default route (ip route add default via <gateway>), or set KUBE_NODE_IP instead of writing the file".to_string(),
             ),
@@ -141,6 +142,7 @@ fn fetch_exit_code(e: &fetch::Error) -> u8 {
             .map(fetch_exit_code)
             .max()
             .unwrap_or(EXIT_FAILURE),
+        fetch::Error::UnitArgs { .. } => EXIT_USAGE,
         _ => EXIT_FAILURE,
     }
 }
@@ -168,9 +170,12 @@ fn fetch_hint(e: &fetch::Error) -> Option<String> {
         fetch::Error::Deadline { .. } => {
             Some("raise KUBE_FETCH_DEADLINE, or add a closer mirror to KUBE_MIRRORS".to_string())
         }
+        fetch::Error::UnitArgs { .. } => Some(UNIT_ARGS_HINT.to_string()),
         fetch::Error::Several { failed, .. } => failed.iter().find_map(fetch_hint),
     }
 }
+
+const UNIT_ARGS_HINT: &str = "take the control character out of the setting or node file that gives this argument; units that run 'kube-bootstrap exec' (the shipped ones) do not use KUBE_ARGS";
 
 /// The hint for one failed attempt at one mirror.
 fn attempt_hint(e: &FetchError) -> Option<String> {
@@ -244,7 +249,16 @@ pub fn report(err: &Error) -> String {
     if let Some(hint) = err.hint() {
         out.push_str(&format!("hint: {hint}\n"));
     }
-    out
+    // The last guards: credentials in a URL some library quoted in its message, and terminal
+    // control sequences from a value no one quoted (values are quoted where they are shown).
+    crate::http::redact_text(&out)
+        .chars()
+        .map(|c| match c {
+            '\n' => String::from(c),
+            c if c.is_control() => crate::shown::quote(&c.to_string()),
+            c => String::from(c),
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -323,6 +337,7 @@ mod tests {
             binary,
             secs: 5,
             var: "KUBE_FETCH_DEADLINE",
+            doing: "the last failure: HTTP 503 from https://m/x".into(),
         };
         let err = Error::from(fetch::Error::Several {
             failed: vec![deadline("kubelet"), deadline("kube-proxy")],
@@ -330,8 +345,8 @@ mod tests {
         });
         assert_eq!(
             report(&err),
-            "error: fetch of kubelet did not finish within 5s (KUBE_FETCH_DEADLINE)\n\
-             error: fetch of kube-proxy did not finish within 5s (KUBE_FETCH_DEADLINE)\n\
+            "error: fetch of kubelet did not finish within 5s (KUBE_FETCH_DEADLINE); the last failure: HTTP 503 from https://m/x\n\
+             error: fetch of kube-proxy did not finish within 5s (KUBE_FETCH_DEADLINE); the last failure: HTTP 503 from https://m/x\n\
              error: 2 of 3 fetches failed\n\
              hint: raise KUBE_FETCH_DEADLINE, or add a closer mirror to KUBE_MIRRORS\n"
         );

@@ -24,6 +24,13 @@ pub enum Error {
         component: &'static str,
         reason: String,
     },
+
+    #[error("cannot write KUBE_ARGS for {component}")]
+    UnitArgs {
+        component: &'static str,
+        #[source]
+        source: crate::cmdline::Unrepresentable,
+    },
 }
 
 #[derive(Serialize)]
@@ -162,9 +169,11 @@ pub fn env(settings: &Settings, component: Component) -> Result<(), Error> {
         })?;
     let plan = plan(settings, component, &[])?;
     let paths = Paths::new(settings, component);
-    Ok(fsutil::print(&fetch::env_file_contents(
-        &paths,
-        &record,
-        Some(&plan.args()),
-    ))?)
+    let text = fetch::env_file_contents(&paths, &record, Some(&plan.args())).map_err(|source| {
+        Error::UnitArgs {
+            component: component.name(),
+            source,
+        }
+    })?;
+    Ok(fsutil::print(&text)?)
 }

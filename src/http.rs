@@ -9,6 +9,8 @@ use std::time::Duration;
 
 use reqwest::{Client, Url};
 
+use crate::settings::Proxies;
+
 /// The `User-Agent` of every request.
 pub const USER_AGENT: &str = concat!("kube-bootstrap/", env!("CARGO_PKG_VERSION"));
 
@@ -27,6 +29,14 @@ pub enum Error {
     CaBundle {
         var: &'static str,
         path: PathBuf,
+        #[source]
+        source: reqwest::Error,
+    },
+
+    #[error("cannot use the proxy {url} ({var})")]
+    Proxy {
+        var: &'static str,
+        url: String,
         #[source]
         source: reqwest::Error,
     },
@@ -58,9 +68,9 @@ pub struct Options {
     pub timeout: Option<Duration>,
     /// Follow redirects (never from https to plain http); otherwise a redirect is the answer.
     pub follow_redirects: bool,
-    /// Use `HTTPS_PROXY`, `HTTP_PROXY` and `NO_PROXY` as reqwest reads them; off for requests
-    /// to the cluster's own network.
-    pub proxies: bool,
+    /// The proxies settings resolved (config file and environment, see `settings`); `None`
+    /// for requests to the cluster's own network. The process environment is never read here.
+    pub proxies: Option<Proxies>,
 }
 
 /// Builds a client: hickory DNS (/etc/hosts and /etc/resolv.conf, not glibc's NSS, which a
@@ -73,8 +83,11 @@ pub fn client(options: &Options) -> Result<Client, Error> {
     if let Some(t) = options.timeout {
         builder = builder.timeout(t);
     }
-    if !options.proxies {
-        builder = builder.no_proxy();
+    builder = builder.no_proxy();
+    if let Some(proxies) = &options.proxies {
+        for proxy in proxy_list(proxies)? {
+            builder = builder.proxy(proxy);
+        }
     }
     builder = if options.follow_redirects {
         builder.redirect(reqwest::redirect::Policy::custom(|attempt| {
@@ -95,6 +108,41 @@ pub fn client(options: &Options) -> Result<Client, Error> {
         builder = builder.add_root_certificate(cert);
     }
     builder.build().map_err(Error::Client)
+}
+
+/// reqwest's proxies for the settings, most specific first (the first that matches is used).
+fn proxy_list(p: &Proxies) -> Result<Vec<reqwest::Proxy>, Error> {
+    // `*` means no proxy for any host; reqwest's matcher applies it to names only, not to IP
+    // addresses, so it is handled here.
+    if p.no_proxy
+        .as_deref()
+        .is_some_and(|n| n.split(',').any(|e| e.trim() == "*"))
+    {
+        return Ok(Vec::new());
+    }
+    let no_proxy = || {
+        p.no_proxy
+            .as_deref()
+            .and_then(reqwest::NoProxy::from_string)
+    };
+    let mut out = Vec::new();
+    type Make = fn(Url) -> reqwest::Result<reqwest::Proxy>;
+    let kinds: [(&Option<(Url, &'static str)>, Make); 3] = [
+        (&p.https, reqwest::Proxy::https),
+        (&p.http, reqwest::Proxy::http),
+        (&p.all, reqwest::Proxy::all),
+    ];
+    for (setting, make) in kinds {
+        if let Some((url, var)) = setting {
+            let proxy = make(url.clone()).map_err(|source| Error::Proxy {
+                var,
+                url: redact(url),
+                source,
+            })?;
+            out.push(proxy.no_proxy(no_proxy()));
+        }
+    }
+    Ok(out)
 }
 
 fn roots(ca: &Ca) -> Result<Vec<reqwest::Certificate>, Error> {
@@ -227,30 +275,7 @@ pub fn redact(url: &Url) -> String {
     clean.to_string()
 }
 
-/// `text` with the userinfo of any URL it names replaced by `***`, for error chains that quote
-/// a URL (reqwest's do).
-pub fn redact_text(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(at) = rest.find("://") {
-        let (head, tail) = rest.split_at(at + 3);
-        out.push_str(head);
-        let end = tail
-            .find(|c: char| c == '/' || c.is_whitespace() || c == '"' || c == '\'')
-            .unwrap_or(tail.len());
-        let authority = &tail[..end];
-        match authority.rfind('@') {
-            Some(i) => {
-                out.push_str("***@");
-                out.push_str(&authority[i + 1..]);
-            }
-            None => out.push_str(authority),
-        }
-        rest = &tail[end..];
-    }
-    out.push_str(rest);
-    out
-}
+pub use crate::shown::redact_text;
 
 #[cfg(test)]
 mod tests {
@@ -272,19 +297,21 @@ mod tests {
     }
 
     #[test]
-    fn redact_text_hides_credentials_in_messages() {
-        for (text, want) in [
-            (
-                "error sending request for url (https://u:p@127.0.0.1:8443/v1/kubelet)",
-                "error sending request for url (https://***@127.0.0.1:8443/v1/kubelet)",
-            ),
-            (
-                "from 'http://a@h/x' and https://h2/y",
-                "from 'http://***@h/x' and https://h2/y",
-            ),
-            ("no url here", "no url here"),
+    fn no_proxy_star_turns_every_proxy_off() {
+        let proxy = Url::parse("http://127.0.0.1:3128").unwrap();
+        for (no_proxy, want) in [
+            (None, 2),
+            (Some("example.com"), 2),
+            (Some("*"), 0),
+            (Some("a, *"), 0),
         ] {
-            assert_eq!(redact_text(text), want);
+            let p = Proxies {
+                https: Some((proxy.clone(), "HTTPS_PROXY")),
+                http: None,
+                all: Some((proxy.clone(), "ALL_PROXY")),
+                no_proxy: no_proxy.map(str::to_string),
+            };
+            assert_eq!(proxy_list(&p).unwrap().len(), want, "{no_proxy:?}");
         }
     }
 
@@ -301,7 +328,7 @@ mod tests {
             connect_timeout: Duration::from_secs(1),
             timeout: None,
             follow_redirects: true,
-            proxies: true,
+            proxies: Some(Proxies::default()),
         };
         let err = client(&options).unwrap_err();
         assert!(matches!(err, Error::CaFile { .. }), "{err:?}");

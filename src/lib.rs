@@ -48,5 +48,7 @@ pub mod pki;
 pub mod plan;
 /// Layered, validated settings.
 pub mod settings;
+/// Untrusted values escaped and cut short for errors and logs.
+pub mod shown;
 /// Reading certificates and keys.
 pub mod x509;

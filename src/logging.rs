@@ -35,8 +35,9 @@ pub fn stderr_is_journal() -> bool {
 /// The default filter for a `-v`/`-q` balance.
 fn level(verbosity: i8) -> &'static str {
     match verbosity {
-        i8::MIN..=-2 => "error",
-        -1 => "warn",
+        // -q hides warnings; -qq leaves only the final error report (which is not a log line).
+        i8::MIN..=-2 => "off",
+        -1 => "error",
         0 => "info",
         1 => "debug",
         _ => "trace",
@@ -83,7 +84,7 @@ pub fn init(verbosity: i8) -> Sink {
         tracing::warn!(error = %e, "cannot reach journald, logging to stderr");
     }
     if let Some((spec, e)) = bad_filter {
-        tracing::warn!(variable = env_vars::KUBE_BOOTSTRAP_LOG, value = %spec, error = %e, "invalid log filter, using the default");
+        tracing::warn!(variable = env_vars::KUBE_BOOTSTRAP_LOG, value = %crate::shown::quote(&spec), error = %crate::shown::quote(&e.to_string()), "invalid log filter, using the default");
     }
     sink
 }
@@ -111,8 +112,9 @@ mod tests {
 
     #[test]
     fn verbosity_maps_to_levels() {
-        assert_eq!(level(-3), "error");
-        assert_eq!(level(-1), "warn");
+        assert_eq!(level(-3), "off");
+        assert_eq!(level(-2), "off");
+        assert_eq!(level(-1), "error");
         assert_eq!(level(0), "info");
         assert_eq!(level(1), "debug");
         assert_eq!(level(4), "trace");

@@ -29,7 +29,7 @@ pub struct Cli {
     #[arg(short, long, global = true, action = clap::ArgAction::Count, help_heading = GLOBAL)]
     pub verbose: u8,
 
-    /// Less log output (-qq for errors only)
+    /// Less log output: -q hides warnings, -qq every log line (errors are still reported)
     #[arg(short, long, global = true, action = clap::ArgAction::Count, help_heading = GLOBAL)]
     pub quiet: u8,
 

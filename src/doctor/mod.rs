@@ -54,7 +54,7 @@ pub fn run(
     let named =
         component::expand(&opts.components).map_err(|e| crate::settings::Error::Invalid {
             var: "COMPONENT".into(),
-            value: opts.components.join(" "),
+            value: crate::shown::quote(&opts.components.join(" ")),
             origin: crate::settings::Origin::Cli("COMPONENT"),
             expected: e,
         })?;

@@ -70,7 +70,7 @@ impl Http {
                 timeout: Some(REQUEST_TIMEOUT),
                 follow_redirects: false,
                 // Health endpoints are on the cluster's own network: never through a proxy.
-                proxies: false,
+                proxies: None,
             })
             .map_err(|e| chain(&e))
         });

@@ -40,7 +40,7 @@ pub fn hash_file(path: &Path) -> io::Result<(String, u64)> {
     Ok((hex(&hasher.finalize()), size))
 }
 
-/// Parses a side file: lowercase hex, optionally followed by whitespace and the file name
+/// Parses a side file: hex in either case (as a pin may be), optionally followed by whitespace and the file name
 /// (`sha256sum` output). Returns the digest, or what is wrong with the content.
 pub fn parse_side_file(content: &[u8], binary: &str) -> Result<String, String> {
     let text =
@@ -51,13 +51,10 @@ pub fn parse_side_file(content: &[u8], binary: &str) -> Result<String, String> {
     };
     let mut tokens = line.split_whitespace();
     let digest = tokens.next().unwrap_or_default();
-    let valid_hex = digest.len() == 64
-        && digest
-            .bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+    let valid_hex = digest.len() == 64 && digest.bytes().all(|b| b.is_ascii_hexdigit());
     if !valid_hex {
         return Err(format!(
-            "expected 64 lowercase hex digits, found {}",
+            "expected 64 hex digits, found {}",
             preview(content)
         ));
     }
@@ -65,6 +62,7 @@ pub fn parse_side_file(content: &[u8], binary: &str) -> Result<String, String> {
         let name = name.strip_prefix('*').unwrap_or(name);
         let base = name.rsplit('/').next().unwrap_or(name);
         if base != binary {
+            let name = crate::shown::quote(name);
             return Err(format!("it is the checksum of '{name}', not of '{binary}'"));
         }
     }
@@ -74,7 +72,7 @@ pub fn parse_side_file(content: &[u8], binary: &str) -> Result<String, String> {
             preview(content)
         ));
     }
-    Ok(digest.to_string())
+    Ok(digest.to_ascii_lowercase())
 }
 
 /// The start of some bytes, printable, for error messages.
@@ -115,7 +113,7 @@ mod tests {
             (format!("{HEX} *kubelet"), true),
             (format!("{HEX}  ./bin/kubelet"), true),
             (format!("{HEX}  kube-proxy"), false),
-            (HEX.to_uppercase(), false),
+            (HEX.to_uppercase(), true),
             (HEX[..63].to_string(), false),
             (format!("{HEX}\n{HEX}"), false),
             (

@@ -28,11 +28,21 @@ pub enum Error {
         failures: Vec<MirrorFailure>,
     },
 
-    #[error("fetch of {binary} did not finish within {secs}s ({var})")]
+    #[error("fetch of {binary} did not finish within {secs}s ({var}); {doing}")]
     Deadline {
         binary: &'static str,
         secs: u64,
         var: &'static str,
+        /// What was failing or still running when time ran out.
+        doing: String,
+    },
+
+    #[error("cannot write KUBE_ARGS for {binary} into '{}' (left out of it)", path.display())]
+    UnitArgs {
+        binary: &'static str,
+        path: PathBuf,
+        #[source]
+        source: crate::cmdline::Unrepresentable,
     },
 
     #[error("{} of {} fetches failed", failed.len(), total)]
@@ -87,6 +97,14 @@ pub enum FetchError {
 
     #[error("HTTP {status} from {url}")]
     Status { url: String, status: u16 },
+
+    #[error("refused the redirect (HTTP {status}) from {url} to '{location}': {why}")]
+    Redirect {
+        url: String,
+        status: u16,
+        location: String,
+        why: String,
+    },
 
     #[error("request to {url} failed")]
     Request {

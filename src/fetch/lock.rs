@@ -51,6 +51,10 @@ pub fn acquire(
                         binary,
                         secs: deadline_secs,
                         var: crate::env_vars::KUBE_FETCH_DEADLINE,
+                        doing: format!(
+                            "it was waiting for another fetch of {binary} to release '{}'",
+                            path.display()
+                        ),
                     });
                 }
                 std::thread::sleep(Duration::from_millis(50));

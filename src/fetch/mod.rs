@@ -3,8 +3,10 @@
 //! `partial`, and become visible only through `install`.
 
 mod checksum;
+mod env_file;
 mod failure;
 mod lock;
+mod network;
 mod partial;
 mod progress;
 mod record;
@@ -19,15 +21,19 @@ use reqwest::Url;
 use crate::arch;
 use crate::component::Component;
 use crate::env_vars;
-use crate::envfile;
 use crate::fsutil::{self, io_err};
+use crate::http;
 use crate::settings::Settings;
 
+pub use env_file::env_file_contents;
 pub use failure::{Error, ExpectedFrom, FetchError, MirrorFailure};
 pub use record::{Identity, Record, Stale};
 
+use env_file::write_env_file;
+use network::Network;
 use partial::Partial;
 use progress::Progress;
+use retry::with_retries;
 use transport::Transport;
 
 /// Where kube-bootstrap keeps install records and locks (inside the root).
@@ -121,14 +127,6 @@ pub fn run(settings: &Settings, components: &[Component]) -> Result<(), Error> {
     }
 }
 
-/// The async runtime and transport, built only when something must be downloaded.
-struct Network {
-    runtime: tokio::runtime::Runtime,
-    transport: Transport,
-    /// Whether a terminal may show a progress bar for this download.
-    progress_bar: bool,
-}
-
 fn fetch_one(settings: &Settings, component: Component, progress_bar: bool) -> Result<(), Error> {
     let paths = Paths::new(settings, component);
     let binary = paths.binary;
@@ -159,6 +157,7 @@ fn fetch_one(settings: &Settings, component: Component, progress_bar: bool) -> R
         runtime,
         transport: Transport::new(settings)?,
         progress_bar,
+        doing: Default::default(),
     };
     let remaining = deadline.saturating_duration_since(Instant::now());
     let record = net
@@ -170,6 +169,7 @@ fn fetch_one(settings: &Settings, component: Component, progress_bar: bool) -> R
             binary,
             secs: settings.deadline.as_secs(),
             var: env_vars::KUBE_FETCH_DEADLINE,
+            doing: net.doing(),
         })??;
     write_env_file(settings, component, &paths, &record)
 }
@@ -217,14 +217,15 @@ fn installed(
     }
 }
 
-/// Tries every mirror in order; the error lists what each one did.
+/// Tries every mirror in order; the error lists what each one did. A mirror's failure is
+/// printed once: in that error when every mirror fails, as a warning when a later one served.
 async fn from_mirrors(
     settings: &Settings,
     paths: &Paths,
     pin: Option<&str>,
     net: &Network,
 ) -> Result<Record, Error> {
-    let mut failures = Vec::new();
+    let mut failures: Vec<MirrorFailure> = Vec::new();
     for base in &settings.mirrors {
         let url = artifact_url(
             base,
@@ -234,12 +235,18 @@ async fn from_mirrors(
         );
         let mut attempts = 0;
         match from_mirror(settings, paths, pin, net, &url, &mut attempts).await {
-            Ok(record) => return Ok(record),
+            Ok(record) => {
+                for failed in &failures {
+                    tracing::warn!(component = %paths.component, binary = %paths.binary, mirror = %failed.mirror, error = %crate::causes::chain(&failed.reason), "mirror failed, a later one served the binary");
+                }
+                return Ok(record);
+            }
             Err(FetchError::Local(e)) => return Err(*e),
             Err(reason) => {
-                tracing::warn!(component = %paths.component, binary = %paths.binary, mirror = %base, url = %url, error = %crate::causes::chain(&reason), "mirror failed");
+                net.failed(&reason);
+                tracing::debug!(component = %paths.component, binary = %paths.binary, mirror = %http::redact(base), url = %http::redact(&url), error = %crate::causes::chain(&reason), "mirror failed");
                 failures.push(MirrorFailure {
-                    mirror: base.to_string(),
+                    mirror: http::redact(base),
                     attempts,
                     reason,
                 });
@@ -251,29 +258,6 @@ async fn from_mirrors(
         version: settings.version.to_string(),
         failures,
     })
-}
-
-/// Runs `op` until it succeeds, fails for good, or has been retried `retries` times.
-async fn with_retries<T>(
-    retries: u32,
-    what: &str,
-    attempts: &mut u32,
-    mut op: impl AsyncFnMut() -> Result<T, FetchError>,
-) -> Result<T, FetchError> {
-    let mut retry = 0;
-    loop {
-        *attempts += 1;
-        match op().await {
-            Ok(v) => return Ok(v),
-            Err(e) if e.is_transient() && retry < retries => {
-                let delay = retry::backoff(retry);
-                retry += 1;
-                tracing::warn!(what, attempt = retry, of = retries, delay_ms = delay.as_millis() as u64, error = %crate::causes::chain(&e), "transient failure, retrying");
-                tokio::time::sleep(delay).await;
-            }
-            Err(e) => return Err(e),
-        }
-    }
 }
 
 async fn from_mirror(
@@ -289,7 +273,7 @@ async fn from_mirror(
     if url.scheme() == "http" && pin.is_none() && !settings.allow_http {
         *attempts = 1;
         return Err(FetchError::InsecureHttp {
-            url: url.to_string(),
+            url: http::redact(url),
             pin_var,
         });
     }
@@ -298,54 +282,86 @@ async fn from_mirror(
         Some(p) => (p.to_string(), ExpectedFrom::Pin(pin_var)),
         None => {
             let side = side_file_url(url);
-            let digest = with_retries(settings.fetch_retries, "checksum", attempts, async || {
-                transport.side_file(&side, paths.binary).await
-            })
+            let digest = with_retries(
+                settings.fetch_retries,
+                "checksum",
+                attempts,
+                net,
+                async || {
+                    net.fetching(&side);
+                    transport.side_file(&side, paths.binary).await
+                },
+            )
             .await?;
-            (digest, ExpectedFrom::SideFile(side.to_string()))
+            (digest, ExpectedFrom::SideFile(http::redact(&side)))
         }
     };
 
     fsutil::create_dir_all(&paths.bin_dir)?;
     let partial_path = paths.partial(&expected);
-    let mut partial = Partial::open(&partial_path, settings.max_download_bytes)?;
     let mut progress = Progress::new(paths.binary, net.progress_bar);
-    tracing::info!(
-        component = %paths.component,
-        binary = %paths.binary,
-        version = %settings.version,
-        url = %url,
-        sha256 = %expected,
-        resume_from = partial.len(),
-        "downloading"
-    );
-    let result = with_retries(settings.fetch_retries, "download", attempts, async || {
-        transport.download(url, &mut partial, &mut progress).await
-    })
-    .await;
-    progress.finish();
-    if let Err(e) = result {
-        if matches!(e, FetchError::TooLarge { .. }) {
-            partial.discard();
+    // Bytes resumed from an earlier run or another mirror may be the wrong ones: a resumed
+    // download that fails the checksum is fetched once more from zero here before this mirror
+    // is blamed. A partial file that failed is always deleted, so no rerun resumes from it.
+    let mut from_zero = false;
+    let (partial, actual) = loop {
+        let mut partial = Partial::open(&partial_path, settings.max_download_bytes)?;
+        if from_zero {
+            partial.reset()?;
         }
-        return Err(e);
-    }
-    let actual = partial.finish()?;
-    let size = partial.len();
-    if actual != expected {
+        tracing::info!(
+            component = %paths.component,
+            binary = %paths.binary,
+            version = %settings.version,
+            url = %http::redact(url),
+            sha256 = %expected,
+            resume_from = partial.len(),
+            "downloading"
+        );
+        let result = with_retries(
+            settings.fetch_retries,
+            "download",
+            attempts,
+            net,
+            async || {
+                net.fetching(url);
+                transport.download(url, &mut partial, &mut progress).await
+            },
+        )
+        .await;
+        progress.finish();
+        let resumed = match result {
+            Ok(resumed) => resumed,
+            Err(e) => {
+                if matches!(e, FetchError::TooLarge { .. }) {
+                    partial.discard();
+                }
+                return Err(e);
+            }
+        };
+        let actual = partial.finish()?;
+        if actual == expected {
+            break (partial, actual);
+        }
         partial.discard();
+        if resumed && !from_zero {
+            tracing::warn!(component = %paths.component, binary = %paths.binary, url = %http::redact(url), expected = %expected, computed = %actual, "resumed download failed the checksum, downloading again from zero");
+            from_zero = true;
+            continue;
+        }
         return Err(FetchError::ChecksumMismatch {
-            url: url.to_string(),
+            url: http::redact(url),
             expected,
             actual,
             from,
         });
-    }
+    };
+    let size = partial.len();
     let header = partial.header(20)?;
     if let Err(mismatch) = arch::check_elf(&header, settings.arch) {
         partial.discard();
         return Err(FetchError::NotExecutable {
-            url: url.to_string(),
+            url: http::redact(url),
             arch: settings.arch.to_string(),
             mismatch,
         });
@@ -355,7 +371,7 @@ async fn from_mirror(
         component = %paths.component,
         binary = %paths.binary,
         version = %settings.version,
-        url = %url,
+        url = %http::redact(url),
         sha256 = %actual,
         bytes = size,
         seconds = elapsed.as_secs_f64(),
@@ -389,7 +405,7 @@ fn install(
         binary: paths.binary.to_string(),
         version: settings.version.to_string(),
         arch: settings.arch.to_string(),
-        url: url.to_string(),
+        url: http::redact(url),
         sha256: sha256.to_string(),
         size,
         identity,
@@ -411,57 +427,6 @@ fn remove_stale_partials(paths: &Paths) {
             let _ = std::fs::remove_file(entry.path());
         }
     }
-}
-
-/// Writes the component's config files and the environment file units read with
-/// `EnvironmentFile=`, each only when it changes. Flags that cannot be computed yet (a node
-/// file missing) leave `KUBE_ARGS` out with a warning: the binary itself is in place.
-fn write_env_file(
-    settings: &Settings,
-    component: Component,
-    paths: &Paths,
-    record: &Record,
-) -> Result<(), Error> {
-    let args = match crate::plan::plan(settings, component, &[]) {
-        Ok(plan) => {
-            crate::plan::write_files(&plan)?;
-            Some(plan.args())
-        }
-        Err(e) => {
-            tracing::warn!(component = %component, error = %crate::causes::chain(&e), "cannot compute flags yet, KUBE_ARGS left out of the environment file");
-            None
-        }
-    };
-    let text = env_file_contents(paths, record, args.as_deref());
-    if fsutil::write_if_changed(&paths.env_file, text.as_bytes(), 0o644)? {
-        tracing::debug!(path = %paths.env_file.display(), "environment file written");
-    }
-    Ok(())
-}
-
-/// The environment file's content for an installed binary. `KUBE_ARGS` is for
-/// `ExecStart=/opt/bin/kubelet $KUBE_ARGS`, which systemd splits at whitespace.
-pub fn env_file_contents(paths: &Paths, record: &Record, args: Option<&[String]>) -> String {
-    let mut vars = vec![
-        ("KUBE_VERSION", record.version.clone()),
-        ("KUBE_ARCH", record.arch.clone()),
-        ("KUBE_BINARY", paths.target.display().to_string()),
-        ("KUBE_SHA256", record.sha256.clone()),
-        ("KUBE_SOURCE", record.url.clone()),
-    ];
-    if let Some(args) = args {
-        if args.iter().any(|a| a.contains(char::is_whitespace)) {
-            tracing::warn!(binary = %paths.binary, "an argument contains whitespace; $KUBE_ARGS would split it, use 'kube-bootstrap exec'");
-        }
-        vars.push(("KUBE_ARGS", args.join(" ")));
-    }
-    envfile::render(
-        &format!(
-            "Written by kube-bootstrap for {}; do not edit.",
-            paths.binary
-        ),
-        &vars,
-    )
 }
 
 #[cfg(test)]

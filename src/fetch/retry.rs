@@ -4,6 +4,9 @@ use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
 use std::time::Duration;
 
+use super::failure::FetchError;
+use super::network::Network;
+
 /// The first backoff's upper bound; each retry doubles it.
 const BASE: Duration = Duration::from_millis(250);
 /// The largest backoff upper bound.
@@ -30,6 +33,34 @@ fn random() -> u64 {
     let mut h = RandomState::new().build_hasher();
     h.write_u64(std::process::id() as u64);
     h.finish()
+}
+
+/// Runs `op` until it succeeds, fails for good, or has been retried `retries` times.
+pub(super) async fn with_retries<T>(
+    retries: u32,
+    what: &str,
+    attempts: &mut u32,
+    net: &Network,
+    mut op: impl AsyncFnMut() -> Result<T, FetchError>,
+) -> Result<T, FetchError> {
+    let mut retry = 0;
+    loop {
+        *attempts += 1;
+        let result = op().await;
+        if let Err(e) = &result {
+            net.failed(e);
+        }
+        match result {
+            Ok(v) => return Ok(v),
+            Err(e) if e.is_transient() && retry < retries => {
+                let delay = backoff(retry);
+                retry += 1;
+                tracing::warn!(what, attempt = retry, of = retries, delay_ms = delay.as_millis() as u64, error = %crate::causes::chain(&e), "transient failure, retrying");
+                tokio::time::sleep(delay).await;
+            }
+            Err(e) => return Err(e),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -61,13 +61,13 @@ impl Transport {
         let content = if url.scheme() == "file" {
             let path = self.local_path(url);
             read_capped(&path).map_err(|source| FetchError::FileMirror {
-                url: url.to_string(),
+                url: http::redact(url),
                 path,
                 source,
             })?
         } else {
             let mut resp = self.send(url, None).await?;
-            check_status(url, resp.status())?;
+            check_status(url, &resp)?;
             let mut body = Vec::new();
             while let Some(chunk) = self.chunk(url, &mut resp).await? {
                 body.extend_from_slice(&chunk);
@@ -79,23 +79,25 @@ impl Transport {
         };
         checksum::parse_side_file(&content, binary).map_err(|detail| {
             FetchError::InvalidChecksumFile {
-                url: url.to_string(),
+                url: http::redact(url),
                 detail,
             }
         })
     }
 
     /// Downloads `url` into `partial`, resuming after the bytes already there when it can.
+    /// Returns whether it resumed, that is whether bytes written before this call are kept.
     pub async fn download(
         &self,
         url: &Url,
         partial: &mut Partial,
         progress: &mut Progress,
-    ) -> Result<(), FetchError> {
+    ) -> Result<bool, FetchError> {
         if url.scheme() == "file" {
-            return self.copy_file(url, partial, progress);
+            return self.copy_file(url, partial, progress).map(|()| false);
         }
         let offset = partial.len();
+        let mut resumed = false;
         let resp = self.send(url, (offset > 0).then_some(offset)).await?;
         let status = resp.status();
         let body_len = resp.content_length();
@@ -106,32 +108,31 @@ impl Transport {
                     .get(CONTENT_RANGE)
                     .and_then(|v| v.to_str().ok())
                     .unwrap_or("");
-                if !range.starts_with(&format!("bytes {offset}-")) {
+                if let Err(detail) = check_content_range(range, offset, body_len) {
                     partial.reset()?;
                     return Err(FetchError::BadRange {
-                        url: url.to_string(),
-                        detail: format!(
-                            "206 for the wrong range ('{range}', wanted bytes {offset}-)"
-                        ),
+                        url: http::redact(url),
+                        detail,
                     });
                 }
-                tracing::info!(url = %url, offset, "resuming download");
+                resumed = true;
+                tracing::info!(url = %http::redact(url), offset, "resuming download");
             }
             StatusCode::OK => {
                 if offset > 0 {
                     // A 200 carries the whole file: appending it would corrupt the partial file.
-                    tracing::info!(url = %url, offset, "server ignored the range request, starting over");
+                    tracing::info!(url = %http::redact(url), offset, "server ignored the range request, starting over");
                     partial.reset()?;
                 }
             }
             StatusCode::RANGE_NOT_SATISFIABLE if offset > 0 => {
                 partial.reset()?;
                 return Err(FetchError::BadRange {
-                    url: url.to_string(),
+                    url: http::redact(url),
                     detail: "416 (range not satisfiable)".into(),
                 });
             }
-            other => return Err(status_error(url, other)),
+            _ => return Err(status_error(url, &resp)),
         }
         let expected_total = body_len.map(|n| n + partial.len());
         progress.restart(partial.len(), expected_total);
@@ -149,12 +150,12 @@ impl Transport {
             && partial.len() != total
         {
             return Err(FetchError::Truncated {
-                url: url.to_string(),
+                url: http::redact(url),
                 got: partial.len(),
                 expected: total,
             });
         }
-        Ok(())
+        Ok(resumed)
     }
 
     fn copy_file(
@@ -165,7 +166,7 @@ impl Transport {
     ) -> Result<(), FetchError> {
         let path = self.local_path(url);
         let file_err = |source| FetchError::FileMirror {
-            url: url.to_string(),
+            url: http::redact(url),
             path: path.clone(),
             source,
         };
@@ -213,11 +214,11 @@ impl Transport {
     ) -> Result<T, FetchError> {
         match timeout(self.stall, step).await {
             Err(_) => Err(FetchError::Stalled {
-                url: url.to_string(),
+                url: http::redact(url),
                 secs: self.stall.as_secs(),
             }),
             Ok(Err(source)) => Err(FetchError::Request {
-                url: url.to_string(),
+                url: http::redact(url),
                 source: source.without_url(),
             }),
             Ok(Ok(value)) => Ok(value),
@@ -225,11 +226,50 @@ impl Transport {
     }
 }
 
+/// Checks a `206`'s `Content-Range: bytes START-END/TOTAL` against a request for
+/// `bytes=OFFSET-`: it must start at the offset and run to the end of a known total, and a
+/// `Content-Length` must count exactly those bytes. Anything else would splice a wrong piece
+/// into the partial file.
+fn check_content_range(range: &str, offset: u64, body_len: Option<u64>) -> Result<(), String> {
+    let wrong = |why: &str| {
+        Err(format!(
+            "206 with Content-Range '{}' ({why}; wanted bytes {offset}-END/TOTAL)",
+            crate::shown::quote(range)
+        ))
+    };
+    let Some(spec) = range.trim().strip_prefix("bytes ") else {
+        return wrong("not a byte range");
+    };
+    let Some((span, total)) = spec.split_once('/') else {
+        return wrong("no total");
+    };
+    let Some((start, end)) = span.split_once('-') else {
+        return wrong("no range");
+    };
+    let (Ok(start), Ok(end), Ok(total)) = (
+        start.trim().parse::<u64>(),
+        end.trim().parse::<u64>(),
+        total.trim().parse::<u64>(),
+    ) else {
+        return wrong("not numbers");
+    };
+    if start != offset {
+        return wrong("wrong start");
+    }
+    if end < start || end.checked_add(1) != Some(total) {
+        return wrong("does not run to the end of the file");
+    }
+    if body_len.is_some_and(|len| len != end - start + 1) {
+        return wrong("Content-Length disagrees");
+    }
+    Ok(())
+}
+
 /// Refuses a body whose announced size is above the limit, before a byte is written.
 fn check_size(url: &Url, partial: &Partial, total: u64) -> Result<(), FetchError> {
     if total > partial.limit() {
         return Err(FetchError::TooLarge {
-            url: url.to_string(),
+            url: http::redact(url),
             limit: partial.limit(),
         });
     }
@@ -239,25 +279,51 @@ fn check_size(url: &Url, partial: &Partial, total: u64) -> Result<(), FetchError
 fn write(url: &Url, partial: &mut Partial, chunk: bytes::Bytes) -> Result<(), FetchError> {
     partial.write(chunk).map_err(|e| match e {
         WriteError::TooLarge { limit } => FetchError::TooLarge {
-            url: url.to_string(),
+            url: http::redact(url),
             limit,
         },
         WriteError::Io(e) => e.into(),
     })
 }
 
-fn check_status(url: &Url, status: StatusCode) -> Result<(), FetchError> {
-    if status.is_success() {
+fn check_status(url: &Url, resp: &reqwest::Response) -> Result<(), FetchError> {
+    if resp.status().is_success() {
         Ok(())
     } else {
-        Err(status_error(url, status))
+        Err(status_error(url, resp))
     }
 }
 
-fn status_error(url: &Url, status: StatusCode) -> FetchError {
+/// The error for an unwanted status. A redirect reaches here only when the client would not
+/// follow it (the policy refuses https to http and too many hops with their own errors).
+fn status_error(url: &Url, resp: &reqwest::Response) -> FetchError {
+    let status = resp.status().as_u16();
+    if resp.status().is_redirection() {
+        let location = resp
+            .headers()
+            .get(reqwest::header::LOCATION)
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+        let why = match location.as_deref().map(|l| url.join(l)) {
+            None => "it names no Location".to_string(),
+            Some(Err(_)) => "its Location is not a URL".to_string(),
+            Some(Ok(to)) if !matches!(to.scheme(), "http" | "https") => format!(
+                "redirects are followed only to http and https URLs, not {}",
+                to.scheme()
+            ),
+            Some(Ok(_)) => "the HTTP client did not follow it".to_string(),
+        };
+        return FetchError::Redirect {
+            url: http::redact(url),
+            status,
+            location: location
+                .as_deref()
+                .map_or_else(String::new, crate::shown::quote),
+            why,
+        };
+    }
     FetchError::Status {
-        url: url.to_string(),
-        status: status.as_u16(),
+        url: http::redact(url),
+        status,
     }
 }
 
@@ -282,6 +348,35 @@ fn build_client(settings: &Settings) -> Result<Client, http::Error> {
         connect_timeout: settings.stall_timeout,
         timeout: None,
         follow_redirects: true,
-        proxies: true,
+        proxies: Some(settings.proxies.clone()),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn content_range_must_cover_the_rest_of_the_file() {
+        for (range, offset, len, ok) in [
+            ("bytes 100-999/1000", 100, Some(900), true),
+            ("bytes 100-999/1000", 100, None, true),
+            ("bytes 100-998/1000", 100, Some(899), false),
+            ("bytes 100-999/1001", 100, Some(900), false),
+            ("bytes 101-999/1000", 100, Some(899), false),
+            ("bytes 100-999/1000", 100, Some(899), false),
+            ("bytes 100-999/*", 100, Some(900), false),
+            ("bytes */1000", 100, None, false),
+            ("items 100-999/1000", 100, Some(900), false),
+            ("", 100, Some(900), false),
+            ("bytes 100-99/100", 100, Some(0), false),
+            ("bytes 100-18446744073709551615/0", 100, None, false),
+        ] {
+            assert_eq!(
+                check_content_range(range, offset, len).is_ok(),
+                ok,
+                "{range} at {offset} with length {len:?}"
+            );
+        }
+    }
 }

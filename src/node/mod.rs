@@ -35,7 +35,7 @@ pub enum FactError {
     },
     #[error("'{}' does not set {var}", path.display())]
     Unset { path: PathBuf, var: &'static str },
-    #[error("invalid {var}='{value}' in '{}': expected {expected}", path.display())]
+    #[error("invalid {var}='{}' in '{}': expected {expected}", crate::shown::quote(value), path.display())]
     Invalid {
         path: PathBuf,
         var: &'static str,
@@ -125,8 +125,9 @@ impl NodeFacts {
                 .map_err(|expected| FactError::Invalid {
                     path: leader_path.clone(),
                     var: LEADER_ENDPOINT,
-                    // Control characters are shown escaped, never sent to the terminal.
-                    value: value.escape_debug().to_string(),
+                    // Shown through `shown::quote` (the message format): control characters
+                    // escaped, never sent to the terminal.
+                    value,
                     expected,
                 })
         });

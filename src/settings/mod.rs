@@ -103,6 +103,8 @@ pub struct Settings {
     pub bin_dir: PathBuf,
     pub allow_http: bool,
     pub ca_file: Option<PathBuf>,
+    /// Proxies for mirrors, from the config file as well as the environment.
+    pub proxies: Proxies,
     pub fetch_retries: u32,
     pub stall_timeout: Duration,
     pub deadline: Duration,
@@ -162,6 +164,16 @@ pub struct Cluster {
     pub pki_dir: PathBuf,
     pub config_dir: PathBuf,
     pub runtime_endpoint: String,
+}
+
+/// Proxies for requests to mirrors, each with the variable that set it (for messages).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Proxies {
+    pub https: Option<(Url, &'static str)>,
+    pub http: Option<(Url, &'static str)>,
+    pub all: Option<(Url, &'static str)>,
+    /// `NO_PROXY` as written (validated).
+    pub no_proxy: Option<String>,
 }
 
 /// Extra apiserver names, validity and renewal of the certificates `pki` makes.

@@ -8,10 +8,10 @@ use reqwest::Url;
 
 use super::Verify;
 
-/// An absolute path, or `None`.
+/// An absolute path without control characters, or `None`.
 pub fn absolute_path(text: &str) -> Option<PathBuf> {
     let p = PathBuf::from(text);
-    p.is_absolute().then_some(p)
+    (p.is_absolute() && !text.contains(char::is_control)).then_some(p)
 }
 
 /// Splits `KUBE_MIRRORS` on spaces and commas; every entry must be an http, https or file URL.
@@ -21,21 +21,26 @@ pub fn mirrors(text: &str) -> Result<Vec<Url>, String> {
         .split(|c: char| c == ',' || c.is_whitespace())
         .filter(|s| !s.is_empty())
     {
+        let shown = crate::shown::quote(item);
+        // The URL parser drops tabs and newlines silently; what was written must be what is used.
+        if item.contains(char::is_control) {
+            return Err(format!("URLs without control characters ('{shown}')"));
+        }
         let url = Url::parse(item)
-            .map_err(|e| format!("a list of http, https or file URLs ('{item}': {e})"))?;
+            .map_err(|e| format!("a list of http, https or file URLs ('{shown}': {e})"))?;
         match url.scheme() {
             "https" | "http" | "file" => {}
             other => {
                 return Err(format!(
-                    "a list of http, https or file URLs ('{item}' has scheme {other})"
+                    "a list of http, https or file URLs ('{shown}' has scheme {other})"
                 ));
             }
         }
         if url.query().is_some() || url.fragment().is_some() {
-            return Err(format!("base URLs without query or fragment ('{item}')"));
+            return Err(format!("base URLs without query or fragment ('{shown}')"));
         }
         if url.scheme() != "file" && url.host_str().is_none_or(str::is_empty) {
-            return Err(format!("a list of URLs with a host ('{item}')"));
+            return Err(format!("a list of URLs with a host ('{shown}')"));
         }
         out.push(url);
     }
@@ -43,6 +48,35 @@ pub fn mirrors(text: &str) -> Result<Vec<Url>, String> {
         return Err("at least one mirror URL".to_string());
     }
     Ok(out)
+}
+
+/// A proxy: an http(s) URL with a host and nothing after it but `/`; `host:port` means
+/// `http://host:port`, as curl reads it. Credentials are allowed (and never shown).
+pub fn proxy(text: &str) -> Option<Url> {
+    if text.is_empty() || text.contains(|c: char| c.is_whitespace() || c.is_control()) {
+        return None;
+    }
+    let url = match Url::parse(text) {
+        Ok(url) if text.contains("://") => url,
+        _ => Url::parse(&format!("http://{text}")).ok()?,
+    };
+    let ok = matches!(url.scheme(), "http" | "https")
+        && url.host_str().is_some_and(|h| !h.is_empty())
+        && matches!(url.path(), "" | "/")
+        && url.query().is_none()
+        && url.fragment().is_none();
+    ok.then_some(url)
+}
+
+/// `NO_PROXY`: comma-separated entries without spaces inside or control characters, kept as
+/// written.
+pub fn no_proxy(text: &str) -> Option<String> {
+    let ok = !text.contains(char::is_control)
+        && text
+            .split(',')
+            .map(str::trim)
+            .all(|e| !e.contains(char::is_whitespace));
+    ok.then(|| text.to_string())
 }
 
 /// Lowercase hex of a sha256, or `None`.
@@ -136,11 +170,21 @@ pub fn port(text: &str) -> Option<u16> {
     text.parse::<u16>().ok().filter(|p| *p > 0)
 }
 
-/// Comma-separated http(s) URLs with a host, kept as written.
+/// Comma-separated http(s) URLs with a host, an optional port and nothing after them (no path
+/// but `/`, no query, no credentials), kept as written. The URL parser would accept
+/// `http://h:2379/ --flag` by escaping the space, so every character is checked first.
 pub fn etcd_servers(text: &str) -> Option<String> {
     let ok = text.split(',').all(|u| {
-        Url::parse(u)
-            .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some())
+        !u.contains(|c: char| c.is_whitespace() || c.is_control())
+            && Url::parse(u).is_ok_and(|u| {
+                matches!(u.scheme(), "http" | "https")
+                    && u.host_str().is_some_and(|h| !h.is_empty())
+                    && u.username().is_empty()
+                    && u.password().is_none()
+                    && matches!(u.path(), "" | "/")
+                    && u.query().is_none()
+                    && u.fragment().is_none()
+            })
     });
     ok.then(|| text.to_string())
 }
@@ -158,7 +202,8 @@ pub fn domain(text: &str) -> Option<String> {
 
 /// A CRI endpoint on a unix socket, such as `unix:///run/containerd/containerd.sock`.
 pub fn cri_endpoint(text: &str) -> Option<String> {
-    (text.starts_with("unix:///") && !text.contains(char::is_whitespace)).then(|| text.to_string())
+    (text.starts_with("unix:///") && !text.contains(|c: char| c.is_whitespace() || c.is_control()))
+        .then(|| text.to_string())
 }
 
 /// A node's own address: a unicast IPv4 address. The error is what was expected, and why the
@@ -201,6 +246,8 @@ mod tests {
         );
         assert!(mirrors(" , ").is_err());
         assert!(mirrors("dl.k8s.io/release").is_err());
+        assert!(mirrors("https://dl.k8s.io/rel\tease").is_err());
+        assert!(mirrors("https://dl.k8s.io/release --x").is_err());
     }
 
     #[test]
@@ -247,12 +294,57 @@ mod tests {
     }
 
     #[test]
+    fn proxy_values() {
+        for (text, want) in [
+            (
+                "http://proxy.internal:3128",
+                Some("http://proxy.internal:3128/"),
+            ),
+            (
+                "http://proxy.internal:3128/",
+                Some("http://proxy.internal:3128/"),
+            ),
+            (
+                "https://u:p@proxy.internal",
+                Some("https://u:p@proxy.internal/"),
+            ),
+            ("proxy.internal:3128", Some("http://proxy.internal:3128/")),
+            ("10.0.0.1:3128", Some("http://10.0.0.1:3128/")),
+            ("socks5://proxy:1080", None),
+            ("http://proxy:3128 --x", None),
+            ("http://proxy:3128/path", None),
+            ("http://proxy:99999", None),
+            ("http://", None),
+            ("", None),
+        ] {
+            assert_eq!(
+                proxy(text).map(|u| u.to_string()).as_deref(),
+                want,
+                "{text}"
+            );
+        }
+        assert!(no_proxy("*").is_some());
+        assert!(no_proxy("localhost, .internal,10.0.0.0/8").is_some());
+        assert!(no_proxy("a b").is_none());
+        assert!(no_proxy("a\nb").is_none());
+    }
+
+    #[test]
     fn cluster_values() {
         for (text, ok) in [
             ("http://127.0.0.1:2379", true),
             ("https://10.0.0.1:2379,http://127.0.0.1:2379", true),
             ("127.0.0.1:2379", false),
             ("unix:///run/etcd.sock", false),
+            ("http://127.0.0.1:2379/", true),
+            ("http://127.0.0.1:2379/ --etcd-injected=1", false),
+            ("http://127.0.0.1:2379,http://h:2379 --x", false),
+            ("http://127.0.0.1:2379/\t", false),
+            ("http://127.0.0.1:2379/path", false),
+            ("http://127.0.0.1:2379/?q=1", false),
+            ("http://127.0.0.1:2379/#f", false),
+            ("http://u:p@127.0.0.1:2379", false),
+            ("http://127.0.0.1:2379,", false),
         ] {
             assert_eq!(etcd_servers(text).is_some(), ok, "{text}");
         }

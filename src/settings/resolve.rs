@@ -7,7 +7,7 @@ use std::path::Path;
 
 use super::parse::{self, absolute_path};
 use super::{
-    Cluster, DEFAULT_MIRROR, Error, NodeSources, Origin, Overlay, PkiSettings, Settings,
+    Cluster, DEFAULT_MIRROR, Error, NodeSources, Origin, Overlay, PkiSettings, Proxies, Settings,
     extra_args_var,
 };
 use crate::arch::{self, Arch};
@@ -66,10 +66,59 @@ impl Resolver<'_> {
     }
 }
 
+impl Resolver<'_> {
+    /// The proxy variables, each upper-case name before its lower-case form, from whichever
+    /// layer sets it: the config file counts, as it does under systemd's `EnvironmentFile=`.
+    fn proxies(&mut self) -> Result<Proxies, Error> {
+        let mut found = [None, None, None, None];
+        for (slot, (upper, lower)) in found.iter_mut().zip(var::PROXY_VARS) {
+            *slot = match self.optional(upper) {
+                Some((value, origin)) => Some((upper, value, origin)),
+                None => self
+                    .optional(lower)
+                    .map(|(value, origin)| (lower, value, origin)),
+            };
+        }
+        let [https, http, all, no] = found;
+        let url = |found: Option<(&'static str, String, Origin)>| match found {
+            None => Ok(None),
+            Some((name, value, origin)) => match parse::proxy(value.trim()) {
+                Some(url) => Ok(Some((url, name))),
+                None => Err(invalid(
+                    name,
+                    &value,
+                    origin,
+                    "an http or https proxy URL such as http://proxy.internal:3128, with nothing after it",
+                )),
+            },
+        };
+        let no_proxy = match no {
+            None => None,
+            Some((name, value, origin)) => {
+                Some(parse::no_proxy(value.trim()).ok_or_else(|| {
+                    invalid(
+                        name,
+                        &value,
+                        origin,
+                        "comma-separated host names, domains, IP addresses or CIDRs, or *",
+                    )
+                })?)
+            }
+        };
+        Ok(Proxies {
+            https: url(https)?,
+            http: url(http)?,
+            all: url(all)?,
+            no_proxy,
+        })
+    }
+}
+
 fn invalid(name: &str, value: &str, origin: Origin, expected: &str) -> Error {
     Error::Invalid {
         var: name.to_string(),
-        value: value.to_string(),
+        // Values come from files and environments others write, and URLs carry credentials.
+        value: crate::shown::quote(value),
         origin,
         expected: expected.to_string(),
     }
@@ -149,6 +198,7 @@ impl Settings {
             "an absolute path to a PEM file",
             absolute_path,
         )?;
+        let proxies = r.proxies()?;
         let fetch_retries = r.parse(
             var::KUBE_FETCH_RETRIES,
             "5",
@@ -290,10 +340,23 @@ impl Settings {
                     invalid(
                         name,
                         &value,
-                        origin,
+                        origin.clone(),
                         &format!("arguments split like a systemd command line, not {why}"),
                     )
                 })?;
+                // A control character (raw, or from an escape such as `\n`) breaks the unit's
+                // environment file and, NUL above all, systemd's handling of the unit.
+                if let Some(n) = args.iter().position(|a| a.contains(char::is_control)) {
+                    return Err(invalid(
+                        name,
+                        &value,
+                        origin,
+                        &format!(
+                            "arguments without control characters (argument {} holds one)",
+                            n + 1
+                        ),
+                    ));
+                }
                 extra_args.insert(component, args);
             }
         }
@@ -307,6 +370,7 @@ impl Settings {
             bin_dir,
             allow_http,
             ca_file,
+            proxies,
             fetch_retries,
             stall_timeout,
             deadline,

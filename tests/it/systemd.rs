@@ -677,3 +677,65 @@ fn env_file_reader_reads_exactly_what_systemd_reads() {
     let err = kube_bootstrap::envfile::parse_str(unterminated).expect_err("unterminated quote");
     assert_eq!((err.line, err.column), (1, 3));
 }
+
+/// Arguments `$KUBE_ARGS` must carry unchanged, as `KUBE_KUBELET_EXTRA_ARGS` writes them (split
+/// like a systemd command line): spaces, both quotes, backslashes, `$`, `%`, an empty argument
+/// and a value that looks like a second flag.
+const HARD_EXTRA_ARGS: &str = r#"--hard-space="a b  c" --hard-double='say "hi"' --hard-single="it's" --hard-backslash='a\b\\c\' --hard-dollar='$HOME ${PATH} $$ $(id)' --hard-percent='%n %% %' --hard-mixed='"\$`'"'" '' --hard-injected='http://127.0.0.1:2379/ --etcd-injected=1'"#;
+
+#[test]
+fn kube_args_expanded_by_systemd_are_exactly_execs_argv() {
+    let fake = fake_component();
+    let mirror = Mirror::start();
+    mirror.publish(VERSION, KUBELET.binary, fake);
+    let Some(node) = Node::start() else { return };
+    configure(&node, &mirror.url());
+    let extra = format!("KUBE_KUBELET_EXTRA_ARGS={HARD_EXTRA_ARGS}");
+    let run = |args: &[&str]| {
+        let mut all = vec![extra.as_str(), "/opt/bin/kube-bootstrap"];
+        all.extend_from_slice(args);
+        let out = node.run("env", &all);
+        if out.code() != Some(0) {
+            node.fail(&format!("kube-bootstrap {args:?} failed\n{out}"));
+        }
+        out.stdout
+    };
+    run(&["fetch", "kubelet"]);
+    // `flags` prints exec's argv, one argument a line, the binary first.
+    let flags = run(&["flags", "kubelet"]);
+    let want: Vec<&str> = flags.lines().skip(1).collect();
+    assert!(
+        want.contains(&"--hard-space=a b  c") && want.contains(&""),
+        "the extra arguments reach exec's argv: {want:#?}"
+    );
+
+    // systemd itself expands `ExecStart=... $KUBE_ARGS` from the file fetch wrote.
+    let out = node.run(
+        "systemd-run",
+        &[
+            "--user",
+            "--wait",
+            "--pipe",
+            "--quiet",
+            "-p",
+            "EnvironmentFile=/run/kube-bootstrap/kubelet.env",
+            "/usr/bin/printf",
+            r"%s\n",
+            "BEGIN",
+            "$KUBE_ARGS",
+        ],
+    );
+    if out.code() != Some(0) {
+        node.fail(&format!("systemd-run printf $KUBE_ARGS failed\n{out}"));
+    }
+    let got: Vec<&str> = out.stdout.lines().collect();
+    let env = node
+        .read("/run/kube-bootstrap/kubelet.env")
+        .unwrap_or_default();
+    assert_eq!(got.first(), Some(&"BEGIN"), "{out}");
+    assert_eq!(
+        got[1..],
+        want[..],
+        "systemd's argv differs from exec's; the env file:\n{env}"
+    );
+}

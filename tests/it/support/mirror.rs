@@ -33,6 +33,13 @@ pub enum Behaviour {
     Slow { chunk: usize, every: Duration },
     /// Answer 200 with these bytes instead of the stored file.
     Body(Vec<u8>),
+    /// Answer 206 with this `Content-Range` header and body, whatever was asked.
+    Range206 {
+        content_range: String,
+        body: Vec<u8>,
+    },
+    /// Answer 302 with this `Location`.
+    Redirect(String),
 }
 
 /// One request as the mirror saw it.
@@ -206,6 +213,7 @@ struct Reply {
     status: u16,
     body: Vec<u8>,
     content_range: Option<String>,
+    location: Option<String>,
 }
 
 fn handle(shared: &Shared, mut stream: TcpStream) {
@@ -233,11 +241,28 @@ fn handle(shared: &Shared, mut stream: TcpStream) {
             status: *code,
             body: Vec::new(),
             content_range: None,
+            location: None,
         },
         Some(Behaviour::Body(bytes)) => Reply {
             status: 200,
             body: bytes.clone(),
             content_range: None,
+            location: None,
+        },
+        Some(Behaviour::Range206 {
+            content_range,
+            body,
+        }) => Reply {
+            status: 206,
+            body: body.clone(),
+            content_range: Some(content_range.clone()),
+            location: None,
+        },
+        Some(Behaviour::Redirect(to)) => Reply {
+            status: 302,
+            body: Vec::new(),
+            content_range: None,
+            location: Some(to.clone()),
         },
         Some(Behaviour::IgnoreRange) => plan(file.as_deref(), None),
         _ => plan(file.as_deref(), req.range.as_deref()),
@@ -300,6 +325,7 @@ fn plan(file: Option<&[u8]>, range: Option<&str>) -> Reply {
             status: 404,
             body: Vec::new(),
             content_range: None,
+            location: None,
         };
     };
     let len = file.len();
@@ -308,16 +334,19 @@ fn plan(file: Option<&[u8]>, range: Option<&str>) -> Reply {
             status: 416,
             body: Vec::new(),
             content_range: Some(format!("bytes */{len}")),
+            location: None,
         },
         Some((start, end)) => Reply {
             status: 206,
             body: file[start..end].to_vec(),
             content_range: Some(format!("bytes {start}-{}/{len}", end - 1)),
+            location: None,
         },
         None => Reply {
             status: 200,
             body: file.to_vec(),
             content_range: None,
+            location: None,
         },
     }
 }
@@ -342,6 +371,9 @@ fn send_head(stream: &mut TcpStream, reply: &Reply) -> io::Result<()> {
     );
     if let Some(range) = &reply.content_range {
         let _ = write!(head, "Content-Range: {range}\r\n");
+    }
+    if let Some(location) = &reply.location {
+        let _ = write!(head, "Location: {location}\r\n");
     }
     head.push_str("\r\n");
     stream.write_all(head.as_bytes())?;
@@ -385,6 +417,7 @@ fn reason(status: u16) -> &'static str {
     match status {
         200 => "OK",
         206 => "Partial Content",
+        302 => "Found",
         403 => "Forbidden",
         404 => "Not Found",
         408 => "Request Timeout",

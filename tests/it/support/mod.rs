@@ -6,6 +6,7 @@ pub mod cmd;
 pub mod fake;
 pub mod mirror;
 pub mod node;
+pub mod proxy;
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
