@@ -246,19 +246,29 @@ pub fn compute(
     })
 }
 
-/// From 1.20 the apiserver serves only TLS: an `http://` `LEADER_ENDPOINT` gives node
-/// components a plain-HTTP server URL, which works only through a plain-HTTP proxy in front of
-/// the apiserver. Said, not refused: the operator wrote the scheme on purpose.
+/// A `LEADER_ENDPOINT` scheme that does not fit the release's topology, for node components.
+/// From 1.20 the apiserver serves only TLS: an `http://` leader gives a plain-HTTP server URL,
+/// which works only through a plain-HTTP proxy; before 1.20 an `https://` leader meets the
+/// insecure port. Said, not refused: the operator wrote the scheme on purpose.
 pub fn plain_http_leader(component: Component, minor: u32, facts: &NodeFacts) -> Option<String> {
     let leader = facts.leader.as_ref().ok()?;
     let node_side = matches!(component, Component::Kubelet | Component::Proxy);
-    (node_side && minor >= 20 && leader.value.scheme.as_deref() == Some("http")).then(|| {
-        format!(
+    if !node_side {
+        return None;
+    }
+    match leader.value.scheme.as_deref() {
+        Some("http") if minor >= 20 => Some(format!(
             "LEADER_ENDPOINT ({}) asks for http://, but from Kubernetes 1.20 the apiserver serves only TLS: kubelet and kube-proxy reach it without TLS or client certificates, which works only through a plain-HTTP proxy; write https://{} or the host alone",
-            leader.source,
-            leader.value.host
-        )
-    })
+            leader.source, leader.value.host
+        )),
+        // Before 1.20 the apiserver of this topology serves plain HTTP on its insecure port,
+        // and the node kubeconfigs carry no CA to verify a TLS server with.
+        Some("https") if minor < 20 => Some(format!(
+            "LEADER_ENDPOINT ({}) asks for https://, but before Kubernetes 1.20 kube-bootstrap runs the insecure topology: the apiserver serves plain HTTP on its insecure port and node kubeconfigs carry no CA, so TLS to it fails unless you put a TLS proxy in front and give the CA through extra args; write http://{} or the host alone",
+            leader.source, leader.value.host
+        )),
+        _ => None,
+    }
 }
 
 /// Appends user arguments; one named like an earlier flag replaces it.
@@ -285,7 +295,7 @@ mod tests {
     }
 
     #[test]
-    fn a_plain_http_leader_is_said_on_the_tls_topology_only() {
+    fn a_leader_scheme_that_does_not_fit_the_topology_is_said() {
         use crate::node::{FactSource, Known, parse_endpoint};
         let facts = |endpoint: &str| NodeFacts {
             leader: Ok(Known {
@@ -307,6 +317,9 @@ mod tests {
             (Component::Kubelet, 20, "http://10.0.0.1", true),
             (Component::Proxy, 36, "http://10.0.0.1:8080", true),
             (Component::Kubelet, 19, "http://10.0.0.1", false),
+            (Component::Kubelet, 19, "https://10.0.0.1", true),
+            (Component::Proxy, 9, "https://10.0.0.1:9090", true),
+            (Component::Kubelet, 19, "10.0.0.1", false),
             (Component::Kubelet, 36, "https://10.0.0.1", false),
             (Component::Kubelet, 36, "10.0.0.1", false),
             (Component::Apiserver, 36, "http://10.0.0.1", false),
@@ -314,7 +327,8 @@ mod tests {
             let w = plain_http_leader(component, minor, &facts(endpoint));
             assert_eq!(w.is_some(), warned, "{component} 1.{minor} {endpoint}");
             if let Some(w) = w {
-                assert!(w.contains("write https://10.0.0.1"), "{w}");
+                let fix = if minor >= 20 { "https://" } else { "http://" };
+                assert!(w.contains(&format!("write {fix}10.0.0.1")), "{w}");
             }
         }
     }
