@@ -69,6 +69,8 @@ pub enum Command {
     NetworkEnv(NetworkEnvArgs),
     /// The cluster's certificates and keys: init (leader), node (a worker's bundle), install, check
     Pki(PkiArgs),
+    /// Fill a directory laid out like dl.k8s.io with verified binaries and pins (--check: verify it)
+    Mirror(MirrorArgs),
     /// Print kube-bootstrap's version, commit and default Kubernetes release
     Version(VersionArgs),
 }
@@ -76,12 +78,45 @@ pub enum Command {
 /// `kube-bootstrap fetch COMPONENT...`
 #[derive(Debug, Args)]
 pub struct FetchArgs {
-    /// apiserver, controller-manager, scheduler, kubelet, proxy (or kube-* names), or all
-    #[arg(required = true, value_name = "COMPONENT", value_parser = parse_component_arg)]
+    /// apiserver, controller-manager, scheduler, kubelet, proxy (or kube-* names), all, kubectl
+    #[arg(required = true, value_name = "COMPONENT", value_parser = parse_fetchable_arg)]
     pub components: Vec<String>,
 
     #[command(flatten)]
     pub overrides: OverrideArgs,
+}
+
+/// `kube-bootstrap mirror DIR [COMPONENT...] [--kube-version V]... [--arch A]...` or `--check DIR`
+#[derive(Debug, Args)]
+pub struct MirrorArgs {
+    /// The mirror directory (not under --root: it is usually on another machine's disk)
+    #[arg(value_name = "DIR")]
+    pub dir: PathBuf,
+
+    /// Binaries to mirror: components (or all) and kubectl [default: all five and kubectl]
+    #[arg(value_name = "COMPONENT", value_parser = parse_fetchable_arg)]
+    pub components: Vec<String>,
+
+    /// Release to mirror, repeatable [default: KUBE_VERSION]
+    #[arg(long = "kube-version", value_name = "VERSION")]
+    pub versions: Vec<String>,
+
+    /// Architecture to mirror, repeatable [default: KUBE_ARCH, or the host's]
+    #[arg(long = "arch", value_name = "ARCH")]
+    pub archs: Vec<String>,
+
+    /// Upstream base URL, repeatable (overrides KUBE_MIRRORS)
+    #[arg(long = "mirror", value_name = "URL")]
+    pub mirrors: Vec<String>,
+
+    /// Downloads at a time
+    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=32))]
+    pub jobs: u32,
+
+    /// Download nothing: re-verify every file in DIR against its side file and the pins; exit 1
+    /// on any mismatch
+    #[arg(long, conflicts_with_all = ["components", "versions", "archs", "mirrors"])]
+    pub check: bool,
 }
 
 /// `kube-bootstrap exec COMPONENT [-- ARGS...]`
@@ -241,6 +276,15 @@ fn parse_component(s: &str) -> Result<Component, String> {
     s.parse()
 }
 
+fn parse_fetchable_arg(s: &str) -> Result<String, String> {
+    if s == "all" {
+        return Ok(s.to_string());
+    }
+    s.parse::<component::Fetchable>()
+        .map(|_| s.to_string())
+        .map_err(|e| format!("{e}, or all"))
+}
+
 fn parse_component_arg(s: &str) -> Result<String, String> {
     if s == "all" {
         return Ok(s.to_string());
@@ -345,6 +389,7 @@ impl Cli {
             Command::Doctor(args) => args.run(&self),
             Command::NetworkEnv(args) => args.run(&self),
             Command::Pki(args) => args.run(&self),
+            Command::Mirror(args) => args.run(&self),
             Command::Version(args) => args.run(),
         }
     }
@@ -358,15 +403,45 @@ impl Cli {
 impl FetchArgs {
     fn run(&self, cli: &Cli) -> Result<(), Error> {
         let settings = cli.settings(&self.overrides.to_overrides())?;
-        // Validated by clap's value parser already.
-        let components =
-            component::expand(&self.components).map_err(|e| crate::settings::Error::Invalid {
-                var: "COMPONENT".into(),
-                value: self.components.join(" "),
-                origin: crate::settings::Origin::Cli("COMPONENT"),
-                expected: e,
-            })?;
+        let components = expand_fetchable(&self.components)?;
         Ok(crate::fetch::run(&settings, &components)?)
+    }
+}
+
+/// Component arguments (validated by clap's value parser already) as binaries to fetch.
+fn expand_fetchable(args: &[String]) -> Result<Vec<component::Fetchable>, Error> {
+    component::expand_fetchable(args).map_err(|e| {
+        crate::settings::Error::Invalid {
+            var: "COMPONENT".into(),
+            value: args.join(" "),
+            origin: crate::settings::Origin::Cli("COMPONENT"),
+            expected: e,
+        }
+        .into()
+    })
+}
+
+impl MirrorArgs {
+    fn run(&self, cli: &Cli) -> Result<(), Error> {
+        if self.check {
+            return Ok(crate::mirror::check(&self.dir)?);
+        }
+        let settings = cli.settings(&CliOverrides {
+            mirrors: self.mirrors.clone(),
+            ..CliOverrides::default()
+        })?;
+        let binaries = if self.components.is_empty() {
+            component::Fetchable::ALL.to_vec()
+        } else {
+            expand_fetchable(&self.components)?
+        };
+        let plan = crate::mirror::Plan::new(&settings, &self.versions, &self.archs, binaries)?;
+        Ok(crate::mirror::run(
+            &settings,
+            &self.dir,
+            &plan,
+            self.jobs as usize,
+        )?)
     }
 }
 
@@ -406,93 +481,4 @@ impl VersionArgs {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use std::ffi::OsString;
-
-    fn os(args: &[&str]) -> Vec<OsString> {
-        args.iter().map(OsString::from).collect()
-    }
-
-    /// The fast path must parse exactly what clap parses, and leave everything else to clap.
-    #[test]
-    fn exec_fast_path_agrees_with_clap() {
-        for (args, fast) in [
-            (&["exec", "kubelet"][..], true),
-            (&["--root", "/sandbox", "exec", "kube-kubelet"], true),
-            (
-                &[
-                    "--config",
-                    "/etc/x.env",
-                    "-v",
-                    "-v",
-                    "exec",
-                    "proxy",
-                    "--",
-                    "--v=2",
-                    "--x=a b",
-                ],
-                true,
-            ),
-            (&["-q", "exec", "apiserver", "--", "--", "-v"], true),
-            (&["exec", "kubelet", "--", ""], true),
-            (&["exec", "kubelet", "--help"], false),
-            (&["exec", "kubelet", "extra"], false),
-            (&["exec", "etcd"], false),
-            (&["exec"], false),
-            (&["--root=/x", "exec", "kubelet"], false),
-            (&["-vq", "exec", "kubelet"], false),
-            (&["fetch", "kubelet"], false),
-            (&["exec", "--root", "/x", "kubelet"], false),
-        ] {
-            let parsed = Cli::parse_exec(&os(args), None);
-            assert_eq!(parsed.is_some(), fast, "{args:?}");
-            if let Some(cli) = parsed {
-                let mut full = vec!["kube-bootstrap"];
-                full.extend(args);
-                let clap = Cli::try_parse_from(&full).unwrap();
-                assert_eq!(format!("{cli:?}"), format!("{clap:?}"), "{args:?}");
-            }
-        }
-    }
-
-    #[test]
-    fn exec_fast_path_takes_the_root_from_the_environment() {
-        let cli = Cli::parse_exec(
-            &os(&["exec", "kubelet"]),
-            Some(std::ffi::OsStr::new("/env-root")),
-        )
-        .unwrap();
-        assert_eq!(cli.root, PathBuf::from("/env-root"));
-        let cli = Cli::parse_exec(
-            &os(&["--root", "/cli", "exec", "kubelet"]),
-            Some(std::ffi::OsStr::new("/env")),
-        )
-        .unwrap();
-        assert_eq!(cli.root, PathBuf::from("/cli"));
-    }
-
-    #[test]
-    fn version_flags_print_what_the_version_subcommand_prints() {
-        for flag in ["--version", "-V"] {
-            let err = Cli::try_parse_from(["kube-bootstrap", flag]).unwrap_err();
-            assert_eq!(err.kind(), clap::error::ErrorKind::DisplayVersion, "{flag}");
-            assert_eq!(
-                err.to_string(),
-                format!("kube-bootstrap {}\n", version_line()),
-                "{flag}"
-            );
-        }
-        assert!(version_line().contains(crate::kube_version::DEFAULT));
-    }
-
-    #[test]
-    fn subcommand_help_lists_global_options_under_their_own_heading() {
-        let err = Cli::try_parse_from(["kube-bootstrap", "fetch", "--help"]).unwrap_err();
-        let help = err.to_string();
-        let own = help.find("--kube-version").expect("fetch's own option");
-        let heading = help.find("Global options:").expect("global heading");
-        let root = help.find("--root").expect("global option");
-        assert!(own < heading && heading < root, "{help}");
-    }
-}
+mod tests;

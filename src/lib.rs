@@ -38,6 +38,8 @@ pub mod http;
 pub mod kube_version;
 /// journald or stderr logging.
 pub mod logging;
+/// `mirror`: fill and check a directory laid out like dl.k8s.io.
+pub mod mirror;
 /// `network-env`: the node's addresses from the kernel.
 pub mod netenv;
 /// The node's facts: leader and address.

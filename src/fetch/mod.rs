@@ -10,14 +10,14 @@ mod progress;
 mod record;
 mod retry;
 mod transport;
+mod verified;
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use reqwest::Url;
 
-use crate::arch;
-use crate::component::Component;
+use crate::component::Fetchable;
 use crate::env_vars;
 use crate::envfile;
 use crate::fsutil::{self, io_err};
@@ -26,9 +26,11 @@ use crate::settings::Settings;
 pub use failure::{Error, ExpectedFrom, FetchError, MirrorFailure};
 pub use record::{Identity, Record, Stale};
 
-use partial::Partial;
-use progress::Progress;
-use transport::Transport;
+pub(crate) use checksum::{MAX_SIDE_FILE, hash_file, parse_side_file, read_header};
+pub(crate) use progress::{Progress, human, rate};
+pub(crate) use retry::with_retries;
+pub(crate) use transport::Transport;
+pub(crate) use verified::{Want, download as download_verified};
 
 /// Where kube-bootstrap keeps install records and locks (inside the root).
 pub const STATE_DIR: &str = "/var/lib/kube-bootstrap";
@@ -38,7 +40,7 @@ pub const RUN_DIR: &str = "/run/kube-bootstrap";
 /// The files that belong to one binary.
 #[derive(Debug, Clone)]
 pub struct Paths {
-    pub component: Component,
+    pub component: Fetchable,
     pub binary: &'static str,
     /// The installed binary, rooted.
     pub target: PathBuf,
@@ -49,7 +51,8 @@ pub struct Paths {
 }
 
 impl Paths {
-    pub fn new(settings: &Settings, component: Component) -> Paths {
+    pub fn new(settings: &Settings, component: impl Into<Fetchable>) -> Paths {
+        let component = component.into();
         let binary = component.binary();
         let bin_dir = settings.path(&settings.bin_dir);
         let state = settings.path(STATE_DIR);
@@ -91,7 +94,7 @@ pub fn side_file_url(artifact: &Url) -> Url {
 }
 
 /// Fetches each component's binary; one failure does not stop the others.
-pub fn run(settings: &Settings, components: &[Component]) -> Result<(), Error> {
+pub fn run(settings: &Settings, components: &[Fetchable]) -> Result<(), Error> {
     let mut results = match components {
         [one] => vec![fetch_one(settings, *one, true)],
         // Several components download in parallel (a leader fetches three at boot): each thread
@@ -129,7 +132,7 @@ struct Network {
     progress_bar: bool,
 }
 
-fn fetch_one(settings: &Settings, component: Component, progress_bar: bool) -> Result<(), Error> {
+fn fetch_one(settings: &Settings, component: Fetchable, progress_bar: bool) -> Result<(), Error> {
     let paths = Paths::new(settings, component);
     let binary = paths.binary;
     let version = settings.version.to_string();
@@ -176,7 +179,10 @@ fn fetch_one(settings: &Settings, component: Component, progress_bar: bool) -> R
 
 /// The record of a component's installed binary if it can be trusted as it is (release, pin,
 /// and identity or content per `KUBE_VERSION` and `KUBE_VERIFY`), or why not.
-pub fn verify_installed(settings: &Settings, component: Component) -> Result<Record, Stale> {
+pub fn verify_installed(
+    settings: &Settings,
+    component: impl Into<Fetchable>,
+) -> Result<Record, Stale> {
     check_installed(settings, &Paths::new(settings, component)).1
 }
 
@@ -253,29 +259,6 @@ async fn from_mirrors(
     })
 }
 
-/// Runs `op` until it succeeds, fails for good, or has been retried `retries` times.
-async fn with_retries<T>(
-    retries: u32,
-    what: &str,
-    attempts: &mut u32,
-    mut op: impl AsyncFnMut() -> Result<T, FetchError>,
-) -> Result<T, FetchError> {
-    let mut retry = 0;
-    loop {
-        *attempts += 1;
-        match op().await {
-            Ok(v) => return Ok(v),
-            Err(e) if e.is_transient() && retry < retries => {
-                let delay = retry::backoff(retry);
-                retry += 1;
-                tracing::warn!(what, attempt = retry, of = retries, delay_ms = delay.as_millis() as u64, error = %crate::causes::chain(&e), "transient failure, retrying");
-                tokio::time::sleep(delay).await;
-            }
-            Err(e) => return Err(e),
-        }
-    }
-}
-
 async fn from_mirror(
     settings: &Settings,
     paths: &Paths,
@@ -298,59 +281,30 @@ async fn from_mirror(
         Some(p) => (p.to_string(), ExpectedFrom::Pin(pin_var)),
         None => {
             let side = side_file_url(url);
-            let digest = with_retries(settings.fetch_retries, "checksum", attempts, async || {
-                transport.side_file(&side, paths.binary).await
-            })
-            .await?;
+            let digest =
+                retry::with_retries(settings.fetch_retries, "checksum", attempts, async || {
+                    transport.side_file(&side, paths.binary).await
+                })
+                .await?;
             (digest, ExpectedFrom::SideFile(side.to_string()))
         }
     };
 
     fsutil::create_dir_all(&paths.bin_dir)?;
     let partial_path = paths.partial(&expected);
-    let mut partial = Partial::open(&partial_path, settings.max_download_bytes)?;
     let mut progress = Progress::new(paths.binary, net.progress_bar);
-    tracing::info!(
-        component = %paths.component,
-        binary = %paths.binary,
-        version = %settings.version,
-        url = %url,
-        sha256 = %expected,
-        resume_from = partial.len(),
-        "downloading"
-    );
-    let result = with_retries(settings.fetch_retries, "download", attempts, async || {
-        transport.download(url, &mut partial, &mut progress).await
-    })
-    .await;
-    progress.finish();
-    if let Err(e) = result {
-        if matches!(e, FetchError::TooLarge { .. }) {
-            partial.discard();
-        }
-        return Err(e);
-    }
-    let actual = partial.finish()?;
-    let size = partial.len();
-    if actual != expected {
-        partial.discard();
-        return Err(FetchError::ChecksumMismatch {
-            url: url.to_string(),
-            expected,
-            actual,
-            from,
-        });
-    }
-    let header = partial.header(20)?;
-    if let Err(mismatch) = arch::check_elf(&header, settings.arch) {
-        partial.discard();
-        return Err(FetchError::NotExecutable {
-            url: url.to_string(),
-            arch: settings.arch.to_string(),
-            mismatch,
-        });
-    }
-    let elapsed = progress.elapsed();
+    let want = verified::Want {
+        url,
+        binary: paths.binary,
+        arch: settings.arch,
+        expected: &expected,
+        from,
+        partial: &partial_path,
+        limit: settings.max_download_bytes,
+        retries: settings.fetch_retries,
+    };
+    let done = verified::download(transport, want, &mut progress, attempts).await?;
+    let (actual, size) = (done.sha256, done.size);
     tracing::info!(
         component = %paths.component,
         binary = %paths.binary,
@@ -358,11 +312,11 @@ async fn from_mirror(
         url = %url,
         sha256 = %actual,
         bytes = size,
-        seconds = elapsed.as_secs_f64(),
-        rate = %progress::rate(progress.transferred(), elapsed),
+        seconds = done.elapsed.as_secs_f64(),
+        rate = %progress::rate(done.transferred, done.elapsed),
         "downloaded and verified"
     );
-    let record = install(settings, paths, partial.path(), url, &actual, size)?;
+    let record = install(settings, paths, &done.partial, url, &actual, size)?;
     tracing::info!(component = %paths.component,
         binary = %paths.binary, version = %settings.version, path = %paths.target.display(), sha256 = %actual, "installed");
     Ok(record)
@@ -418,10 +372,14 @@ fn remove_stale_partials(paths: &Paths) {
 /// file missing) leave `KUBE_ARGS` out with a warning: the binary itself is in place.
 fn write_env_file(
     settings: &Settings,
-    component: Component,
+    component: Fetchable,
     paths: &Paths,
     record: &Record,
 ) -> Result<(), Error> {
+    // kubectl is for the admin: no unit reads an environment file for it.
+    let Fetchable::Component(component) = component else {
+        return Ok(());
+    };
     let args = match crate::plan::plan(settings, component, &[]) {
         Ok(plan) => {
             crate::plan::write_files(&plan)?;

@@ -4,6 +4,8 @@ use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
 use std::time::Duration;
 
+use super::failure::FetchError;
+
 /// The first backoff's upper bound; each retry doubles it.
 const BASE: Duration = Duration::from_millis(250);
 /// The largest backoff upper bound.
@@ -23,6 +25,30 @@ pub fn backoff(attempt: u32) -> Duration {
         .min(CAP);
     let ceiling_ms = ceiling.as_millis() as u64;
     Duration::from_millis(random() % (ceiling_ms + 1))
+}
+
+/// Runs `op` until it succeeds, fails for good, or has been retried `retries` times; counts
+/// every request in `attempts`.
+pub async fn with_retries<T>(
+    retries: u32,
+    what: &str,
+    attempts: &mut u32,
+    mut op: impl AsyncFnMut() -> Result<T, FetchError>,
+) -> Result<T, FetchError> {
+    let mut retry = 0;
+    loop {
+        *attempts += 1;
+        match op().await {
+            Ok(v) => return Ok(v),
+            Err(e) if e.is_transient() && retry < retries => {
+                let delay = backoff(retry);
+                retry += 1;
+                tracing::warn!(what, attempt = retry, of = retries, delay_ms = delay.as_millis() as u64, error = %crate::causes::chain(&e), "transient failure, retrying");
+                tokio::time::sleep(delay).await;
+            }
+            Err(e) => return Err(e),
+        }
+    }
 }
 
 /// A random number from std's randomly seeded hasher; good enough for jitter.

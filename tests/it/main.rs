@@ -4,6 +4,7 @@ mod doctor;
 mod exec;
 mod fetch;
 mod layout;
+mod mirror;
 mod netenv;
 mod pki;
 mod support;
