@@ -15,6 +15,7 @@ mod leader;
 mod networks;
 mod node;
 mod probe;
+mod releases;
 mod report;
 
 use crate::causes::chain;
@@ -133,5 +134,6 @@ fn check_node(settings: &Settings, components: &[Component], f: &mut Findings) {
         cgroup::check(settings, f);
     }
     binaries::check(settings, components, f);
+    releases::check(settings, components, f);
     files::check(settings, components, &facts, f);
 }

@@ -8,6 +8,7 @@ mod lock;
 mod partial;
 mod progress;
 mod record;
+mod releases;
 mod retry;
 mod transport;
 mod verified;
@@ -25,9 +26,11 @@ use crate::settings::Settings;
 
 pub use failure::{Error, ExpectedFrom, FetchError, MirrorFailure};
 pub use record::{Identity, Record, Stale};
+pub use releases::{Kept, KeptFile, list as kept_releases, summary as kept_summary};
 
 pub(crate) use checksum::{MAX_SIDE_FILE, hash_file, parse_side_file, read_header};
-pub(crate) use progress::{Progress, human, rate};
+pub use progress::human;
+pub(crate) use progress::{Progress, rate};
 pub(crate) use retry::with_retries;
 pub(crate) use transport::Transport;
 pub(crate) use verified::{Want, download as download_verified};
@@ -150,6 +153,11 @@ fn fetch_one(settings: &Settings, component: Fetchable, progress_bar: bool) -> R
     // Another fetch may have installed it while we waited.
     if let Some(record) = installed(settings, &paths, false)? {
         tracing::info!(component = %component, version = %version, sha256 = %record.sha256, "installed by another fetch");
+        return write_env_file(settings, component, &paths, &record);
+    }
+    // Going back to a kept release needs no network.
+    if let Some(record) = releases::restore(settings, &paths, pin)? {
+        releases::log_kept(settings, binary);
         return write_env_file(settings, component, &paths, &record);
     }
 
@@ -316,7 +324,9 @@ async fn from_mirror(
         rate = %progress::rate(done.transferred, done.elapsed),
         "downloaded and verified"
     );
+    releases::keep_installed(settings, paths);
     let record = install(settings, paths, &done.partial, url, &actual, size)?;
+    releases::log_kept(settings, paths.binary);
     tracing::info!(component = %paths.component,
         binary = %paths.binary, version = %settings.version, path = %paths.target.display(), sha256 = %actual, "installed");
     Ok(record)

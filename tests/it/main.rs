@@ -7,6 +7,7 @@ mod layout;
 mod mirror;
 mod netenv;
 mod pki;
+mod rollback;
 mod support;
 mod systemd;
 mod tls;
