@@ -137,6 +137,11 @@ fn fetch_hint(e: &fetch::Error) -> Option<String> {
         fetch::Error::AllMirrorsFailed { failures, .. } => {
             failures.iter().find_map(|f| attempt_hint(&f.reason))
         }
+        fetch::Error::Skew(r) => Some(format!(
+            "upgrade the control plane first, or set KUBE_VERSION to a {} release within the policy; {}=off skips the check",
+            r.binary,
+            crate::env_vars::KUBE_SKEW_CHECK
+        )),
         fetch::Error::Deadline { .. } => {
             Some("raise KUBE_FETCH_DEADLINE, or add a closer mirror to KUBE_MIRRORS".to_string())
         }

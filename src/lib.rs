@@ -50,5 +50,7 @@ pub mod pki;
 pub mod plan;
 /// Layered, validated settings.
 pub mod settings;
+/// The version-skew guard: policy and the leader's `/version`.
+pub mod skew;
 /// Reading certificates and keys.
 pub mod x509;

@@ -155,6 +155,10 @@ fn fetch_one(settings: &Settings, component: Fetchable, progress_bar: bool) -> R
         tracing::info!(component = %component, version = %version, sha256 = %record.sha256, "installed by another fetch");
         return write_env_file(settings, component, &paths, &record);
     }
+    // Before a kubelet or kube-proxy changes: the leader's /version against the skew policy.
+    if let Fetchable::Component(c) = component {
+        crate::skew::guard(settings, c)?;
+    }
     // Going back to a kept release needs no network.
     if let Some(record) = releases::restore(settings, &paths, pin)? {
         releases::log_kept(settings, binary);

@@ -8,6 +8,7 @@ mod mirror;
 mod netenv;
 mod pki;
 mod rollback;
+mod skew;
 mod support;
 mod systemd;
 mod tls;

@@ -12,13 +12,13 @@ use crate::support::{Sandbox, VERSION, kb, wait_until};
 const KUBELET: &str = "kubelet";
 
 /// A python https file server over `dir`, killed on drop.
-struct HttpsServer {
+pub(crate) struct HttpsServer {
     child: Child,
-    port: u16,
+    pub(crate) port: u16,
 }
 
 impl HttpsServer {
-    fn start(dir: &Path, cert: &Path, key: &Path) -> HttpsServer {
+    pub(crate) fn start(dir: &Path, cert: &Path, key: &Path) -> HttpsServer {
         let port_file = dir.join(".port");
         let script = r#"
 import http.server, os, socketserver, ssl, sys
@@ -78,7 +78,7 @@ fn openssl(args: &[&str], dir: &Path) {
 
 /// A private CA and a server certificate it signed for 127.0.0.1, as an internal mirror has.
 /// Returns (CA certificate, server certificate, server key).
-fn internal_pki(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+pub(crate) fn internal_pki(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
     openssl(
         &[
             "req",
