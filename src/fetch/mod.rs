@@ -293,11 +293,10 @@ async fn from_mirror(
         Some(p) => (p.to_string(), ExpectedFrom::Pin(pin_var)),
         None => {
             let side = side_file_url(url);
-            let digest =
-                retry::with_retries(settings.fetch_retries, "checksum", attempts, async || {
-                    transport.side_file(&side, paths.binary).await
-                })
-                .await?;
+            let digest = with_retries(settings.fetch_retries, "checksum", attempts, async || {
+                transport.side_file(&side, paths.binary).await
+            })
+            .await?;
             (digest, ExpectedFrom::SideFile(side.to_string()))
         }
     };

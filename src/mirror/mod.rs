@@ -172,3 +172,50 @@ impl Item {
         layout::relative(&self.version, self.arch.as_str(), self.binary.binary())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+
+    fn settings() -> Settings {
+        let overlay = crate::settings::Overlay::from_config_str(Path::new("/x.env"), "")
+            .unwrap()
+            .with_env([("KUBE_ARCH".to_string(), "arm64".to_string())].into());
+        Settings::resolve(Path::new("/"), &overlay).unwrap()
+    }
+
+    #[test]
+    fn plan_defaults_to_the_settings_and_deduplicates() {
+        let s = settings();
+        let p = Plan::new(&s, &[], &[], vec![Fetchable::Kubectl]).unwrap();
+        assert_eq!(p.versions.len(), 1);
+        assert_eq!(p.versions[0], s.version);
+        assert_eq!(p.archs, [Arch::Arm64]);
+        let v = |x: &str| x.to_string();
+        let p = Plan::new(
+            &s,
+            &[v("v1.36.4"), v("v1.35.3"), v("v1.36.4")],
+            &[v("amd64"), v("arm64"), v("amd64")],
+            Fetchable::ALL.to_vec(),
+        )
+        .unwrap();
+        assert_eq!((p.versions.len(), p.archs.len()), (2, 2));
+        let items = p.items();
+        assert_eq!(items.len(), 24);
+        assert_eq!(
+            items[0].relative(),
+            "v1.36.4/bin/linux/amd64/kube-apiserver"
+        );
+    }
+
+    #[test]
+    fn plan_names_the_flag_of_an_invalid_value() {
+        let s = settings();
+        let err = Plan::new(&s, &["1.36".into()], &[], vec![]).unwrap_err();
+        assert!(err.to_string().contains("--kube-version"), "{err}");
+        let err = Plan::new(&s, &[], &["x86".into()], vec![]).unwrap_err();
+        assert!(err.to_string().contains("--arch"), "{err}");
+    }
+}

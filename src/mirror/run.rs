@@ -233,18 +233,31 @@ async fn from_upstream(
 ) -> Result<Done, FetchError> {
     let settings = shared.settings;
     let binary = item.binary.binary();
-    if url.scheme() == "http" && !settings.allow_http {
+    let pin_var = env_vars::sha256_pin(binary);
+    // A pin (KUBE_SHA256_*) applies to the release and architecture the settings name.
+    let pin = settings
+        .pins
+        .get(binary)
+        .filter(|_| item.version == settings.version.to_string() && item.arch == settings.arch);
+    if url.scheme() == "http" && pin.is_none() && !settings.allow_http {
         *attempts = 1;
         return Err(FetchError::InsecureHttp {
             url: url.to_string(),
-            pin_var: env_vars::sha256_pin(binary),
+            pin_var,
         });
     }
     let side_url = fetch::side_file_url(url);
-    let expected = fetch::with_retries(settings.fetch_retries, "checksum", attempts, async || {
-        transport.side_file(&side_url, binary).await
-    })
-    .await?;
+    let (expected, from) = match pin {
+        Some(p) => (p.clone(), ExpectedFrom::Pin(pin_var)),
+        None => {
+            let digest =
+                fetch::with_retries(settings.fetch_retries, "checksum", attempts, async || {
+                    transport.side_file(&side_url, binary).await
+                })
+                .await?;
+            (digest, ExpectedFrom::SideFile(side_url.to_string()))
+        }
+    };
     let arch_dir = layout::arch_dir(shared.dir, &item.version, item.arch.as_str());
     fsutil::create_dir_all(&arch_dir)?;
     let target = arch_dir.join(binary);
@@ -271,7 +284,7 @@ async fn from_upstream(
         binary,
         arch: item.arch,
         expected: &expected,
-        from: ExpectedFrom::SideFile(side_url.to_string()),
+        from,
         partial: &partial,
         limit: settings.max_download_bytes,
         retries: settings.fetch_retries,

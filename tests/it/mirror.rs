@@ -236,3 +236,27 @@ fn check_finds_corrupt_and_foreign_files_and_the_next_run_replaces_them() {
     }
     check_cmd(&sb).run().success();
 }
+
+#[test]
+fn a_pinned_release_needs_no_upstream_side_file_and_may_use_plain_http() {
+    let sb = Sandbox::new();
+    let upstream = Mirror::start();
+    let bytes = artifact::elf(256 * 1024, 0x55);
+    upstream.publish_with_side(VERSION, "kubelet", &bytes, artifact::html_page());
+    let dir = mirror_dir(&sb);
+
+    kb(sb.root())
+        .mirrors(&[&upstream.url()])
+        .env("KUBE_SHA256_KUBELET", sha256_hex(&bytes))
+        .args(&["mirror", dir.to_str().unwrap(), "kubelet"])
+        .run()
+        .success();
+
+    assert_eq!(fs::read(in_dir(&dir, "kubelet")).unwrap(), bytes);
+    assert!(
+        upstream
+            .gets(&format!("{}.sha256", artifact_path(VERSION, "kubelet")))
+            .is_empty()
+    );
+    check_cmd(&sb).run().success();
+}
