@@ -1,4 +1,5 @@
-//! The five Kubernetes components kube-bootstrap manages: names, aliases and binaries.
+//! The five Kubernetes components kube-bootstrap manages: names, aliases and binaries; and
+//! what `fetch` and `mirror` download: those five binaries and kubectl.
 
 use std::fmt;
 use std::str::FromStr;
@@ -84,6 +85,85 @@ impl fmt::Display for Component {
     }
 }
 
+/// A binary `fetch` and `mirror` download: a component's, or kubectl (for the admin: no unit,
+/// no flags, no environment file).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Fetchable {
+    Component(Component),
+    Kubectl,
+}
+
+impl Fetchable {
+    /// The five components, then kubectl.
+    pub const ALL: [Fetchable; 6] = [
+        Fetchable::Component(Component::Apiserver),
+        Fetchable::Component(Component::ControllerManager),
+        Fetchable::Component(Component::Scheduler),
+        Fetchable::Component(Component::Kubelet),
+        Fetchable::Component(Component::Proxy),
+        Fetchable::Kubectl,
+    ];
+
+    /// The file name of the released binary.
+    pub fn binary(self) -> &'static str {
+        match self {
+            Fetchable::Component(c) => c.binary(),
+            Fetchable::Kubectl => "kubectl",
+        }
+    }
+
+    /// The component, when it is one.
+    pub fn component(self) -> Option<Component> {
+        match self {
+            Fetchable::Component(c) => Some(c),
+            Fetchable::Kubectl => None,
+        }
+    }
+}
+
+impl From<Component> for Fetchable {
+    fn from(c: Component) -> Self {
+        Fetchable::Component(c)
+    }
+}
+
+impl fmt::Display for Fetchable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Fetchable::Component(c) => c.fmt(f),
+            Fetchable::Kubectl => f.write_str("kubectl"),
+        }
+    }
+}
+
+impl FromStr for Fetchable {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        if s == "kubectl" {
+            return Ok(Fetchable::Kubectl);
+        }
+        s.parse::<Component>()
+            .map(Fetchable::Component)
+            .map_err(|e| format!("{e}, or kubectl"))
+    }
+}
+
+/// Expands `fetch` and `mirror` arguments: `all` is the five components (kubectl only by name).
+pub fn expand_fetchable(args: &[String]) -> Result<Vec<Fetchable>, String> {
+    let mut out = Vec::new();
+    for arg in args {
+        if arg == "all" {
+            out.extend(Component::ALL.map(Fetchable::Component));
+        } else {
+            out.push(arg.parse()?);
+        }
+    }
+    out.sort();
+    out.dedup();
+    Ok(out)
+}
+
 /// Expands command-line component arguments (`all` included) into a sorted, deduplicated list.
 pub fn expand(args: &[String]) -> Result<Vec<Component>, String> {
     let mut out = Vec::new();
@@ -135,5 +215,16 @@ mod tests {
         assert_eq!(all, Component::ALL.to_vec());
         let one = expand(&["kubelet".into(), "kube-kubelet".into()]).unwrap();
         assert_eq!(one, vec![Component::Kubelet]);
+    }
+
+    #[test]
+    fn kubectl_is_fetchable_but_not_in_all() {
+        let got = expand_fetchable(&["kubectl".into(), "all".into()]).unwrap();
+        assert_eq!(got.len(), 6);
+        assert_eq!(got.last(), Some(&Fetchable::Kubectl));
+        assert_eq!(Fetchable::Kubectl.binary(), "kubectl");
+        assert_eq!(expand_fetchable(&["all".into()]).unwrap().len(), 5);
+        assert!("kubectl".parse::<Component>().is_err());
+        assert!("etcd".parse::<Fetchable>().unwrap_err().contains("kubectl"));
     }
 }

@@ -47,6 +47,10 @@ pub const KUBE_FETCH_DEADLINE: &str = "KUBE_FETCH_DEADLINE";
 pub const KUBE_MAX_DOWNLOAD_BYTES: &str = "KUBE_MAX_DOWNLOAD_BYTES";
 /// How an installed binary is checked before it is trusted: `stamp` or `full`.
 pub const KUBE_VERIFY: &str = "KUBE_VERIFY";
+/// How many verified releases of each binary are kept for an offline rollback.
+pub const KUBE_KEEP_RELEASES: &str = "KUBE_KEEP_RELEASES";
+/// Whether `fetch` asks the leader's `/version` before installing a kubelet or kube-proxy.
+pub const KUBE_SKEW_CHECK: &str = "KUBE_SKEW_CHECK";
 /// Apiserver port (9090 below Kubernetes 1.20, 6443 from 1.20).
 pub const KUBE_APISERVER_PORT: &str = "KUBE_APISERVER_PORT";
 /// etcd client URLs for the apiserver, comma-separated.
@@ -185,6 +189,16 @@ pub const ALL: &[Var] = &[
         name: KUBE_VERIFY,
         default: "stamp",
         doc: "`stamp` trusts an installed binary whose file identity is unchanged; `full` re-hashes it.",
+    },
+    Var {
+        name: KUBE_KEEP_RELEASES,
+        default: "2",
+        doc: "Verified releases of each binary kept under `/var/lib/kube-bootstrap/releases` (the installed one and the one before), so switching `KUBE_VERSION` back needs no network; `0` keeps none.",
+    },
+    Var {
+        name: KUBE_SKEW_CHECK,
+        default: "on",
+        doc: "Before installing a kubelet or kube-proxy, ask the leader's `/version` and refuse a release outside Kubernetes' version-skew policy; `off` disables it.",
     },
     Var {
         name: KUBE_APISERVER_PORT,

@@ -5,7 +5,7 @@
 use crate::fetch::{self, ExpectedFrom, FetchError};
 use crate::netenv::{self, DiscoveryError};
 use crate::node::{FactError, LEADER_ENDPOINT};
-use crate::{exec, explain, flags, fsutil, http, pki, settings};
+use crate::{exec, explain, flags, fsutil, http, mirror, pki, settings};
 
 /// Exit code for runtime failures.
 pub const EXIT_FAILURE: u8 = 1;
@@ -41,6 +41,9 @@ pub enum Error {
 
     #[error(transparent)]
     Pki(#[from] pki::Error),
+
+    #[error(transparent)]
+    Mirror(#[from] mirror::Error),
 
     #[error("{failed} of {total} doctor checks failed")]
     ChecksFailed { failed: usize, total: usize },
@@ -95,6 +98,7 @@ impl Error {
             ),
             Error::NetworkEnv(netenv::Error::Io(e)) => io_hint(e),
             Error::NetworkEnv(_) => None,
+            Error::Mirror(e) => mirror_hint(e),
             Error::ChecksFailed { .. } => Some(
                 "the lines marked 'fail' above say what is wrong and what to do".to_string(),
             ),
@@ -167,6 +171,11 @@ fn fetch_hint(e: &fetch::Error) -> Option<String> {
         fetch::Error::AllMirrorsFailed { failures, .. } => {
             failures.iter().find_map(|f| attempt_hint(&f.reason))
         }
+        fetch::Error::Skew(r) => Some(format!(
+            "upgrade the control plane first, or set KUBE_VERSION to a {} release within the policy; {}=off skips the check",
+            r.binary,
+            crate::env_vars::KUBE_SKEW_CHECK
+        )),
         fetch::Error::Deadline { .. } => {
             Some("raise KUBE_FETCH_DEADLINE, or add a closer mirror to KUBE_MIRRORS".to_string())
         }
@@ -197,6 +206,30 @@ fn attempt_hint(e: &FetchError) -> Option<String> {
         }
         FetchError::Local(e) => fetch_hint(e),
         _ => None,
+    }
+}
+
+fn mirror_hint(e: &mirror::Error) -> Option<String> {
+    match e {
+        mirror::Error::Io(e) => io_hint(e),
+        mirror::Error::Http(_) => None,
+        mirror::Error::Busy { .. } => Some("wait for the other run to finish".into()),
+        mirror::Error::Failed { failed, .. } => failed
+            .iter()
+            .find_map(|f| fetch_hint(&f.reason))
+            .or_else(|| {
+                Some(
+                    "run 'kube-bootstrap mirror' again: it resumes and keeps what is verified"
+                        .into(),
+                )
+            }),
+        mirror::Error::Empty { .. } => {
+            Some("fill it with 'kube-bootstrap mirror DIR' first".into())
+        }
+        mirror::Error::CheckFailed { dir, .. } => Some(format!(
+            "run 'kube-bootstrap mirror {}' with the same releases: it replaces what does not verify",
+            dir.display()
+        )),
     }
 }
 

@@ -38,6 +38,8 @@ pub mod http;
 pub mod kube_version;
 /// journald or stderr logging.
 pub mod logging;
+/// `mirror`: fill and check a directory laid out like dl.k8s.io.
+pub mod mirror;
 /// `network-env`: the node's addresses from the kernel.
 pub mod netenv;
 /// The node's facts: leader and address.
@@ -50,5 +52,7 @@ pub mod plan;
 pub mod settings;
 /// Untrusted values escaped and cut short for errors and logs.
 pub mod shown;
+/// The version-skew guard: policy and the leader's `/version`.
+pub mod skew;
 /// Reading certificates and keys.
 pub mod x509;

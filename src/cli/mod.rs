@@ -69,6 +69,8 @@ pub enum Command {
     NetworkEnv(NetworkEnvArgs),
     /// The cluster's certificates and keys: init (leader), node (a worker's bundle), install, check
     Pki(PkiArgs),
+    /// Fill a directory laid out like dl.k8s.io with verified binaries and pins (--check: verify it)
+    Mirror(MirrorArgs),
     /// Print kube-bootstrap's version, commit and default Kubernetes release
     Version(VersionArgs),
 }
@@ -76,12 +78,45 @@ pub enum Command {
 /// `kube-bootstrap fetch COMPONENT...`
 #[derive(Debug, Args)]
 pub struct FetchArgs {
-    /// apiserver, controller-manager, scheduler, kubelet, proxy (or kube-* names), or all
-    #[arg(required = true, value_name = "COMPONENT", value_parser = parse_component_arg)]
+    /// apiserver, controller-manager, scheduler, kubelet, proxy (or kube-* names), all, kubectl
+    #[arg(required = true, value_name = "COMPONENT", value_parser = parse_fetchable_arg)]
     pub components: Vec<String>,
 
     #[command(flatten)]
     pub overrides: OverrideArgs,
+}
+
+/// `kube-bootstrap mirror DIR [COMPONENT...] [--kube-version V]... [--arch A]...` or `--check DIR`
+#[derive(Debug, Args)]
+pub struct MirrorArgs {
+    /// The mirror directory (not under --root: it is usually on another machine's disk)
+    #[arg(value_name = "DIR")]
+    pub dir: PathBuf,
+
+    /// Binaries to mirror: components (or all) and kubectl [default: all five and kubectl]
+    #[arg(value_name = "COMPONENT", value_parser = parse_fetchable_arg)]
+    pub components: Vec<String>,
+
+    /// Release to mirror, repeatable [default: KUBE_VERSION]
+    #[arg(long = "kube-version", value_name = "VERSION")]
+    pub versions: Vec<String>,
+
+    /// Architecture to mirror, repeatable [default: KUBE_ARCH, or the host's]
+    #[arg(long = "arch", value_name = "ARCH")]
+    pub archs: Vec<String>,
+
+    /// Upstream base URL, repeatable (overrides KUBE_MIRRORS)
+    #[arg(long = "mirror", value_name = "URL")]
+    pub mirrors: Vec<String>,
+
+    /// Downloads at a time
+    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=32))]
+    pub jobs: u32,
+
+    /// Download nothing: re-verify every file in DIR against its side file and the pins; exit 1
+    /// on any mismatch
+    #[arg(long, conflicts_with_all = ["components", "versions", "archs", "mirrors"])]
+    pub check: bool,
 }
 
 /// `kube-bootstrap exec COMPONENT [-- ARGS...]`
@@ -250,6 +285,15 @@ fn parse_component(s: &str) -> Result<Component, String> {
     s.parse()
 }
 
+fn parse_fetchable_arg(s: &str) -> Result<String, String> {
+    if s == "all" {
+        return Ok(s.to_string());
+    }
+    s.parse::<component::Fetchable>()
+        .map(|_| s.to_string())
+        .map_err(|e| format!("{e}, or all"))
+}
+
 fn parse_component_arg(s: &str) -> Result<String, String> {
     if s == "all" {
         return Ok(s.to_string());
@@ -268,58 +312,6 @@ impl Cli {
         let args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
         let root_env = std::env::var_os(env_vars::KUBE_BOOTSTRAP_ROOT);
         Cli::parse_exec(&args, root_env.as_deref()).unwrap_or_else(Cli::parse)
-    }
-
-    /// The fast path of [`Cli::from_args`]; `None` when clap must decide. Pure.
-    pub fn parse_exec(
-        args: &[std::ffi::OsString],
-        root_env: Option<&std::ffi::OsStr>,
-    ) -> Option<Cli> {
-        let mut root: Option<PathBuf> = None;
-        let mut config = None;
-        let (mut verbose, mut quiet) = (0u8, 0u8);
-        let mut it = args.iter();
-        loop {
-            let arg = it.next()?.to_str()?;
-            match arg {
-                "exec" => break,
-                "--root" if root.is_none() => root = Some(PathBuf::from(it.next()?)),
-                "--config" if config.is_none() => config = Some(PathBuf::from(it.next()?)),
-                "-v" | "--verbose" => verbose = verbose.saturating_add(1),
-                "-q" | "--quiet" => quiet = quiet.saturating_add(1),
-                _ => return None,
-            }
-        }
-        let component: Component = it.next()?.to_str()?.parse().ok()?;
-        let rest: Vec<String> = match it.next() {
-            None => Vec::new(),
-            Some(dash) if dash == "--" => it
-                .map(|a| a.to_str().map(str::to_owned))
-                .collect::<Option<_>>()?,
-            Some(_) => return None,
-        };
-        let root = match (root, root_env) {
-            (Some(r), _) if !r.as_os_str().is_empty() => r,
-            (Some(_), _) => return None,
-            (None, Some(env)) if !env.is_empty() => PathBuf::from(env),
-            (None, _) => PathBuf::from("/"),
-        };
-        if config
-            .as_ref()
-            .is_some_and(|c: &PathBuf| c.as_os_str().is_empty())
-        {
-            return None;
-        }
-        Some(Cli {
-            root,
-            config,
-            verbose,
-            quiet,
-            command: Command::Exec(ExecArgs {
-                component,
-                args: rest,
-            }),
-        })
     }
 
     /// The `-v`/`-q` balance.
@@ -354,6 +346,7 @@ impl Cli {
             Command::Doctor(args) => args.run(&self),
             Command::NetworkEnv(args) => args.run(&self),
             Command::Pki(args) => args.run(&self),
+            Command::Mirror(args) => args.run(&self),
             Command::Version(args) => args.run(),
         }
     }
@@ -367,15 +360,45 @@ impl Cli {
 impl FetchArgs {
     fn run(&self, cli: &Cli) -> Result<(), Error> {
         let settings = cli.settings(&self.overrides.to_overrides())?;
-        // Validated by clap's value parser already.
-        let components =
-            component::expand(&self.components).map_err(|e| crate::settings::Error::Invalid {
-                var: "COMPONENT".into(),
-                value: self.components.join(" "),
-                origin: crate::settings::Origin::Cli("COMPONENT"),
-                expected: e,
-            })?;
+        let components = expand_fetchable(&self.components)?;
         Ok(crate::fetch::run(&settings, &components)?)
+    }
+}
+
+/// Component arguments (validated by clap's value parser already) as binaries to fetch.
+fn expand_fetchable(args: &[String]) -> Result<Vec<component::Fetchable>, Error> {
+    component::expand_fetchable(args).map_err(|e| {
+        crate::settings::Error::Invalid {
+            var: "COMPONENT".into(),
+            value: args.join(" "),
+            origin: crate::settings::Origin::Cli("COMPONENT"),
+            expected: e,
+        }
+        .into()
+    })
+}
+
+impl MirrorArgs {
+    fn run(&self, cli: &Cli) -> Result<(), Error> {
+        if self.check {
+            return Ok(crate::mirror::check(&self.dir)?);
+        }
+        let settings = cli.settings(&CliOverrides {
+            mirrors: self.mirrors.clone(),
+            ..CliOverrides::default()
+        })?;
+        let binaries = if self.components.is_empty() {
+            component::Fetchable::ALL.to_vec()
+        } else {
+            expand_fetchable(&self.components)?
+        };
+        let plan = crate::mirror::Plan::new(&settings, &self.versions, &self.archs, binaries)?;
+        Ok(crate::mirror::run(
+            &settings,
+            &self.dir,
+            &plan,
+            self.jobs as usize,
+        )?)
     }
 }
 
@@ -422,5 +445,6 @@ impl VersionArgs {
     }
 }
 
+mod fast_path;
 #[cfg(test)]
 mod tests;

@@ -16,6 +16,7 @@ mod leader;
 mod networks;
 mod node;
 mod probe;
+mod releases;
 mod report;
 mod role;
 
@@ -179,6 +180,7 @@ fn check_node(settings: &Settings, components: &[Component], offline: bool, f: &
         cgroup::check(settings, f);
     }
     binaries::check(settings, components, f);
+    releases::check(settings, components, f);
     let plans = files::plans(settings, components, &facts, f);
     files::check(settings, &plans, f);
     cluster::check(&plans, apiserver_cert(settings, &facts), f);

@@ -40,6 +40,13 @@ pub fn hash_file(path: &Path) -> io::Result<(String, u64)> {
     Ok((hex(&hasher.finalize()), size))
 }
 
+/// The first 20 bytes of a file (fewer if it is shorter), for the ELF check.
+pub fn read_header(path: &Path) -> io::Result<Vec<u8>> {
+    let mut buf = Vec::with_capacity(20);
+    File::open(path)?.take(20).read_to_end(&mut buf)?;
+    Ok(buf)
+}
+
 /// Parses a side file: hex in either case (as a pin may be), optionally followed by whitespace and the file name
 /// (`sha256sum` output). Returns the digest, or what is wrong with the content.
 pub fn parse_side_file(content: &[u8], binary: &str) -> Result<String, String> {

@@ -3,7 +3,7 @@
 
 use super::{Error, Paths, Record};
 use crate::cmdline::{self, Unrepresentable};
-use crate::component::Component;
+use crate::component::Fetchable;
 use crate::envfile;
 use crate::fsutil;
 use crate::settings::Settings;
@@ -15,10 +15,14 @@ use crate::settings::Settings;
 /// an error.
 pub(super) fn write_env_file(
     settings: &Settings,
-    component: Component,
+    component: Fetchable,
     paths: &Paths,
     record: &Record,
 ) -> Result<(), Error> {
+    // kubectl is for the admin: no unit reads an environment file for it.
+    let Fetchable::Component(component) = component else {
+        return Ok(());
+    };
     let args = match crate::plan::plan(settings, component, &[]) {
         Ok(plan) => {
             crate::plan::write_files(&plan)?;

@@ -18,6 +18,9 @@ pub enum Error {
     #[error(transparent)]
     Http(#[from] http::Error),
 
+    #[error(transparent)]
+    Skew(#[from] crate::skew::Refused),
+
     #[error(
         "cannot fetch {binary} {version} from any mirror:{}",
         MirrorList(failures)

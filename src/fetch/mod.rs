@@ -10,16 +10,17 @@ mod network;
 mod partial;
 mod progress;
 mod record;
+mod releases;
 mod retry;
 mod transport;
+mod verified;
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use reqwest::Url;
 
-use crate::arch;
-use crate::component::Component;
+use crate::component::Fetchable;
 use crate::env_vars;
 use crate::fsutil::{self, io_err};
 use crate::http;
@@ -28,13 +29,17 @@ use crate::settings::Settings;
 pub use env_file::env_file_contents;
 pub use failure::{Error, ExpectedFrom, FetchError, MirrorFailure};
 pub use record::{Identity, Record, Stale};
+pub use releases::{Kept, KeptFile, list as kept_releases, summary as kept_summary};
 
 use env_file::write_env_file;
 use network::Network;
-use partial::Partial;
-use progress::Progress;
-use retry::with_retries;
-use transport::Transport;
+
+pub(crate) use checksum::{MAX_SIDE_FILE, hash_file, parse_side_file, read_header};
+pub use progress::human;
+pub(crate) use progress::{Progress, rate};
+pub(crate) use retry::with_retries;
+pub(crate) use transport::Transport;
+pub(crate) use verified::{Want, download as download_verified};
 
 /// Where kube-bootstrap keeps install records and locks (inside the root).
 pub const STATE_DIR: &str = "/var/lib/kube-bootstrap";
@@ -44,7 +49,7 @@ pub const RUN_DIR: &str = "/run/kube-bootstrap";
 /// The files that belong to one binary.
 #[derive(Debug, Clone)]
 pub struct Paths {
-    pub component: Component,
+    pub component: Fetchable,
     pub binary: &'static str,
     /// The installed binary, rooted.
     pub target: PathBuf,
@@ -55,7 +60,8 @@ pub struct Paths {
 }
 
 impl Paths {
-    pub fn new(settings: &Settings, component: Component) -> Paths {
+    pub fn new(settings: &Settings, component: impl Into<Fetchable>) -> Paths {
+        let component = component.into();
         let binary = component.binary();
         let bin_dir = settings.path(&settings.bin_dir);
         let state = settings.path(STATE_DIR);
@@ -97,7 +103,7 @@ pub fn side_file_url(artifact: &Url) -> Url {
 }
 
 /// Fetches each component's binary; one failure does not stop the others.
-pub fn run(settings: &Settings, components: &[Component]) -> Result<(), Error> {
+pub fn run(settings: &Settings, components: &[Fetchable]) -> Result<(), Error> {
     let mut results = match components {
         [one] => vec![fetch_one(settings, *one, true)],
         // Several components download in parallel (a leader fetches three at boot): each thread
@@ -127,7 +133,7 @@ pub fn run(settings: &Settings, components: &[Component]) -> Result<(), Error> {
     }
 }
 
-fn fetch_one(settings: &Settings, component: Component, progress_bar: bool) -> Result<(), Error> {
+fn fetch_one(settings: &Settings, component: Fetchable, progress_bar: bool) -> Result<(), Error> {
     let paths = Paths::new(settings, component);
     let binary = paths.binary;
     let version = settings.version.to_string();
@@ -145,6 +151,15 @@ fn fetch_one(settings: &Settings, component: Component, progress_bar: bool) -> R
     // Another fetch may have installed it while we waited.
     if let Some(record) = installed(settings, &paths, false)? {
         tracing::info!(component = %component, version = %version, sha256 = %record.sha256, "installed by another fetch");
+        return write_env_file(settings, component, &paths, &record);
+    }
+    // Before a kubelet or kube-proxy changes: the leader's /version against the skew policy.
+    if let Fetchable::Component(c) = component {
+        crate::skew::guard(settings, c)?;
+    }
+    // Going back to a kept release needs no network.
+    if let Some(record) = releases::restore(settings, &paths, pin)? {
+        releases::log_kept(settings, binary);
         return write_env_file(settings, component, &paths, &record);
     }
 
@@ -176,7 +191,10 @@ fn fetch_one(settings: &Settings, component: Component, progress_bar: bool) -> R
 
 /// The record of a component's installed binary if it can be trusted as it is (release, pin,
 /// and identity or content per `KUBE_VERSION` and `KUBE_VERIFY`), or why not.
-pub fn verify_installed(settings: &Settings, component: Component) -> Result<Record, Stale> {
+pub fn verify_installed(
+    settings: &Settings,
+    component: impl Into<Fetchable>,
+) -> Result<Record, Stale> {
     check_installed(settings, &Paths::new(settings, component)).1
 }
 
@@ -286,7 +304,7 @@ async fn from_mirror(
                 settings.fetch_retries,
                 "checksum",
                 attempts,
-                net,
+                Some(net),
                 async || {
                     net.fetching(&side);
                     transport.side_file(&side, paths.binary).await
@@ -300,73 +318,18 @@ async fn from_mirror(
     fsutil::create_dir_all(&paths.bin_dir)?;
     let partial_path = paths.partial(&expected);
     let mut progress = Progress::new(paths.binary, net.progress_bar);
-    // Bytes resumed from an earlier run or another mirror may be the wrong ones: a resumed
-    // download that fails the checksum is fetched once more from zero here before this mirror
-    // is blamed. A partial file that failed is always deleted, so no rerun resumes from it.
-    let mut from_zero = false;
-    let (partial, actual) = loop {
-        let mut partial = Partial::open(&partial_path, settings.max_download_bytes)?;
-        if from_zero {
-            partial.reset()?;
-        }
-        tracing::info!(
-            component = %paths.component,
-            binary = %paths.binary,
-            version = %settings.version,
-            url = %http::redact(url),
-            sha256 = %expected,
-            resume_from = partial.len(),
-            "downloading"
-        );
-        let result = with_retries(
-            settings.fetch_retries,
-            "download",
-            attempts,
-            net,
-            async || {
-                net.fetching(url);
-                transport.download(url, &mut partial, &mut progress).await
-            },
-        )
-        .await;
-        progress.finish();
-        let resumed = match result {
-            Ok(resumed) => resumed,
-            Err(e) => {
-                if matches!(e, FetchError::TooLarge { .. }) {
-                    partial.discard();
-                }
-                return Err(e);
-            }
-        };
-        let actual = partial.finish()?;
-        if actual == expected {
-            break (partial, actual);
-        }
-        partial.discard();
-        if resumed && !from_zero {
-            tracing::warn!(component = %paths.component, binary = %paths.binary, url = %http::redact(url), expected = %expected, computed = %actual, "resumed download failed the checksum, downloading again from zero");
-            from_zero = true;
-            continue;
-        }
-        return Err(FetchError::ChecksumMismatch {
-            url: http::redact(url),
-            expected,
-            actual,
-            from,
-        });
+    let want = verified::Want {
+        url,
+        binary: paths.binary,
+        arch: settings.arch,
+        expected: &expected,
+        from,
+        partial: &partial_path,
+        limit: settings.max_download_bytes,
+        retries: settings.fetch_retries,
     };
-    let size = partial.len();
-    let header = partial.header(20)?;
-    if let Err(mismatch) = arch::check_elf(&header, settings.arch) {
-        partial.discard();
-        return Err(FetchError::NotExecutable {
-            url: http::redact(url),
-            arch: settings.arch.to_string(),
-            mismatch,
-        });
-    }
-    let elapsed = progress.elapsed();
+    let done = verified::download(transport, want, &mut progress, attempts, Some(net)).await?;
+    let (actual, size) = (done.sha256, done.size);
     tracing::info!(
         component = %paths.component,
         binary = %paths.binary,
@@ -374,11 +337,13 @@ async fn from_mirror(
         url = %http::redact(url),
         sha256 = %actual,
         bytes = size,
-        seconds = elapsed.as_secs_f64(),
-        rate = %progress::rate(progress.transferred(), elapsed),
+        seconds = done.elapsed.as_secs_f64(),
+        rate = %progress::rate(done.transferred, done.elapsed),
         "downloaded and verified"
     );
-    let record = install(settings, paths, partial.path(), url, &actual, size)?;
+    releases::keep_installed(settings, paths);
+    let record = install(settings, paths, &done.partial, url, &actual, size)?;
+    releases::log_kept(settings, paths.binary);
     tracing::info!(component = %paths.component,
         binary = %paths.binary, version = %settings.version, path = %paths.target.display(), sha256 = %actual, "installed");
     Ok(record)

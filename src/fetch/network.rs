@@ -8,7 +8,7 @@ use super::transport::Transport;
 use crate::http;
 
 /// The async runtime and transport, built only when something must be downloaded.
-pub(super) struct Network {
+pub(crate) struct Network {
     pub runtime: tokio::runtime::Runtime,
     pub transport: Transport,
     /// Whether a terminal may show a progress bar for this download.
@@ -19,7 +19,7 @@ pub(super) struct Network {
 
 /// The state a deadline error reports.
 #[derive(Debug, Default)]
-pub(super) struct Doing {
+pub(crate) struct Doing {
     /// The URL being fetched.
     url: Option<String>,
     /// The last failure, retried or not, with its causes.

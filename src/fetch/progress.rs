@@ -1,6 +1,8 @@
 //! Download progress: a bar on a terminal, periodic log lines under systemd.
 
 use std::io::{IsTerminal, Write};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 /// How often a log line is written when stderr is not a terminal.
@@ -18,6 +20,8 @@ pub struct Progress {
     total: Option<u64>,
     done: u64,
     start_offset: u64,
+    /// Bytes received, summed over several downloads (`mirror`'s overall bar).
+    counter: Option<Arc<AtomicU64>>,
 }
 
 impl Progress {
@@ -32,7 +36,14 @@ impl Progress {
             total: None,
             done: 0,
             start_offset: 0,
+            counter: None,
         }
+    }
+
+    /// Also adds every byte received to `counter`.
+    pub fn counting(mut self, counter: Arc<AtomicU64>) -> Progress {
+        self.counter = Some(counter);
+        self
     }
 
     /// A new response started, at `offset` bytes of `total`.
@@ -47,6 +58,9 @@ impl Progress {
     /// `n` more bytes arrived.
     pub fn advance(&mut self, n: u64) {
         self.done += n;
+        if let Some(c) = &self.counter {
+            c.fetch_add(n, Ordering::Relaxed);
+        }
         let now = Instant::now();
         let every = if self.terminal { DRAW_EVERY } else { LOG_EVERY };
         if now.duration_since(self.last) < every {

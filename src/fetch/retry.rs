@@ -35,19 +35,21 @@ fn random() -> u64 {
     h.finish()
 }
 
-/// Runs `op` until it succeeds, fails for good, or has been retried `retries` times.
-pub(super) async fn with_retries<T>(
+/// Runs `op` until it succeeds, fails for good, or has been retried `retries` times; counts
+/// every request in `attempts`, and tells `net` (a fetch's, for its deadline error) each
+/// failure.
+pub(crate) async fn with_retries<T>(
     retries: u32,
     what: &str,
     attempts: &mut u32,
-    net: &Network,
+    net: Option<&Network>,
     mut op: impl AsyncFnMut() -> Result<T, FetchError>,
 ) -> Result<T, FetchError> {
     let mut retry = 0;
     loop {
         *attempts += 1;
         let result = op().await;
-        if let Err(e) = &result {
+        if let (Err(e), Some(net)) = (&result, net) {
             net.failed(e);
         }
         match result {

@@ -110,6 +110,10 @@ pub struct Settings {
     pub deadline: Duration,
     pub max_download_bytes: u64,
     pub verify: Verify,
+    /// Verified releases kept per binary for an offline rollback (`KUBE_KEEP_RELEASES`).
+    pub keep_releases: u32,
+    /// Whether the version-skew guard asks the leader before a kubelet or kube-proxy changes.
+    pub skew_check: bool,
     /// The cluster's shape: ports, ranges, directories.
     pub cluster: Cluster,
     /// Where the node's facts come from.

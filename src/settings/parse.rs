@@ -148,6 +148,11 @@ pub fn retries(text: &str) -> Option<u32> {
     text.parse::<u32>().ok().filter(|n| *n <= 100)
 }
 
+/// How many releases to keep per binary, 0 to 20.
+pub fn keep_releases(text: &str) -> Option<u32> {
+    text.parse::<u32>().ok().filter(|n| *n <= 20)
+}
+
 /// A whole number of seconds above 0.
 pub fn seconds(text: &str) -> Option<Duration> {
     text.parse::<u64>()
@@ -282,6 +287,14 @@ mod tests {
             ("x", None),
         ] {
             assert_eq!(retries(text), want, "{text}");
+        }
+        for (text, want) in [
+            ("0", Some(0)),
+            ("2", Some(2)),
+            ("20", Some(20)),
+            ("21", None),
+        ] {
+            assert_eq!(keep_releases(text), want, "{text}");
         }
         for (text, want) in [("30", Some(30)), ("0", None), ("1.5", None), ("", None)] {
             assert_eq!(seconds(text).map(|d| d.as_secs()), want, "{text}");

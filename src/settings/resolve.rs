@@ -12,7 +12,7 @@ use super::{
 };
 use crate::arch::{self, Arch};
 use crate::cidr::{self, Cidr};
-use crate::component::Component;
+use crate::component::{Component, Fetchable};
 use crate::env_vars as var;
 use crate::kube_version;
 
@@ -166,8 +166,8 @@ impl Settings {
             .map_err(|why| invalid(var::KUBE_MIRRORS, &mirror_text, mirror_origin, &why))?;
 
         let mut pins = BTreeMap::new();
-        for component in Component::ALL {
-            let name = var::sha256_pin(component.binary());
+        for fetchable in Fetchable::ALL {
+            let name = var::sha256_pin(fetchable.binary());
             if let Some((value, origin)) = r.optional(&name) {
                 let hex = parse::sha256(value.trim()).ok_or_else(|| {
                     invalid(
@@ -177,7 +177,7 @@ impl Settings {
                         "64 hexadecimal characters (a sha256)",
                     )
                 })?;
-                pins.insert(component.binary(), hex);
+                pins.insert(fetchable.binary(), hex);
             }
         }
 
@@ -224,6 +224,18 @@ impl Settings {
             parse::size,
         )?;
         let verify = r.parse(var::KUBE_VERIFY, "stamp", "stamp or full", parse::verify)?;
+        let keep_releases = r.parse(
+            var::KUBE_KEEP_RELEASES,
+            "2",
+            "a whole number of releases (0-20)",
+            parse::keep_releases,
+        )?;
+        let skew_check = r.parse(
+            var::KUBE_SKEW_CHECK,
+            "on",
+            "a boolean (on/off, 1/0, yes/no, true/false)",
+            parse::boolean,
+        )?;
 
         let apiserver_port = r.parse_optional(
             var::KUBE_APISERVER_PORT,
@@ -376,6 +388,8 @@ impl Settings {
             deadline,
             max_download_bytes,
             verify,
+            keep_releases,
+            skew_check,
             cluster: Cluster {
                 apiserver_port,
                 etcd_servers,

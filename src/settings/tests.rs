@@ -31,6 +31,8 @@ fn defaults_apply_when_nothing_is_set() {
     assert_eq!(s.deadline, Duration::from_secs(600));
     assert_eq!(s.max_download_bytes, 2 << 30);
     assert_eq!(s.verify, Verify::Stamp);
+    assert_eq!(s.keep_releases, 2);
+    assert!(s.skew_check);
     assert!(!s.allow_http);
     assert_eq!(s.origins["KUBE_VERSION"], Origin::Default);
 }
@@ -112,6 +114,18 @@ fn invalid_values_name_variable_value_and_origin() {
         ),
         (
             "",
+            vec![("KUBE_KEEP_RELEASES", "-1")],
+            "KUBE_KEEP_RELEASES",
+            "0-20",
+        ),
+        (
+            "",
+            vec![("KUBE_SKEW_CHECK", "later")],
+            "KUBE_SKEW_CHECK",
+            "boolean",
+        ),
+        (
+            "",
             vec![("KUBE_VERIFY", "sometimes")],
             "KUBE_VERIFY",
             "stamp or full",
@@ -186,4 +200,11 @@ fn pins_are_normalized_per_binary() {
     .unwrap();
     assert_eq!(s.pins["kube-apiserver"], "ab".repeat(32));
     assert!(!s.pins.contains_key("kubelet"));
+    let s = settings(
+        "",
+        &[("KUBE_ARCH", "amd64"), ("KUBE_SHA256_KUBECTL", &hex)],
+        CliOverrides::default(),
+    )
+    .unwrap();
+    assert_eq!(s.pins["kubectl"], "ab".repeat(32));
 }
