@@ -11,7 +11,7 @@ mod record;
 mod retry;
 mod transport;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 
 use reqwest::Url;
@@ -362,7 +362,7 @@ async fn from_mirror(
         rate = %progress::rate(progress.transferred(), elapsed),
         "downloaded and verified"
     );
-    let record = install(settings, paths, partial.path(), url, &actual, size)?;
+    let record = install(settings, paths, &partial, url, &actual, size)?;
     tracing::info!(component = %paths.component,
         binary = %paths.binary, version = %settings.version, path = %paths.target.display(), sha256 = %actual, "installed");
     Ok(record)
@@ -370,21 +370,33 @@ async fn from_mirror(
 
 /// Makes a verified partial file the installed binary: mode 0755, rename over the target,
 /// fsync the directory, then the record. Until the rename the previous binary is untouched.
+/// Mode and identity are taken from the open file we wrote, never through the path, and the
+/// target must then be that very file.
 fn install(
     settings: &Settings,
     paths: &Paths,
-    partial: &Path,
+    partial: &Partial,
     url: &Url,
     sha256: &str,
     size: u64,
 ) -> Result<Record, Error> {
     use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(partial, std::fs::Permissions::from_mode(0o755))
-        .map_err(io_err("set permissions on", partial))?;
-    std::fs::rename(partial, &paths.target).map_err(io_err("install", &paths.target))?;
+    let file = partial.file();
+    file.set_permissions(std::fs::Permissions::from_mode(0o755))
+        .map_err(io_err("set permissions on", partial.path()))?;
+    std::fs::rename(partial.path(), &paths.target).map_err(io_err("install", &paths.target))?;
     fsutil::sync_dir(&paths.bin_dir)?;
     remove_stale_partials(paths);
-    let identity = Identity::of(&paths.target).map_err(io_err("stat", &paths.target))?;
+    let identity = Identity::of_file(file).map_err(io_err("stat", &paths.target))?;
+    let at_target = Identity::of(&paths.target).map_err(io_err("stat", &paths.target))?;
+    if (at_target.dev, at_target.ino) != (identity.dev, identity.ino) {
+        return Err(fsutil::Error {
+            action: "install (another file took its place during the rename)",
+            path: paths.target.clone(),
+            source: std::io::ErrorKind::AlreadyExists.into(),
+        }
+        .into());
+    }
     let record = Record {
         binary: paths.binary.to_string(),
         version: settings.version.to_string(),

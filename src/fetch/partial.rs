@@ -3,7 +3,7 @@
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::os::fd::AsRawFd;
-use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, SyncSender};
 use std::thread::JoinHandle;
@@ -81,16 +81,15 @@ pub struct Partial {
 
 impl Partial {
     /// Opens (or creates) the partial file. Bytes already there from an interrupted download
-    /// are re-hashed so the download can resume after them.
+    /// are re-hashed so the download can resume after them. Only a regular file with one link
+    /// is resumed: a symlink, FIFO, device or hard link planted at `path` is removed (the entry,
+    /// never what it points at) and a new file is created exclusively in its place.
     pub fn open(path: &Path, limit: u64) -> Result<Partial, Error> {
-        let mut file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .mode(0o600)
-            .open(path)
-            .map_err(io_err("create partial file", path))?;
+        let mut file = match open_existing(path)? {
+            Some(file) => file,
+            None => crate::fsutil::create_new(path, 0o600)
+                .map_err(io_err("create partial file", path))?,
+        };
         let mut hasher = Sha256::new();
         let mut len = 0u64;
         let mut buf = vec![0u8; BUF_SIZE];
@@ -116,6 +115,11 @@ impl Partial {
             partial.reset()?;
         }
         Ok(partial)
+    }
+
+    /// The file itself, for installing it by descriptor.
+    pub fn file(&self) -> &File {
+        &self.file
     }
 
     /// Bytes already written.
@@ -202,13 +206,13 @@ impl Partial {
             .unwrap_or_default())
     }
 
-    /// Reads the first bytes, for the ELF check.
+    /// Reads the first bytes, for the ELF check (from the open file, not the path).
     pub fn header(&self, n: usize) -> Result<Vec<u8>, Error> {
+        use std::os::unix::fs::FileExt;
         let mut buf = vec![0u8; n];
-        let mut f = File::open(&self.path).map_err(io_err("read partial file", &self.path))?;
         let mut got = 0;
         while got < n {
-            match f.read(&mut buf[got..]) {
+            match self.file.read_at(&mut buf[got..], got as u64) {
                 Ok(0) => break,
                 Ok(k) => got += k,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -231,6 +235,39 @@ impl Partial {
             tracing::warn!(path = %self.path.display(), error = %e, "cannot remove partial file");
         }
     }
+}
+
+/// Opens a partial file left by an earlier run, if it is one we can have written: a regular
+/// file with a single link. Anything else at the path is unlinked and `None` returned.
+fn open_existing(path: &Path) -> Result<Option<File>, Error> {
+    let opened = OpenOptions::new()
+        .read(true)
+        .write(true)
+        // Non-blocking: opening a FIFO must not wait for a writer.
+        .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_NONBLOCK | nix::libc::O_CLOEXEC)
+        .open(path);
+    let why = match opened {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Ok(file) => match file.metadata() {
+            Ok(m) if m.is_file() && m.nlink() == 1 => {
+                // Back to blocking I/O for a regular file.
+                nix::fcntl::fcntl(
+                    &file,
+                    nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::empty()),
+                )
+                .map_err(|e| io_err("open partial file", path)(e.into()))?;
+                return Ok(Some(file));
+            }
+            Ok(m) if m.is_file() => "a file with other hard links",
+            Ok(_) => "not a regular file",
+            Err(source) => return Err(io_err("stat partial file", path)(source)),
+        },
+        Err(e) if e.raw_os_error() == Some(nix::libc::ELOOP) => "a symbolic link",
+        Err(_) => "not a file that can be opened",
+    };
+    tracing::warn!(path = %path.display(), reason = why, "removing what is at the partial file's path and starting over");
+    fs::remove_file(path).map_err(io_err("remove unexpected partial file", path))?;
+    Ok(None)
 }
 
 #[cfg(test)]

@@ -26,8 +26,16 @@ pub struct Identity {
 impl Identity {
     /// The identity of the file at `path` (not following a symlink).
     pub fn of(path: &Path) -> io::Result<Identity> {
-        let m = std::fs::symlink_metadata(path)?;
-        Ok(Identity {
+        Ok(Identity::from_metadata(&std::fs::symlink_metadata(path)?))
+    }
+
+    /// The identity of an open file.
+    pub fn of_file(file: &std::fs::File) -> io::Result<Identity> {
+        Ok(Identity::from_metadata(&file.metadata()?))
+    }
+
+    fn from_metadata(m: &std::fs::Metadata) -> Identity {
+        Identity {
             dev: m.dev(),
             ino: m.ino(),
             size: m.size(),
@@ -35,7 +43,7 @@ impl Identity {
             mtime_nsec: m.mtime_nsec(),
             ctime_sec: m.ctime(),
             ctime_nsec: m.ctime_nsec(),
-        })
+        }
     }
 }
 

@@ -3,6 +3,7 @@
 mod doctor;
 mod exec;
 mod fetch;
+mod hostile;
 mod layout;
 mod netenv;
 mod pki;
