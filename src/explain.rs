@@ -164,7 +164,7 @@ pub fn env(settings: &Settings, component: Component) -> Result<(), Error> {
     let paths = Paths::new(settings, component);
     Ok(fsutil::print(&fetch::env_file_contents(
         &paths,
-        &record,
+        &record.record,
         Some(&plan.args()),
     ))?)
 }

@@ -1,8 +1,6 @@
 //! Checksums: hex encoding, hashing files, and parsing `<url>.sha256` side files.
 
-use std::fs::File;
 use std::io::{self, Read};
-use std::path::Path;
 
 use sha2::{Digest, Sha256};
 
@@ -23,9 +21,8 @@ pub fn hex(bytes: &[u8]) -> String {
     out
 }
 
-/// Hashes a file; returns its sha256 and size.
-pub fn hash_file(path: &Path) -> io::Result<(String, u64)> {
-    let mut file = File::open(path)?;
+/// Hashes everything `file` yields from its current position; returns its sha256 and size.
+pub fn hash_reader(mut file: impl Read) -> io::Result<(String, u64)> {
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; BUF_SIZE];
     let mut size = 0u64;

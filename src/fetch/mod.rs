@@ -24,7 +24,7 @@ use crate::fsutil::{self, io_err};
 use crate::settings::Settings;
 
 pub use failure::{Error, ExpectedFrom, FetchError, MirrorFailure};
-pub use record::{Identity, Record, Stale};
+pub use record::{Checked, Identity, Record, Stale};
 
 use partial::Partial;
 use progress::Progress;
@@ -174,24 +174,61 @@ fn fetch_one(settings: &Settings, component: Component, progress_bar: bool) -> R
     write_env_file(settings, component, &paths, &record)
 }
 
-/// The record of a component's installed binary if it can be trusted as it is (release, pin,
-/// and identity or content per `KUBE_VERSION` and `KUBE_VERIFY`), or why not.
-pub fn verify_installed(settings: &Settings, component: Component) -> Result<Record, Stale> {
-    check_installed(settings, &Paths::new(settings, component)).1
+/// An installed binary, opened, and the record it was checked against: `exec` runs this very
+/// open file, so what runs is what was verified.
+#[derive(Debug)]
+pub struct Installed {
+    pub file: std::fs::File,
+    pub record: Record,
 }
 
-/// The stored record, and the result of checking the installed binary against it.
-fn check_installed(settings: &Settings, paths: &Paths) -> (Option<Record>, Result<Record, Stale>) {
+/// Opens a component's installed binary and checks it against its record (release, pin, and
+/// identity or content per `KUBE_VERSION` and `KUBE_VERIFY`). When only the file's metadata
+/// changed and the content still matches, the record is refreshed (best effort) and logged.
+pub fn open_verified(settings: &Settings, component: Component) -> Result<Installed, Stale> {
+    let paths = Paths::new(settings, component);
+    let (file, checked) = check_installed(settings, &paths)?;
+    if let Err(e) = refresh(&paths, &checked) {
+        tracing::warn!(component = %component, path = %paths.record.display(), error = %crate::causes::chain(&e), "cannot refresh the install record; the binary was verified by its content");
+    }
+    Ok(Installed {
+        file,
+        record: checked.record,
+    })
+}
+
+/// Checks a component's installed binary without changing anything (for `doctor`).
+pub fn verify_installed(settings: &Settings, component: Component) -> Result<Checked, Stale> {
+    check_installed(settings, &Paths::new(settings, component)).map(|(_, checked)| checked)
+}
+
+/// Opens the installed binary and checks it against the stored record.
+fn check_installed(settings: &Settings, paths: &Paths) -> Result<(std::fs::File, Checked), Stale> {
     let previous = Record::read(&paths.record);
-    let result = record::check(
-        previous.clone(),
-        &paths.target,
-        &settings.version.to_string(),
-        settings.arch.as_str(),
-        settings.pins.get(paths.binary).map(String::as_str),
-        settings.verify,
-    );
-    (previous, result)
+    let file = record::open_installed(&paths.target);
+    let version = settings.version.to_string();
+    let version_from = settings
+        .origins
+        .get(env_vars::KUBE_VERSION)
+        .map_or_else(|| "the built-in default".to_string(), ToString::to_string);
+    let wanted = record::Wanted {
+        version: &version,
+        version_from: &version_from,
+        arch: settings.arch.as_str(),
+        pin: settings.pins.get(paths.binary).map(String::as_str),
+        verify: settings.verify,
+    };
+    let checked = record::check(previous, file.as_ref().map_err(Clone::clone), wanted)?;
+    file.map(|f| (f, checked))
+}
+
+/// Rewrites the record when the check found the same content under a new identity.
+fn refresh(paths: &Paths, checked: &Checked) -> Result<(), fsutil::Error> {
+    if let Some(why) = checked.refreshed {
+        tracing::info!(component = %paths.component, binary = %paths.binary, path = %paths.target.display(), sha256 = %checked.record.sha256, reason = why, "install record refreshed, no download needed");
+        checked.record.write(&paths.record)?;
+    }
+    Ok(())
 }
 
 /// The record of the installed binary if it can be trusted as it is; `log_reason` logs why not.
@@ -201,14 +238,11 @@ fn installed(
     log_reason: bool,
 ) -> Result<Option<Record>, Error> {
     match check_installed(settings, paths) {
-        (previous, Ok(record)) => {
-            if previous.is_some_and(|p| p.identity != record.identity) {
-                // Full verification found the same bytes in a new file: remember the new identity.
-                record.write(&paths.record)?;
-            }
-            Ok(Some(record))
+        Ok((_, checked)) => {
+            refresh(paths, &checked)?;
+            Ok(Some(checked.record))
         }
-        (_, Err(stale)) => {
+        Err(stale) => {
             if log_reason {
                 tracing::info!(component = %paths.component, binary = %paths.binary, version = %settings.version, reason = %stale, "fetching");
             }
@@ -362,7 +396,7 @@ async fn from_mirror(
         rate = %progress::rate(progress.transferred(), elapsed),
         "downloaded and verified"
     );
-    let record = install(settings, paths, &partial, url, &actual, size)?;
+    let record = install(settings, paths, partial, url, &actual, size)?;
     tracing::info!(component = %paths.component,
         binary = %paths.binary, version = %settings.version, path = %paths.target.display(), sha256 = %actual, "installed");
     Ok(record)
@@ -375,19 +409,19 @@ async fn from_mirror(
 fn install(
     settings: &Settings,
     paths: &Paths,
-    partial: &Partial,
+    partial: Partial,
     url: &Url,
     sha256: &str,
     size: u64,
 ) -> Result<Record, Error> {
     use std::os::unix::fs::PermissionsExt;
-    let file = partial.file();
+    let (file, partial) = partial.into_read_only()?;
     file.set_permissions(std::fs::Permissions::from_mode(0o755))
-        .map_err(io_err("set permissions on", partial.path()))?;
-    std::fs::rename(partial.path(), &paths.target).map_err(io_err("install", &paths.target))?;
+        .map_err(io_err("set permissions on", &partial))?;
+    std::fs::rename(&partial, &paths.target).map_err(io_err("install", &paths.target))?;
     fsutil::sync_dir(&paths.bin_dir)?;
     remove_stale_partials(paths);
-    let identity = Identity::of_file(file).map_err(io_err("stat", &paths.target))?;
+    let identity = Identity::of_file(&file).map_err(io_err("stat", &paths.target))?;
     let at_target = Identity::of(&paths.target).map_err(io_err("stat", &paths.target))?;
     if (at_target.dev, at_target.ino) != (identity.dev, identity.ino) {
         return Err(fsutil::Error {

@@ -117,9 +117,30 @@ impl Partial {
         Ok(partial)
     }
 
-    /// The file itself, for installing it by descriptor.
-    pub fn file(&self) -> &File {
-        &self.file
+    /// Closes the writable descriptor and returns the same file opened read-only, for installing
+    /// it by descriptor: a binary still open for writing cannot be executed (`ETXTBSY`), so an
+    /// `exec` right after the rename must not find our write handle.
+    pub fn into_read_only(self) -> Result<(File, PathBuf), Error> {
+        let written = self
+            .file
+            .metadata()
+            .map_err(io_err("stat partial file", &self.path))?;
+        let file = OpenOptions::new()
+            .read(true)
+            .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_CLOEXEC)
+            .open(&self.path)
+            .map_err(io_err("reopen partial file", &self.path))?;
+        let reopened = file
+            .metadata()
+            .map_err(io_err("stat partial file", &self.path))?;
+        if (reopened.dev(), reopened.ino()) != (written.dev(), written.ino()) {
+            return Err(Error {
+                action: "reopen partial file (it was replaced meanwhile)",
+                path: self.path.clone(),
+                source: io::ErrorKind::AlreadyExists.into(),
+            });
+        }
+        Ok((file, self.path))
     }
 
     /// Bytes already written.
@@ -130,11 +151,6 @@ impl Partial {
     /// The largest size accepted.
     pub fn limit(&self) -> u64 {
         self.limit
-    }
-
-    /// The file's path.
-    pub fn path(&self) -> &Path {
-        &self.path
     }
 
     /// Starts over from zero bytes.

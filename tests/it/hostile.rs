@@ -79,3 +79,186 @@ fn symlinks_planted_at_the_partial_and_record_paths_are_never_followed() {
     let json = sb.read_record(KUBELET);
     assert_eq!(json["identity"]["ino"], installed.ino(), "record: {json}");
 }
+
+#[test]
+fn exec_runs_the_release_it_verified_while_fetches_swap_releases() {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    use std::time::{Duration, Instant};
+
+    use crate::exec::Node;
+    use crate::support::{PREV_VERSION, fake};
+
+    let node = Node::new(VERSION, &[KUBELET]);
+    let wanted = fake::bytes();
+    let mut other = wanted.clone();
+    other.push(wanted[wanted.len() - 1].wrapping_add(1));
+    node.mirror.publish(PREV_VERSION, KUBELET, &other);
+    let tail_of = |bytes: &[u8]| bytes[bytes.len() - 1].to_string();
+    let (wanted_sha, other_sha) = (sha256_hex(&wanted), sha256_hex(&other));
+    let tail_file = node.root().join("fake.tail");
+
+    let stop = AtomicBool::new(false);
+    let swaps = AtomicUsize::new(0);
+    let (mut ran, mut refused) = (0, 0);
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            for version in [PREV_VERSION, VERSION].into_iter().cycle() {
+                if stop.load(Ordering::SeqCst) {
+                    break;
+                }
+                node.kb().version(version).fetch(&[KUBELET]).run().success();
+                swaps.fetch_add(1, Ordering::SeqCst);
+            }
+        });
+        // Stops the fetch loop even when an assertion below fails, so the scope can end.
+        struct StopOnDrop<'a>(&'a AtomicBool);
+        impl Drop for StopOnDrop<'_> {
+            fn drop(&mut self) {
+                self.0.store(true, Ordering::SeqCst);
+            }
+        }
+        let _stop = StopOnDrop(&stop);
+        // Bounded in time (a loaded machine gets fewer rounds, not a longer test).
+        let until = Instant::now() + Duration::from_secs(12);
+        while Instant::now() < until && ran + refused < 300 {
+            let _ = fs::remove_file(&tail_file);
+            let out = node
+                .kb()
+                .env("FAKE_EXE_TAIL", tail_file.display().to_string())
+                .args(&["exec", KUBELET])
+                .run();
+            let Ok(tail) = fs::read_to_string(&tail_file) else {
+                out.failure(1).mentions("refusing to run");
+                refused += 1;
+                continue;
+            };
+            ran += 1;
+            // exec wants VERSION: the only release it may verify, log and run is `wanted`.
+            assert!(
+                out.stderr.contains(&wanted_sha) && !out.stderr.contains(&other_sha),
+                "exec did not log the sha256 of the release it wants\n{out}"
+            );
+            assert_eq!(
+                tail.trim(),
+                tail_of(&wanted),
+                "exec verified and logged {wanted_sha} but ran the other release\n{out}"
+            );
+        }
+    });
+    assert!(ran > 0, "exec never ran ({refused} refusals)");
+    assert!(
+        swaps.load(Ordering::SeqCst) >= 2,
+        "the releases were never swapped"
+    );
+    eprintln!(
+        "{ran} runs, {refused} refusals, {} swaps",
+        swaps.load(Ordering::SeqCst)
+    );
+}
+
+/// The status of doctor's `binary` check, with the mirrors unreachable.
+fn doctor_binary_status(node: &crate::exec::Node) -> String {
+    let out = node
+        .kb()
+        .mirrors(&[UNREACHABLE])
+        .args(&["doctor", "--json", KUBELET])
+        .run();
+    let doc: serde_json::Value = serde_json::from_str(&out.stdout)
+        .unwrap_or_else(|e| panic!("doctor --json printed no JSON ({e})\n{out}"));
+    let check = doc["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["check"] == "binary")
+        .unwrap_or_else(|| panic!("no binary check\n{out}"));
+    check["status"].as_str().unwrap().to_string()
+}
+
+/// A mirror nobody listens on: any request fails at once.
+const UNREACHABLE: &str = "http://127.0.0.1:9/";
+
+#[test]
+fn metadata_only_changes_restart_offline_and_only_content_changes_are_refused() {
+    use crate::exec::Node;
+    use std::time::{Duration, SystemTime};
+
+    let node = Node::new(VERSION, &[KUBELET]);
+    // doctor probes the leader: keep it on loopback.
+    node.write("etc/leader", "LEADER_ENDPOINT=127.0.0.1\n");
+    let installed = node.sb.installed(KUBELET);
+    let record = node.sb.record(KUBELET);
+    let other = tempfile::tempdir().unwrap();
+    let links = std::cell::Cell::new(0);
+    let changes: [(&str, &dyn Fn()); 3] = [
+        ("chmod to the same mode", &|| {
+            fs::set_permissions(&installed, fs::Permissions::from_mode(0o755)).unwrap()
+        }),
+        ("touch", &|| {
+            let f = fs::File::options().write(true).open(&installed).unwrap();
+            f.set_modified(SystemTime::now() - Duration::from_secs(3600))
+                .unwrap();
+        }),
+        ("an extra hard link", &|| {
+            links.set(links.get() + 1);
+            fs::hard_link(&installed, other.path().join(links.get().to_string())).unwrap()
+        }),
+    ];
+    for (what, change) in changes {
+        change();
+        let output = exec_offline(&node);
+        assert!(fake_ran(&node), "exec refused after {what}\n{output}");
+        output.mentions("install record refreshed");
+        let refreshed = fs::metadata(&record).unwrap().modified().unwrap();
+
+        change();
+        node.kb()
+            .mirrors(&[UNREACHABLE])
+            .fetch(&[KUBELET])
+            .run()
+            .success();
+        assert!(
+            fs::metadata(&record).unwrap().modified().unwrap() >= refreshed,
+            "fetch did not refresh the record after {what}"
+        );
+
+        change();
+        assert_eq!(doctor_binary_status(&node), "ok", "doctor after {what}");
+    }
+
+    // A real content change (same size) is refused by all three.
+    let mut bytes = fs::read(&installed).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0xff;
+    std::os::unix::fs::FileExt::write_at(
+        &fs::File::options().write(true).open(&installed).unwrap(),
+        &bytes[last..],
+        last as u64,
+    )
+    .unwrap();
+    exec_offline(&node)
+        .failure(1)
+        .mentions("changed since it was fetched");
+    assert!(!fake_ran(&node), "a modified binary was executed");
+    node.kb()
+        .mirrors(&[UNREACHABLE])
+        .env("KUBE_FETCH_RETRIES", "0")
+        .fetch(&[KUBELET])
+        .run()
+        .failure(1)
+        .mentions("127.0.0.1:9");
+    assert_eq!(doctor_binary_status(&node), "fail");
+}
+
+fn fake_ran(node: &crate::exec::Node) -> bool {
+    node.record_file().exists()
+}
+
+/// `exec kubelet` with the mirrors unreachable; the fake leaves its record when it runs.
+fn exec_offline(node: &crate::exec::Node) -> crate::support::cmd::Outcome {
+    let _ = fs::remove_file(node.record_file());
+    node.kb()
+        .mirrors(&[UNREACHABLE])
+        .env("FAKE_RECORD", node.record_file().display().to_string())
+        .args(&["exec", KUBELET])
+        .run()
+}

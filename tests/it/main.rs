@@ -1,7 +1,7 @@
 //! Integration tests for the `kube-bootstrap` binary, run as a black box.
 
 mod doctor;
-mod exec;
+pub(crate) mod exec;
 mod fetch;
 mod hostile;
 mod layout;
