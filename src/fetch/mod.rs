@@ -43,7 +43,11 @@ pub struct Paths {
     /// The installed binary, rooted.
     pub target: PathBuf,
     pub bin_dir: PathBuf,
+    /// The install record, named after the installed path (`opt-bin-kubelet.json`).
     pub record: PathBuf,
+    /// The record older releases kept per binary name (`kubelet.json`): trusted only for a
+    /// binary whose identity it matches.
+    pub legacy_record: PathBuf,
     pub lock: PathBuf,
     pub env_file: PathBuf,
 }
@@ -53,13 +57,17 @@ impl Paths {
         let binary = component.binary();
         let bin_dir = settings.path(&settings.bin_dir);
         let state = settings.path(STATE_DIR);
+        // Records and locks belong to the installed path, so fetches into two bin dirs keep
+        // theirs apart.
+        let key = record::path_key(&settings.bin_dir.join(binary));
         Paths {
             component,
             binary,
             target: bin_dir.join(binary),
             bin_dir,
-            record: state.join(format!("{binary}.json")),
-            lock: state.join(format!("{binary}.lock")),
+            record: state.join(format!("{key}.json")),
+            legacy_record: state.join(format!("{binary}.json")),
+            lock: state.join(format!("{key}.lock")),
             env_file: settings.path(RUN_DIR).join(format!("{binary}.env")),
         }
     }
@@ -204,8 +212,20 @@ pub fn verify_installed(settings: &Settings, component: Component) -> Result<Che
 
 /// Opens the installed binary and checks it against the stored record.
 fn check_installed(settings: &Settings, paths: &Paths) -> Result<(std::fs::File, Checked), Stale> {
-    let previous = Record::read(&paths.record);
     let file = record::open_installed(&paths.target);
+    let previous = Record::read(&paths.record).or_else(|| {
+        // A node upgraded from a release that named records after the binary: that record
+        // speaks for this file only if it describes this very file.
+        let legacy = Record::read_if_exists(&paths.legacy_record)?;
+        let identity = Identity::of_file(file.as_ref().ok()?).ok()?;
+        (legacy.identity == identity).then(|| {
+            tracing::info!(binary = %paths.binary, from = %paths.legacy_record.display(), to = %paths.record.display(), "moving the install record to its per-path name");
+            if let Err(e) = legacy.write(&paths.record) {
+                tracing::warn!(path = %paths.record.display(), error = %crate::causes::chain(&e), "cannot write the install record");
+            }
+            legacy
+        })
+    });
     let version = settings.version.to_string();
     let version_from = settings
         .origins

@@ -1,4 +1,4 @@
-//! The install record (`/var/lib/kube-bootstrap/<binary>.json`): what was installed, and the
+//! The install record (`/var/lib/kube-bootstrap/<installed path>.json`): what was installed, and the
 //! file identity that lets a warm start trust it without the network or a re-hash.
 
 use std::fs::File;
@@ -80,6 +80,12 @@ impl Record {
         }
     }
 
+    /// Reads a record that may not exist, without a word when it does not.
+    pub fn read_if_exists(path: &Path) -> Option<Record> {
+        std::fs::symlink_metadata(path).ok()?;
+        Record::read(path)
+    }
+
     /// Writes the record atomically.
     pub fn write(&self, path: &Path) -> Result<(), fsutil::Error> {
         // Serializing plain strings and integers cannot fail.
@@ -87,6 +93,30 @@ impl Record {
         json.push(b'\n');
         fsutil::write_atomic(path, &json, 0o644)
     }
+}
+
+/// The file-name key of an installed path, escaped as systemd escapes paths
+/// (`/opt/bin/kubelet` gives `opt-bin-kubelet`): `/` becomes `-`, and every byte other than
+/// ASCII letters, digits, `_` and a `.` that does not lead becomes `\xNN`.
+pub fn path_key(path: &Path) -> String {
+    use std::os::unix::ffi::OsStrExt;
+    let parts: Vec<&[u8]> = path
+        .as_os_str()
+        .as_bytes()
+        .split(|&b| b == b'/')
+        .filter(|p| !p.is_empty() && *p != b".")
+        .collect();
+    let joined = parts.join(&b'/');
+    let mut out = String::with_capacity(joined.len());
+    for (i, &b) in joined.iter().enumerate() {
+        match b {
+            b'/' => out.push('-'),
+            b'.' if i > 0 => out.push('.'),
+            b if b.is_ascii_alphanumeric() || b == b'_' => out.push(b as char),
+            b => out.push_str(&format!("\\x{b:02x}")),
+        }
+    }
+    if out.is_empty() { "-".to_string() } else { out }
 }
 
 /// Why an installed binary cannot be trusted as it is.
@@ -215,5 +245,24 @@ pub fn open_installed(path: &Path) -> Result<File, Stale> {
         Ok(m) if m.is_file() => Ok(file),
         Ok(_) => Err(Stale::NotRegular),
         Err(_) => Err(Stale::Missing),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn path_keys_are_systemd_escaped_paths() {
+        for (path, want) in [
+            ("/opt/bin/kubelet", "opt-bin-kubelet"),
+            ("/opt/other/kubelet", "opt-other-kubelet"),
+            ("/opt//bin/./kube-proxy", "opt-bin-kube\\x2dproxy"),
+            ("/usr/local/bin/.hidden", "usr-local-bin-.hidden"),
+            ("/.x/a b", "\\x2ex-a\\x20b"),
+            ("/", "-"),
+        ] {
+            assert_eq!(path_key(Path::new(path)), want, "{path}");
+        }
     }
 }

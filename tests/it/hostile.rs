@@ -262,3 +262,67 @@ fn exec_offline(node: &crate::exec::Node) -> crate::support::cmd::Outcome {
         .args(&["exec", KUBELET])
         .run()
 }
+
+#[test]
+fn records_belong_to_the_installed_path_not_the_binary_name() {
+    use crate::exec::Node;
+    use crate::support::{PREV_VERSION, fake};
+
+    let node = Node::new(VERSION, &[KUBELET]);
+    let mut other = fake::bytes();
+    other.push(0x5a);
+    node.mirror.publish(PREV_VERSION, KUBELET, &other);
+    node.kb()
+        .version(PREV_VERSION)
+        .args(&["fetch", "--bin-dir", "/opt/other", KUBELET])
+        .run()
+        .success();
+    assert_eq!(
+        fs::read(node.root().join("opt/other/kubelet")).unwrap(),
+        other
+    );
+    let record = node.sb.read_record(KUBELET);
+    assert_eq!(
+        record["version"], VERSION,
+        "record of /opt/bin/kubelet: {record}"
+    );
+    let others = node
+        .root()
+        .join("var/lib/kube-bootstrap/opt-other-kubelet.json");
+    let others: serde_json::Value = serde_json::from_slice(&fs::read(&others).unwrap()).unwrap();
+    assert_eq!(others["version"], PREV_VERSION, "{others}");
+
+    // The untouched /opt/bin/kubelet still runs, offline.
+    let out = exec_offline(&node);
+    assert!(fake_ran(&node), "exec refused /opt/bin/kubelet\n{out}");
+}
+
+#[test]
+fn a_legacy_record_is_used_only_for_the_file_it_describes() {
+    use crate::exec::Node;
+
+    let node = Node::new(VERSION, &[KUBELET]);
+    // What a node upgraded from an older release has: the record under the binary's name.
+    fs::rename(node.sb.record(KUBELET), node.sb.legacy_record(KUBELET)).unwrap();
+    let out = exec_offline(&node);
+    assert!(
+        fake_ran(&node),
+        "exec refused the binary its legacy record describes\n{out}"
+    );
+    assert!(
+        node.sb.record(KUBELET).exists(),
+        "the record was not moved to its per-path name"
+    );
+
+    // A legacy record describing another file (here: the binary before a copy) is not used.
+    fs::remove_file(node.sb.record(KUBELET)).unwrap();
+    let installed = node.sb.installed(KUBELET);
+    let bytes = fs::read(&installed).unwrap();
+    fs::remove_file(&installed).unwrap();
+    fs::write(&installed, &bytes).unwrap();
+    fs::set_permissions(&installed, fs::Permissions::from_mode(0o755)).unwrap();
+    exec_offline(&node)
+        .failure(1)
+        .mentions("install record is missing");
+    assert!(!fake_ran(&node));
+}
