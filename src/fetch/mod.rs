@@ -364,19 +364,28 @@ async fn from_mirror(
     let partial_path = paths.partial(&expected);
     let mut partial = Partial::open(&partial_path, settings.max_download_bytes)?;
     let mut progress = Progress::new(paths.binary, net.progress_bar);
-    tracing::info!(
-        component = %paths.component,
-        binary = %paths.binary,
-        version = %settings.version,
-        url = %url,
-        sha256 = %expected,
-        resume_from = partial.len(),
-        "downloading"
-    );
-    let result = with_retries(settings.fetch_retries, "download", attempts, async || {
-        transport.download(url, &mut partial, &mut progress).await
-    })
-    .await;
+    let complete = partial.is_complete(&expected);
+    if !complete {
+        tracing::info!(
+            component = %paths.component,
+            binary = %paths.binary,
+            version = %settings.version,
+            url = %url,
+            sha256 = %expected,
+            resume_from = partial.len(),
+            "downloading"
+        );
+    }
+    let result = if complete {
+        // A run killed between fsync and rename left the whole file: check it and install it.
+        tracing::info!(component = %paths.component, binary = %paths.binary, path = %partial_path.display(), bytes = partial.len(), "the partial file from an interrupted run is complete, installing it without a download");
+        Ok(())
+    } else {
+        with_retries(settings.fetch_retries, "download", attempts, async || {
+            transport.download(url, &mut partial, &mut progress).await
+        })
+        .await
+    };
     progress.finish();
     if let Err(e) = result {
         if matches!(e, FetchError::TooLarge { .. }) {

@@ -71,6 +71,8 @@ impl HashThread {
 /// file is not executable until it is installed.
 #[derive(Debug)]
 pub struct Partial {
+    /// The sha256 of the bytes found on disk when it was opened, if there were any.
+    existing: Option<String>,
     path: PathBuf,
     file: File,
     hasher: Option<HashThread>,
@@ -103,7 +105,10 @@ impl Partial {
             hasher.update(&buf[..n]);
             len += n as u64;
         }
+        // What is already there may be the whole file (a run killed between fsync and rename).
+        let existing = (len > 0).then(|| hex(&hasher.clone().finalize()));
         let mut partial = Partial {
+            existing,
             path: path.to_path_buf(),
             file,
             hasher: Some(HashThread::spawn(hasher)),
@@ -143,6 +148,12 @@ impl Partial {
         Ok((file, self.path))
     }
 
+    /// Whether the bytes found on disk at open already hash to `sha256`: nothing is left to
+    /// download.
+    pub fn is_complete(&self, sha256: &str) -> bool {
+        self.existing.as_deref() == Some(sha256)
+    }
+
     /// Bytes already written.
     pub fn len(&self) -> u64 {
         self.len
@@ -166,6 +177,7 @@ impl Partial {
         }
         self.len = 0;
         self.unsynced = 0;
+        self.existing = None;
         Ok(())
     }
 

@@ -145,7 +145,7 @@ impl std::fmt::Display for Stale {
             Stale::NoRecord {
                 binary_exists: true,
             } => f.write_str(
-                "the binary is there but its install record is missing; 'kube-bootstrap fetch' verifies it against the release's checksum and records it",
+                "the binary is there but its install record is missing, so nothing says which bytes it should hold; 'kube-bootstrap fetch' verifies the release against its checksum and records it",
             ),
             Stale::OtherRelease {
                 recorded,

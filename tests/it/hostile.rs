@@ -326,3 +326,47 @@ fn a_legacy_record_is_used_only_for_the_file_it_describes() {
         .mentions("install record is missing");
     assert!(!fake_ran(&node));
 }
+
+#[test]
+fn complete_partial_from_a_killed_run_is_installed_without_a_download() {
+    use crate::support::artifact::artifact_path;
+
+    let bytes = kubelet();
+    let sha = sha256_hex(&bytes);
+    // What a kill between fsync and rename leaves: the whole file, mode 0600, beside the target.
+    let plant = |sb: &Sandbox| {
+        fs::create_dir_all(sb.bin_dir()).unwrap();
+        fs::write(sb.partial(KUBELET, &sha), &bytes).unwrap();
+        fs::set_permissions(sb.partial(KUBELET, &sha), fs::Permissions::from_mode(0o600)).unwrap();
+    };
+
+    let sb = Sandbox::new();
+    plant(&sb);
+    let mirror = serving(&bytes);
+    kb(sb.root())
+        .mirrors(&[&mirror.url()])
+        .allow_http()
+        .fetch(&[KUBELET])
+        .run()
+        .success()
+        .mentions("complete, installing it without a download");
+    sb.assert_installed(KUBELET, &bytes);
+    sb.assert_no_partials(KUBELET);
+    assert_eq!(
+        mirror.gets(&artifact_path(VERSION, KUBELET)).len(),
+        0,
+        "downloaded again"
+    );
+
+    // Pinned: no mirror needs to answer at all.
+    let sb = Sandbox::new();
+    plant(&sb);
+    kb(sb.root())
+        .mirrors(&[UNREACHABLE])
+        .env("KUBE_SHA256_KUBELET", &sha)
+        .fetch(&[KUBELET])
+        .run()
+        .success();
+    sb.assert_installed(KUBELET, &bytes);
+    sb.assert_no_partials(KUBELET);
+}
