@@ -35,6 +35,9 @@ pub const STATE_DIR: &str = "/var/lib/kube-bootstrap";
 /// Where the environment files for units are written (inside the root).
 pub const RUN_DIR: &str = "/run/kube-bootstrap";
 
+/// A deadline too far to reach (a century), for settings beyond what an `Instant` can hold.
+const NEVER: std::time::Duration = std::time::Duration::from_secs(100 * 365 * 24 * 3600);
+
 /// The files that belong to one binary.
 #[derive(Debug, Clone)]
 pub struct Paths {
@@ -150,7 +153,10 @@ fn fetch_one(settings: &Settings, component: Component, progress_bar: bool) -> R
     }
 
     let started = Instant::now();
-    let deadline = started + settings.deadline;
+    // Any u64 of seconds is a valid setting: one beyond what an Instant can hold means never.
+    let deadline = started
+        .checked_add(settings.deadline)
+        .unwrap_or_else(|| started + NEVER);
     let _lock = lock::acquire(&paths.lock, deadline, binary, settings.deadline.as_secs())?;
     // Another fetch may have installed it while we waited.
     if let Some(record) = installed(settings, &paths, false)? {

@@ -370,3 +370,43 @@ fn complete_partial_from_a_killed_run_is_installed_without_a_download() {
     sb.assert_installed(KUBELET, &bytes);
     sb.assert_no_partials(KUBELET);
 }
+
+#[test]
+fn huge_duration_and_size_settings_never_panic() {
+    let bytes = kubelet();
+    let mirror = serving(&bytes);
+    for (var, value) in [
+        ("KUBE_FETCH_DEADLINE", "10000000000000000000"),
+        ("KUBE_FETCH_DEADLINE", "18446744073709551615"),
+        ("KUBE_FETCH_STALL_TIMEOUT", "18446744073709551615"),
+        ("KUBE_MAX_DOWNLOAD_BYTES", "18446744073709551615"),
+    ] {
+        let sb = Sandbox::new();
+        let out = kb(sb.root())
+            .mirrors(&[&mirror.url()])
+            .allow_http()
+            .env(var, value)
+            .fetch(&[KUBELET])
+            .run();
+        assert!(!out.stderr.contains("panicked"), "{var}={value}\n{out}");
+        out.success();
+        sb.assert_installed(KUBELET, &bytes);
+    }
+    // Beyond any whole number we hold: refused as a setting, naming the variable.
+    for var in [
+        "KUBE_FETCH_DEADLINE",
+        "KUBE_FETCH_STALL_TIMEOUT",
+        "KUBE_MAX_DOWNLOAD_BYTES",
+        "KUBE_FETCH_RETRIES",
+    ] {
+        let sb = Sandbox::new();
+        let out = kb(sb.root())
+            .mirrors(&[&mirror.url()])
+            .allow_http()
+            .env(var, "99999999999999999999999")
+            .fetch(&[KUBELET])
+            .run();
+        assert!(!out.stderr.contains("panicked"), "{var}\n{out}");
+        out.failure(2).mentions(var);
+    }
+}
