@@ -410,3 +410,60 @@ fn huge_duration_and_size_settings_never_panic() {
         out.failure(2).mentions(var);
     }
 }
+
+fn mkfifo(path: &Path) {
+    nix::unistd::mkfifo(path, nix::sys::stat::Mode::from_bits_truncate(0o600))
+        .unwrap_or_else(|e| panic!("mkfifo {}: {e}", path.display()));
+}
+
+#[test]
+fn fifos_at_a_file_mirror_or_a_partial_path_never_hang_fetch() {
+    use crate::support::artifact::{artifact_path, side_path};
+    use std::time::Duration;
+
+    let bytes = kubelet();
+    let sha = sha256_hex(&bytes);
+    // A FIFO stands in for a hung NFS mount: opening or reading it blocks for ever.
+    for fifo_at in ["artifact", "side file"] {
+        let sb = Sandbox::new();
+        let base = sb.root().join("srv/mirror");
+        let artifact = base.join(artifact_path(VERSION, KUBELET).trim_start_matches('/'));
+        let side = base.join(side_path(VERSION, KUBELET).trim_start_matches('/'));
+        fs::create_dir_all(artifact.parent().unwrap()).unwrap();
+        if fifo_at == "artifact" {
+            mkfifo(&artifact);
+            fs::write(&side, &sha).unwrap();
+        } else {
+            fs::write(&artifact, &bytes).unwrap();
+            mkfifo(&side);
+        }
+        let out = kb(sb.root())
+            .mirrors(&["file:///srv/mirror"])
+            .env("KUBE_FETCH_DEADLINE", "20")
+            .limit(Duration::from_secs(40))
+            .fetch(&[KUBELET])
+            .run();
+        out.failure(1).mentions("not a regular file");
+        assert!(
+            out.elapsed < Duration::from_secs(20),
+            "FIFO {fifo_at}: {out}"
+        );
+        assert!(!sb.installed(KUBELET).exists());
+    }
+
+    // A FIFO where the partial file goes is removed, and the download goes on.
+    let sb = Sandbox::new();
+    let mirror = serving(&bytes);
+    fs::create_dir_all(sb.bin_dir()).unwrap();
+    mkfifo(&sb.partial(KUBELET, &sha));
+    kb(sb.root())
+        .mirrors(&[&mirror.url()])
+        .allow_http()
+        .env("KUBE_FETCH_DEADLINE", "20")
+        .limit(Duration::from_secs(40))
+        .fetch(&[KUBELET])
+        .run()
+        .success();
+    sb.assert_installed(KUBELET, &bytes);
+    sb.assert_no_partials(KUBELET);
+}
