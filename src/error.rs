@@ -137,6 +137,10 @@ fn fetch_hint(e: &fetch::Error) -> Option<String> {
             Some("raise KUBE_FETCH_DEADLINE, or add a closer mirror to KUBE_MIRRORS".to_string())
         }
         fetch::Error::Several { failed, .. } => failed.iter().find_map(fetch_hint),
+        fetch::Error::DiskFull { dir, .. } => Some(format!(
+            "free space on the filesystem of '{}' ('df -h {0}'), or install elsewhere (KUBE_BIN_DIR)",
+            dir.display()
+        )),
     }
 }
 

@@ -4,6 +4,8 @@
 
 mod checksum;
 mod failure;
+mod install;
+mod installed;
 mod lock;
 mod partial;
 mod progress;
@@ -24,8 +26,11 @@ use crate::fsutil::{self, io_err};
 use crate::settings::Settings;
 
 pub use failure::{Error, ExpectedFrom, FetchError, MirrorFailure};
+pub use installed::{Installed, open_verified, verify_installed};
 pub use record::{Checked, Identity, Record, Stale};
 
+use install::{disk_full, install, is_disk_full, out_of_space};
+use installed::installed;
 use partial::Partial;
 use progress::Progress;
 use transport::Transport;
@@ -188,95 +193,6 @@ fn fetch_one(settings: &Settings, component: Component, progress_bar: bool) -> R
     write_env_file(settings, component, &paths, &record)
 }
 
-/// An installed binary, opened, and the record it was checked against: `exec` runs this very
-/// open file, so what runs is what was verified.
-#[derive(Debug)]
-pub struct Installed {
-    pub file: std::fs::File,
-    pub record: Record,
-}
-
-/// Opens a component's installed binary and checks it against its record (release, pin, and
-/// identity or content per `KUBE_VERSION` and `KUBE_VERIFY`). When only the file's metadata
-/// changed and the content still matches, the record is refreshed (best effort) and logged.
-pub fn open_verified(settings: &Settings, component: Component) -> Result<Installed, Stale> {
-    let paths = Paths::new(settings, component);
-    let (file, checked) = check_installed(settings, &paths)?;
-    if let Err(e) = refresh(&paths, &checked) {
-        tracing::warn!(component = %component, path = %paths.record.display(), error = %crate::causes::chain(&e), "cannot refresh the install record; the binary was verified by its content");
-    }
-    Ok(Installed {
-        file,
-        record: checked.record,
-    })
-}
-
-/// Checks a component's installed binary without changing anything (for `doctor`).
-pub fn verify_installed(settings: &Settings, component: Component) -> Result<Checked, Stale> {
-    check_installed(settings, &Paths::new(settings, component)).map(|(_, checked)| checked)
-}
-
-/// Opens the installed binary and checks it against the stored record.
-fn check_installed(settings: &Settings, paths: &Paths) -> Result<(std::fs::File, Checked), Stale> {
-    let file = record::open_installed(&paths.target);
-    let previous = Record::read(&paths.record).or_else(|| {
-        // A node upgraded from a release that named records after the binary: that record
-        // speaks for this file only if it describes this very file.
-        let legacy = Record::read_if_exists(&paths.legacy_record)?;
-        let identity = Identity::of_file(file.as_ref().ok()?).ok()?;
-        (legacy.identity == identity).then(|| {
-            tracing::info!(binary = %paths.binary, from = %paths.legacy_record.display(), to = %paths.record.display(), "moving the install record to its per-path name");
-            if let Err(e) = legacy.write(&paths.record) {
-                tracing::warn!(path = %paths.record.display(), error = %crate::causes::chain(&e), "cannot write the install record");
-            }
-            legacy
-        })
-    });
-    let version = settings.version.to_string();
-    let version_from = settings
-        .origins
-        .get(env_vars::KUBE_VERSION)
-        .map_or_else(|| "the built-in default".to_string(), ToString::to_string);
-    let wanted = record::Wanted {
-        version: &version,
-        version_from: &version_from,
-        arch: settings.arch.as_str(),
-        pin: settings.pins.get(paths.binary).map(String::as_str),
-        verify: settings.verify,
-    };
-    let checked = record::check(previous, file.as_ref().map_err(Clone::clone), wanted)?;
-    file.map(|f| (f, checked))
-}
-
-/// Rewrites the record when the check found the same content under a new identity.
-fn refresh(paths: &Paths, checked: &Checked) -> Result<(), fsutil::Error> {
-    if let Some(why) = checked.refreshed {
-        tracing::info!(component = %paths.component, binary = %paths.binary, path = %paths.target.display(), sha256 = %checked.record.sha256, reason = why, "install record refreshed, no download needed");
-        checked.record.write(&paths.record)?;
-    }
-    Ok(())
-}
-
-/// The record of the installed binary if it can be trusted as it is; `log_reason` logs why not.
-fn installed(
-    settings: &Settings,
-    paths: &Paths,
-    log_reason: bool,
-) -> Result<Option<Record>, Error> {
-    match check_installed(settings, paths) {
-        Ok((_, checked)) => {
-            refresh(paths, &checked)?;
-            Ok(Some(checked.record))
-        }
-        Err(stale) => {
-            if log_reason {
-                tracing::info!(component = %paths.component, binary = %paths.binary, version = %settings.version, reason = %stale, "fetching");
-            }
-            Ok(None)
-        }
-    }
-}
-
 /// Tries every mirror in order; the error lists what each one did.
 async fn from_mirrors(
     settings: &Settings,
@@ -394,12 +310,22 @@ async fn from_mirror(
     };
     progress.finish();
     if let Err(e) = result {
+        if let Some(source) = disk_full(&e) {
+            return Err(out_of_space(paths, partial, source).into());
+        }
         if matches!(e, FetchError::TooLarge { .. }) {
             partial.discard();
         }
         return Err(e);
     }
-    let actual = partial.finish()?;
+    let actual = match partial.finish() {
+        Ok(sha) => sha,
+        Err(e) if is_disk_full(&e.source) => {
+            let source = e.source;
+            return Err(out_of_space(paths, partial, source).into());
+        }
+        Err(e) => return Err(e.into()),
+    };
     let size = partial.len();
     if actual != expected {
         partial.discard();
@@ -435,63 +361,6 @@ async fn from_mirror(
     tracing::info!(component = %paths.component,
         binary = %paths.binary, version = %settings.version, path = %paths.target.display(), sha256 = %actual, "installed");
     Ok(record)
-}
-
-/// Makes a verified partial file the installed binary: mode 0755, rename over the target,
-/// fsync the directory, then the record. Until the rename the previous binary is untouched.
-/// Mode and identity are taken from the open file we wrote, never through the path, and the
-/// target must then be that very file.
-fn install(
-    settings: &Settings,
-    paths: &Paths,
-    partial: Partial,
-    url: &Url,
-    sha256: &str,
-    size: u64,
-) -> Result<Record, Error> {
-    use std::os::unix::fs::PermissionsExt;
-    let (file, partial) = partial.into_read_only()?;
-    file.set_permissions(std::fs::Permissions::from_mode(0o755))
-        .map_err(io_err("set permissions on", &partial))?;
-    std::fs::rename(&partial, &paths.target).map_err(io_err("install", &paths.target))?;
-    fsutil::sync_dir(&paths.bin_dir)?;
-    remove_stale_partials(paths);
-    let identity = Identity::of_file(&file).map_err(io_err("stat", &paths.target))?;
-    let at_target = Identity::of(&paths.target).map_err(io_err("stat", &paths.target))?;
-    if (at_target.dev, at_target.ino) != (identity.dev, identity.ino) {
-        return Err(fsutil::Error {
-            action: "install (another file took its place during the rename)",
-            path: paths.target.clone(),
-            source: std::io::ErrorKind::AlreadyExists.into(),
-        }
-        .into());
-    }
-    let record = Record {
-        binary: paths.binary.to_string(),
-        version: settings.version.to_string(),
-        arch: settings.arch.to_string(),
-        url: url.to_string(),
-        sha256: sha256.to_string(),
-        size,
-        identity,
-    };
-    record.write(&paths.record)?;
-    Ok(record)
-}
-
-/// Partial files of other releases of this binary are dead weight once it is installed.
-fn remove_stale_partials(paths: &Paths) {
-    let prefix = format!(".{}.", paths.binary);
-    let Ok(entries) = std::fs::read_dir(&paths.bin_dir) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let name = entry.file_name();
-        let name = name.to_string_lossy();
-        if name.starts_with(&prefix) && name.ends_with(".partial") {
-            let _ = std::fs::remove_file(entry.path());
-        }
-    }
 }
 
 /// Writes the component's config files and the environment file units read with

@@ -71,6 +71,8 @@ impl HashThread {
 /// file is not executable until it is installed.
 #[derive(Debug)]
 pub struct Partial {
+    /// The whole file's size, when the source announced it.
+    total: Option<u64>,
     /// The sha256 of the bytes found on disk when it was opened, if there were any.
     existing: Option<String>,
     path: PathBuf,
@@ -108,6 +110,7 @@ impl Partial {
         // What is already there may be the whole file (a run killed between fsync and rename).
         let existing = (len > 0).then(|| hex(&hasher.clone().finalize()));
         let mut partial = Partial {
+            total: None,
             existing,
             path: path.to_path_buf(),
             file,
@@ -157,6 +160,16 @@ impl Partial {
     /// Bytes already written.
     pub fn len(&self) -> u64 {
         self.len
+    }
+
+    /// Records the whole file's size, as the source announced it.
+    pub fn set_total(&mut self, total: u64) {
+        self.total = Some(total);
+    }
+
+    /// The whole file's size, if the source announced it.
+    pub fn total(&self) -> Option<u64> {
+        self.total
     }
 
     /// The largest size accepted.

@@ -222,7 +222,9 @@ impl Transport {
 }
 
 /// Refuses a body whose announced size is above the limit, before a byte is written.
-fn check_size(url: &Url, partial: &Partial, total: u64) -> Result<(), FetchError> {
+/// Remembers the size for a disk-full error.
+fn check_size(url: &Url, partial: &mut Partial, total: u64) -> Result<(), FetchError> {
+    partial.set_total(total);
     if total > partial.limit() {
         return Err(FetchError::TooLarge {
             url: url.to_string(),

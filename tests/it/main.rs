@@ -7,6 +7,7 @@ mod hostile;
 mod layout;
 mod netenv;
 mod pki;
+mod records;
 mod support;
 mod systemd;
 mod tls;
