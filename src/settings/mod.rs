@@ -51,6 +51,9 @@ pub enum Error {
 
     #[error(transparent)]
     Io(#[from] crate::fsutil::Error),
+
+    #[error("root directory '{}' (--root) does not exist or is not a directory", path.display())]
+    MissingRoot { path: PathBuf },
 }
 
 /// The config file read when `--config` is not given (under `--root`).

@@ -178,3 +178,82 @@ fn a_legacy_record_is_used_only_for_the_file_it_describes() {
         .mentions("install record is missing");
     assert!(!fake_ran(&node));
 }
+
+#[test]
+fn refusals_say_what_is_missing_what_was_wanted_and_where_it_came_from() {
+    use crate::exec::Node;
+    use crate::support::{PREV_VERSION, kb};
+
+    let node = Node::new(VERSION, &[KUBELET]);
+    fs::remove_file(node.sb.record(KUBELET)).unwrap();
+    let out = exec_offline(&node);
+    out.failure(1)
+        .mentions("the binary is there but its install record is missing")
+        .mentions("kube-bootstrap fetch");
+    assert!(!out.stderr.contains("not installed yet"), "{out}");
+
+    node.kb().fetch(&[KUBELET]).run().success();
+    node.kb()
+        .version(PREV_VERSION)
+        .args(&["exec", KUBELET])
+        .run()
+        .failure(1)
+        .mentions(&format!(
+            "installed release is {VERSION} amd64, wanted {PREV_VERSION} amd64 (KUBE_VERSION from the environment)"
+        ));
+
+    let missing = node.root().join("no-such-root");
+    let out = kb(&missing).args(&["exec", KUBELET]).run();
+    out.failure(2)
+        .mentions(&format!("root directory '{}'", missing.display()))
+        .mentions("does not exist");
+    assert!(!out.stderr.contains("network-environment"), "{out}");
+}
+
+#[test]
+fn read_only_state_and_env_dirs_are_named_in_the_hint() {
+    use std::process::Command;
+
+    use crate::exec::Node;
+    use crate::support::{running_as_root, shell_quote};
+
+    if !running_as_root()
+        || !Command::new("unshare")
+            .args(["-m", "true"])
+            .status()
+            .is_ok_and(|s| s.success())
+    {
+        eprintln!("skipped: needs root and `unshare -m` for a read-only bind mount");
+        return;
+    }
+    let node = Node::new(VERSION, &[KUBELET]);
+    let read_only = |dir: &std::path::Path| {
+        let d = shell_quote(dir.to_str().unwrap());
+        format!("mount --bind {d} {d} && mount -o remount,bind,ro {d} && exec \"$@\"")
+    };
+    let state = node.root().join("var/lib/kube-bootstrap");
+    // A fetch that must download takes its lock in the state directory.
+    fs::remove_file(node.sb.installed(KUBELET)).unwrap();
+    let out = node
+        .kb()
+        .wrapped(&["unshare", "-m", "sh", "-c", &read_only(&state), "sh"])
+        .fetch(&[KUBELET])
+        .run();
+    out.failure(1).mentions(&format!(
+        "hint: make the state directory '{}' writable",
+        state.display()
+    ));
+    assert!(!out.stderr.contains("KUBE_BIN_DIR"), "{out}");
+
+    node.kb().fetch(&[KUBELET]).run().success();
+    let run = node.root().join("run/kube-bootstrap");
+    fs::remove_file(node.sb.env_file(KUBELET)).unwrap();
+    let out = node
+        .kb()
+        .wrapped(&["unshare", "-m", "sh", "-c", &read_only(&run), "sh"])
+        .fetch(&[KUBELET])
+        .run();
+    out.failure(1)
+        .mentions(&format!("hint: make '{}' writable", run.display()));
+    assert!(!out.stderr.contains("KUBE_BIN_DIR"), "{out}");
+}
