@@ -350,6 +350,7 @@ impl Cli {
     }
 
     fn settings(&self, cli: &CliOverrides) -> Result<Settings, crate::settings::Error> {
+        crate::settings::check_root(&self.root)?;
         let overlay = Overlay::load(&self.root, self.config.as_deref(), cli)?;
         Settings::resolve(&self.root, &overlay)
     }

@@ -170,6 +170,18 @@ pub fn extra_args_var(component: Component) -> &'static str {
     }
 }
 
+/// Every node file lives under the root: a missing root is the mistake to report, not the
+/// first node file that then cannot be found under it.
+pub fn check_root(root: &Path) -> Result<(), Error> {
+    if std::fs::metadata(root).is_ok_and(|m| m.is_dir()) {
+        Ok(())
+    } else {
+        Err(Error::MissingRoot {
+            path: root.to_path_buf(),
+        })
+    }
+}
+
 /// Puts `path` under `root`: absolute paths are re-rooted, relative ones stay relative to the
 /// current directory. `..` cannot climb out of the root.
 pub fn resolve(root: &Path, path: &Path) -> PathBuf {

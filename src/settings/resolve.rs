@@ -81,11 +81,6 @@ impl Settings {
         // Components resolve a relative path in a kubeconfig or config file against the
         // file's own directory: every path handed to them starts from an absolute root.
         let root = std::path::absolute(root).map_err(crate::fsutil::io_err("resolve", root))?;
-        // Every node file lives under the root: a missing one is the mistake to report, not the
-        // first node file that then cannot be found.
-        if !std::fs::metadata(&root).is_ok_and(|m| m.is_dir()) {
-            return Err(Error::MissingRoot { path: root });
-        }
         let mut r = Resolver {
             overlay,
             origins: BTreeMap::new(),
