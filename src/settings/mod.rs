@@ -171,9 +171,10 @@ pub fn extra_args_var(component: Component) -> &'static str {
 }
 
 /// Every node file lives under the root: a missing root is the mistake to report, not the
-/// first node file that then cannot be found under it.
-pub fn check_root(root: &Path) -> Result<(), Error> {
-    if std::fs::metadata(root).is_ok_and(|m| m.is_dir()) {
+/// first node file that then cannot be found under it. Commands that `create` files (fetch,
+/// pki) make a new root themselves.
+pub fn check_root(root: &Path, creates: bool) -> Result<(), Error> {
+    if creates || std::fs::metadata(root).is_ok_and(|m| m.is_dir()) {
         Ok(())
     } else {
         Err(Error::MissingRoot {
