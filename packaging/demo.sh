@@ -41,7 +41,7 @@ step "kube-bootstrap --root $sandbox fetch kubelet   (cold: download, verify, in
 
 step "installed binary, record, environment file and kubeconfig"
 ls -l "$sandbox/opt/bin/kubelet"
-cat "$sandbox/var/lib/kube-bootstrap/kubelet.json"
+cat "$sandbox/var/lib/kube-bootstrap/opt-bin-kubelet.json"
 cat "$sandbox/run/kube-bootstrap/kubelet.env"
 cat "$sandbox/etc/kubernetes/kubelet.conf"
 
@@ -56,7 +56,7 @@ step "fetch again   (warm: the record and the file identity match, nothing is re
 
 step "a corrupted mirror copy is refused and the installed binary stays"
 printf 'garbage' >> "$mirror_dir/kubelet"
-rm "$sandbox/var/lib/kube-bootstrap/kubelet.json"
+rm "$sandbox/var/lib/kube-bootstrap/opt-bin-kubelet.json"
 if "$kb" --root "$sandbox" fetch kubelet; then
   echo "unexpected: the corrupted artifact was accepted" >&2
   exit 1

@@ -70,6 +70,9 @@ impl Error {
     pub fn hint(&self) -> Option<String> {
         match self {
             Error::Settings(settings::Error::Io(e)) => io_hint(e),
+            Error::Settings(settings::Error::MissingRoot { .. }) => Some(
+                "--root names the directory that holds the node's files (/etc, /opt, /var, /run under it); create it or fix the path".to_string(),
+            ),
             Error::Settings(_) | Error::Http(_) => None,
             Error::Io(e) => io_hint(e),
             Error::Fetch(e) => fetch_hint(e),
@@ -154,7 +157,27 @@ fn fetch_exit_code(e: &fetch::Error) -> u8 {
 fn io_hint(e: &fsutil::Error) -> Option<String> {
     match e.source.raw_os_error() {
         Some(nix::libc::EROFS) | Some(nix::libc::EACCES) | Some(nix::libc::EPERM) => {
+            // Name the directory that is read-only and the setting that moves it, if any.
+            let within = |tail: &str| e.path.ancestors().find(|a| a.ends_with(tail));
+            if let Some(dir) = within(fetch::STATE_DIR.trim_start_matches('/')) {
+                return Some(format!(
+                    "make the state directory '{}' writable: install records and locks live there (only --root moves it)",
+                    dir.display()
+                ));
+            }
+            if let Some(dir) = within(fetch::RUN_DIR.trim_start_matches('/')) {
+                return Some(format!(
+                    "make '{}' writable: the units' environment files live there, usually on the /run tmpfs (only --root moves it)",
+                    dir.display()
+                ));
+            }
             let dir = e.path.parent().unwrap_or(&e.path);
+            if within("etc/kubernetes").is_some() {
+                return Some(format!(
+                    "make '{}' writable, or choose another directory (KUBE_CONFIG_DIR, KUBE_PKI_DIR, --root)",
+                    dir.display()
+                ));
+            }
             Some(format!(
                 "make '{}' writable, or choose another directory (KUBE_BIN_DIR, --root)",
                 dir.display()
@@ -181,6 +204,10 @@ fn fetch_hint(e: &fetch::Error) -> Option<String> {
         }
         fetch::Error::UnitArgs { .. } => Some(UNIT_ARGS_HINT.to_string()),
         fetch::Error::Several { failed, .. } => failed.iter().find_map(fetch_hint),
+        fetch::Error::DiskFull { dir, .. } => Some(format!(
+            "free space on the filesystem of '{}' ('df -h {0}'), or install elsewhere (KUBE_BIN_DIR)",
+            dir.display()
+        )),
     }
 }
 
@@ -320,6 +347,46 @@ mod tests {
         );
         assert!(text.contains("hint: make '/opt/bin' writable"), "{text}");
         assert_eq!(err.exit_code(), EXIT_FAILURE);
+    }
+
+    #[test]
+    fn read_only_hints_name_the_directory_and_the_setting_that_moves_it() {
+        for (path, want, not) in [
+            (
+                "/opt/bin/.kubelet.partial",
+                "'/opt/bin' writable, or choose another directory (KUBE_BIN_DIR",
+                "",
+            ),
+            (
+                "/r/var/lib/kube-bootstrap/opt-bin-kubelet.json",
+                "state directory '/r/var/lib/kube-bootstrap'",
+                "KUBE_BIN_DIR",
+            ),
+            (
+                "/var/lib/kube-bootstrap",
+                "state directory '/var/lib/kube-bootstrap'",
+                "KUBE_BIN_DIR",
+            ),
+            (
+                "/run/kube-bootstrap/.kubelet.env.1.tmp",
+                "'/run/kube-bootstrap' writable: the units' environment files",
+                "KUBE_BIN_DIR",
+            ),
+            (
+                "/etc/kubernetes/kubelet.conf",
+                "KUBE_CONFIG_DIR",
+                "KUBE_BIN_DIR",
+            ),
+        ] {
+            let err = Error::from(fsutil::Error {
+                action: "create",
+                path: PathBuf::from(path),
+                source: io::Error::from_raw_os_error(nix::libc::EROFS),
+            });
+            let hint = err.hint().unwrap();
+            assert!(hint.contains(want), "{path}: {hint}");
+            assert!(not.is_empty() || !hint.contains(not), "{path}: {hint}");
+        }
     }
 
     #[test]

@@ -4,7 +4,7 @@
 
 use std::convert::Infallible;
 use std::ffi::CString;
-use std::os::unix::ffi::OsStrExt;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 
 use std::path::PathBuf;
 
@@ -66,12 +66,15 @@ pub fn run(
     cli_extra: &[String],
 ) -> Result<Infallible, Error> {
     let plan = plan(settings, component, cli_extra)?;
-    let record =
-        fetch::verify_installed(settings, component).map_err(|stale| Error::BinaryRefused {
+    // The binary is opened once: verified through this descriptor and executed from it, so a
+    // concurrent fetch that renames another release into place cannot slip in between.
+    let installed =
+        fetch::open_verified(settings, component).map_err(|stale| Error::BinaryRefused {
             component: component.name(),
             path: plan.binary.clone(),
             reason: stale.to_string(),
         })?;
+    let record = &installed.record;
     let missing: Vec<_> = plan
         .missing_files()
         .into_iter()
@@ -99,19 +102,34 @@ pub fn run(
         command = %argv.join(" "),
         "starting"
     );
-    // execv, not execvp: a file the kernel cannot load must fail, never be run by /bin/sh.
+    // The verified descriptor, never a PATH search: a file the kernel cannot load
+    // must fail, never be run by /bin/sh.
     let invalid = || Error::Exec {
         path: plan.binary.clone(),
         source: std::io::ErrorKind::InvalidInput.into(),
     };
-    let path = CString::new(plan.binary.as_os_str().as_bytes()).map_err(|_| invalid())?;
     let args = argv
         .iter()
         .map(|a| CString::new(a.as_str()).map_err(|_| invalid()))
         .collect::<Result<Vec<_>, _>>()?;
-    let Err(errno) = nix::unistd::execv(&path, &args);
+    let env = environment();
+    // fexecve is execveat(fd, "", AT_EMPTY_PATH) in the C library (with a /proc fallback).
+    let Err(errno) = nix::unistd::fexecve(&installed.file, &args, &env);
     Err(Error::Exec {
         path: plan.binary,
         source: errno.into(),
     })
+}
+
+/// This process's environment, passed on unchanged (settings are never written into it).
+fn environment() -> Vec<CString> {
+    std::env::vars_os()
+        .filter_map(|(k, v)| {
+            let mut kv = k.into_vec();
+            kv.push(b'=');
+            kv.extend_from_slice(v.as_bytes());
+            // A variable the kernel gave us cannot contain NUL.
+            CString::new(kv).ok()
+        })
+        .collect()
 }

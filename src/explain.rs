@@ -169,11 +169,12 @@ pub fn env(settings: &Settings, component: Component) -> Result<(), Error> {
         })?;
     let plan = plan(settings, component, &[])?;
     let paths = Paths::new(settings, component);
-    let text = fetch::env_file_contents(&paths, &record, Some(&plan.args())).map_err(|source| {
-        Error::UnitArgs {
-            component: component.name(),
-            source,
-        }
-    })?;
+    let text =
+        fetch::env_file_contents(&paths, &record.record, Some(&plan.args())).map_err(|source| {
+            Error::UnitArgs {
+                component: component.name(),
+                source,
+            }
+        })?;
     Ok(fsutil::print(&text)?)
 }

@@ -45,19 +45,43 @@ pub fn parent(path: &Path) -> &Path {
 }
 
 /// Writes `contents` to `path` so that readers see either the old file or the whole new one:
-/// a temporary file in the same directory, fsync, rename, fsync the directory.
+/// a new temporary file in the same directory (never an existing file or a link someone planted
+/// there), fsync, rename, fsync the directory.
 pub fn write_atomic(path: &Path, contents: &[u8], mode: u32) -> Result<(), Error> {
+    write_atomic_via(path, contents, mode, temp_names(path))
+}
+
+/// [`write_atomic`] with the candidate temporary names given (tests plant files at them).
+fn write_atomic_via(
+    path: &Path,
+    contents: &[u8],
+    mode: u32,
+    mut names: impl Iterator<Item = PathBuf>,
+) -> Result<(), Error> {
     let dir = parent(path);
     create_dir_all(dir)?;
-    let tmp = temp_name(path);
+    let (tmp, mut f) = loop {
+        // `temp_names` never ends; a finite list in tests ends in an error.
+        let Some(tmp) = names.next() else {
+            return Err(Error {
+                action: "create a temporary file for",
+                path: path.to_path_buf(),
+                source: io::ErrorKind::AlreadyExists.into(),
+            });
+        };
+        match create_new(&tmp, mode) {
+            Ok(f) => break (tmp, f),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+            Err(source) => {
+                return Err(Error {
+                    action: "create",
+                    path: tmp,
+                    source,
+                });
+            }
+        }
+    };
     let result = (|| {
-        let mut f = OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(mode)
-            .open(&tmp)
-            .map_err(io_err("create", &tmp))?;
         f.write_all(contents).map_err(io_err("write", &tmp))?;
         // The umask may have narrowed the mode given to open().
         f.set_permissions(fs::Permissions::from_mode(mode))
@@ -72,12 +96,25 @@ pub fn write_atomic(path: &Path, contents: &[u8], mode: u32) -> Result<(), Error
     sync_dir(dir)
 }
 
+/// Creates a file that did not exist: `O_EXCL` and `O_NOFOLLOW`, so neither a file nor a
+/// symlink planted at `path` is ever opened (a dangling link counts as existing).
+pub fn create_new(path: &Path, mode: u32) -> io::Result<File> {
+    OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create_new(true)
+        .mode(mode)
+        .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_CLOEXEC)
+        .open(path)
+}
+
 /// Writes the file only when its content differs, so unchanged files keep their identity and
 /// the warm path does no fsync. Returns whether it wrote.
 pub fn write_if_changed(path: &Path, contents: &[u8], mode: u32) -> Result<bool, Error> {
-    match fs::read(path) {
+    // Bounded and non-blocking: a FIFO or a huge file planted at `path` is simply replaced.
+    match read_bounded(path, contents.len() as u64) {
         Ok(existing) if existing == contents => {
-            let current = fs::metadata(path)
+            let current = fs::symlink_metadata(path)
                 .map_err(io_err("stat", path))?
                 .permissions()
                 .mode()
@@ -86,9 +123,9 @@ pub fn write_if_changed(path: &Path, contents: &[u8], mode: u32) -> Result<bool,
                 return Ok(false);
             }
         }
-        Ok(_) => {}
-        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-        Err(source) => {
+        Ok(_) | Err(BoundedReadError::NotRegular | BoundedReadError::TooLarge) => {}
+        Err(BoundedReadError::Io(e)) if e.kind() == io::ErrorKind::NotFound => {}
+        Err(BoundedReadError::Io(source)) => {
             return Err(Error {
                 action: "read",
                 path: path.to_path_buf(),
@@ -138,12 +175,17 @@ pub fn read_bounded(path: &Path, max: u64) -> Result<Vec<u8>, BoundedReadError> 
     Ok(bytes)
 }
 
-fn temp_name(path: &Path) -> PathBuf {
+/// Unpredictable temporary names beside `path`: `.<name>.<random>.tmp`, without end.
+fn temp_names(path: &Path) -> impl Iterator<Item = PathBuf> {
+    use rand_core::RngCore;
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    parent(path).join(format!(".{name}.{}.tmp", std::process::id()))
+    let dir = parent(path).to_path_buf();
+    std::iter::repeat_with(move || {
+        dir.join(format!(".{name}.{:016x}.tmp", rand_core::OsRng.next_u64()))
+    })
 }
 
 /// Writes `text` to stdout; a closed pipe is not an error.
@@ -180,6 +222,30 @@ mod tests {
         );
         let leftovers: Vec<_> = fs::read_dir(path.parent().unwrap()).unwrap().collect();
         assert_eq!(leftovers.len(), 1, "temporary file left behind");
+    }
+
+    #[test]
+    fn write_atomic_never_follows_a_link_planted_at_its_temp_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let outside = dir.path().join("outside");
+        fs::write(&outside, b"precious").unwrap();
+        let path = dir.path().join("sub/kubelet.json");
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        let planted = path.with_file_name(".kubelet.json.planted.tmp");
+        std::os::unix::fs::symlink(&outside, &planted).unwrap();
+        let fresh = path.with_file_name(".kubelet.json.fresh.tmp");
+
+        write_atomic_via(&path, b"{}", 0o644, [planted.clone(), fresh].into_iter()).unwrap();
+
+        assert_eq!(fs::read(&outside).unwrap(), b"precious");
+        assert!(fs::symlink_metadata(&planted).unwrap().is_symlink());
+        let installed = fs::symlink_metadata(&path).unwrap();
+        assert!(installed.is_file(), "installed a link");
+        assert_eq!(fs::read(&path).unwrap(), b"{}");
+        // Only planted names and nothing else: the write fails, the target stays untouched.
+        let err = write_atomic_via(&outside, b"x", 0o644, [planted].into_iter()).unwrap_err();
+        assert_eq!(err.source.kind(), io::ErrorKind::AlreadyExists);
+        assert_eq!(fs::read(&outside).unwrap(), b"precious");
     }
 
     #[test]

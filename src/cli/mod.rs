@@ -352,6 +352,8 @@ impl Cli {
     }
 
     fn settings(&self, cli: &CliOverrides) -> Result<Settings, crate::settings::Error> {
+        let creates = matches!(self.command, Command::Fetch(_) | Command::Pki(_));
+        crate::settings::check_root(&self.root, creates)?;
         let overlay = Overlay::load(&self.root, self.config.as_deref(), cli)?;
         Settings::resolve(&self.root, &overlay)
     }

@@ -48,7 +48,7 @@ pub fn check(settings: &Settings, components: &[Component], f: &mut Findings) {
     for &c in components {
         let target = Paths::new(settings, c).target;
         match fetch::verify_installed(&full, c) {
-            Ok(record) => {
+            Ok(fetch::Checked { record, refreshed }) => {
                 let mode = std::fs::metadata(&target)
                     .map(|m| m.permissions().mode())
                     .unwrap_or(0);
@@ -63,10 +63,16 @@ pub fn check(settings: &Settings, components: &[Component], f: &mut Findings) {
                         format!("chmod go-w '{}'", target.display()),
                     );
                 } else {
+                    // Same verdict as exec and fetch: new metadata over the recorded content is
+                    // fine, and they refresh the record.
+                    let note = match refreshed {
+                        Some(_) => "; its identity changed, exec and fetch will refresh the record",
+                        None => "",
+                    };
                     f.ok(
                         "binary",
                         format!(
-                            "'{}' is {} {} as recorded (sha256 {}, re-hashed)",
+                            "'{}' is {} {} as recorded (sha256 {}, re-hashed{note})",
                             target.display(),
                             c.binary(),
                             record.version,

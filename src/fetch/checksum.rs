@@ -23,9 +23,8 @@ pub fn hex(bytes: &[u8]) -> String {
     out
 }
 
-/// Hashes a file; returns its sha256 and size.
-pub fn hash_file(path: &Path) -> io::Result<(String, u64)> {
-    let mut file = File::open(path)?;
+/// Hashes everything `file` yields from its current position; returns its sha256 and size.
+pub fn hash_reader(mut file: impl Read) -> io::Result<(String, u64)> {
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; BUF_SIZE];
     let mut size = 0u64;
@@ -38,6 +37,22 @@ pub fn hash_file(path: &Path) -> io::Result<(String, u64)> {
         size += n as u64;
     }
     Ok((hex(&hasher.finalize()), size))
+}
+
+/// Hashes the regular file at `path` (a link is not followed); returns its sha256 and size.
+pub fn hash_file(path: &Path) -> io::Result<(String, u64)> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_NONBLOCK)
+        .open(path)?;
+    if !file.metadata()?.is_file() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "not a regular file",
+        ));
+    }
+    hash_reader(file)
 }
 
 /// The first 20 bytes of a file (fewer if it is shorter), for the ELF check.

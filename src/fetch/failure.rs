@@ -48,8 +48,30 @@ pub enum Error {
         source: crate::cmdline::Unrepresentable,
     },
 
+    #[error(
+        "the disk is full: {binary} needs {} in '{}' and {}; the partial download was removed",
+        needed.map_or_else(|| "an unknown size (no Content-Length)".to_string(), size),
+        dir.display(),
+        available.map_or_else(|| "the free space there is unknown".to_string(), |a| format!("the filesystem there has {} free", size(a)))
+    )]
+    DiskFull {
+        binary: &'static str,
+        dir: PathBuf,
+        /// The artifact's size (Content-Length, or the file mirror's size).
+        needed: Option<u64>,
+        /// Free space for unprivileged users on that filesystem, after the partial was removed.
+        available: Option<u64>,
+        #[source]
+        source: io::Error,
+    },
+
     #[error("{} of {} fetches failed", failed.len(), total)]
     Several { failed: Vec<Error>, total: usize },
+}
+
+/// `4194304 bytes (4.0 MiB)`.
+fn size(bytes: u64) -> String {
+    format!("{bytes} bytes ({})", super::progress::human(bytes))
 }
 
 struct MirrorList<'a>(&'a [MirrorFailure]);

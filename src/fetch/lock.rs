@@ -29,6 +29,7 @@ pub fn acquire(
         .create(true)
         .truncate(false)
         .mode(0o644)
+        .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_CLOEXEC)
         .open(path)
         .map_err(io_err("open lock file", path))?;
     let mut waited = false;

@@ -5,6 +5,8 @@
 mod checksum;
 mod env_file;
 mod failure;
+mod install;
+mod installed;
 mod lock;
 mod network;
 mod partial;
@@ -15,7 +17,7 @@ mod retry;
 mod transport;
 mod verified;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 
 use reqwest::Url;
@@ -28,10 +30,13 @@ use crate::settings::Settings;
 
 pub use env_file::env_file_contents;
 pub use failure::{Error, ExpectedFrom, FetchError, MirrorFailure};
-pub use record::{Identity, Record, Stale};
+pub use installed::{Installed, open_verified, verify_installed};
+pub use record::{Checked, Identity, Record, Stale};
 pub use releases::{Kept, KeptFile, list as kept_releases, summary as kept_summary};
 
 use env_file::write_env_file;
+use install::install;
+use installed::installed;
 use network::Network;
 
 pub(crate) use checksum::{MAX_SIDE_FILE, hash_file, parse_side_file, read_header};
@@ -46,6 +51,9 @@ pub const STATE_DIR: &str = "/var/lib/kube-bootstrap";
 /// Where the environment files for units are written (inside the root).
 pub const RUN_DIR: &str = "/run/kube-bootstrap";
 
+/// A deadline too far to reach (a century), for settings beyond what an `Instant` can hold.
+const NEVER: std::time::Duration = std::time::Duration::from_secs(100 * 365 * 24 * 3600);
+
 /// The files that belong to one binary.
 #[derive(Debug, Clone)]
 pub struct Paths {
@@ -54,7 +62,11 @@ pub struct Paths {
     /// The installed binary, rooted.
     pub target: PathBuf,
     pub bin_dir: PathBuf,
+    /// The install record, named after the installed path (`opt-bin-kubelet.json`).
     pub record: PathBuf,
+    /// The record older releases kept per binary name (`kubelet.json`): trusted only for a
+    /// binary whose identity it matches.
+    pub legacy_record: PathBuf,
     pub lock: PathBuf,
     pub env_file: PathBuf,
 }
@@ -65,13 +77,17 @@ impl Paths {
         let binary = component.binary();
         let bin_dir = settings.path(&settings.bin_dir);
         let state = settings.path(STATE_DIR);
+        // Records and locks belong to the installed path, so fetches into two bin dirs keep
+        // theirs apart.
+        let key = record::path_key(&settings.bin_dir.join(binary));
         Paths {
             component,
             binary,
             target: bin_dir.join(binary),
             bin_dir,
-            record: state.join(format!("{binary}.json")),
-            lock: state.join(format!("{binary}.lock")),
+            record: state.join(format!("{key}.json")),
+            legacy_record: state.join(format!("{binary}.json")),
+            lock: state.join(format!("{key}.lock")),
             env_file: settings.path(RUN_DIR).join(format!("{binary}.env")),
         }
     }
@@ -146,7 +162,10 @@ fn fetch_one(settings: &Settings, component: Fetchable, progress_bar: bool) -> R
     }
 
     let started = Instant::now();
-    let deadline = started + settings.deadline;
+    // Any u64 of seconds is a valid setting: one beyond what an Instant can hold means never.
+    let deadline = started
+        .checked_add(settings.deadline)
+        .unwrap_or_else(|| started + NEVER);
     let _lock = lock::acquire(&paths.lock, deadline, binary, settings.deadline.as_secs())?;
     // Another fetch may have installed it while we waited.
     if let Some(record) = installed(settings, &paths, false)? {
@@ -187,52 +206,6 @@ fn fetch_one(settings: &Settings, component: Fetchable, progress_bar: bool) -> R
             doing: net.doing(),
         })??;
     write_env_file(settings, component, &paths, &record)
-}
-
-/// The record of a component's installed binary if it can be trusted as it is (release, pin,
-/// and identity or content per `KUBE_VERSION` and `KUBE_VERIFY`), or why not.
-pub fn verify_installed(
-    settings: &Settings,
-    component: impl Into<Fetchable>,
-) -> Result<Record, Stale> {
-    check_installed(settings, &Paths::new(settings, component)).1
-}
-
-/// The stored record, and the result of checking the installed binary against it.
-fn check_installed(settings: &Settings, paths: &Paths) -> (Option<Record>, Result<Record, Stale>) {
-    let previous = Record::read(&paths.record);
-    let result = record::check(
-        previous.clone(),
-        &paths.target,
-        &settings.version.to_string(),
-        settings.arch.as_str(),
-        settings.pins.get(paths.binary).map(String::as_str),
-        settings.verify,
-    );
-    (previous, result)
-}
-
-/// The record of the installed binary if it can be trusted as it is; `log_reason` logs why not.
-fn installed(
-    settings: &Settings,
-    paths: &Paths,
-    log_reason: bool,
-) -> Result<Option<Record>, Error> {
-    match check_installed(settings, paths) {
-        (previous, Ok(record)) => {
-            if previous.is_some_and(|p| p.identity != record.identity) {
-                // Full verification found the same bytes in a new file: remember the new identity.
-                record.write(&paths.record)?;
-            }
-            Ok(Some(record))
-        }
-        (_, Err(stale)) => {
-            if log_reason {
-                tracing::info!(component = %paths.component, binary = %paths.binary, version = %settings.version, reason = %stale, "fetching");
-            }
-            Ok(None)
-        }
-    }
 }
 
 /// Tries every mirror in order; the error lists what each one did. A mirror's failure is
@@ -342,56 +315,11 @@ async fn from_mirror(
         "downloaded and verified"
     );
     releases::keep_installed(settings, paths);
-    let record = install(settings, paths, &done.partial, url, &actual, size)?;
+    let record = install(settings, paths, done.partial, url, &actual, size)?;
     releases::log_kept(settings, paths.binary);
     tracing::info!(component = %paths.component,
         binary = %paths.binary, version = %settings.version, path = %paths.target.display(), sha256 = %actual, "installed");
     Ok(record)
-}
-
-/// Makes a verified partial file the installed binary: mode 0755, rename over the target,
-/// fsync the directory, then the record. Until the rename the previous binary is untouched.
-fn install(
-    settings: &Settings,
-    paths: &Paths,
-    partial: &Path,
-    url: &Url,
-    sha256: &str,
-    size: u64,
-) -> Result<Record, Error> {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(partial, std::fs::Permissions::from_mode(0o755))
-        .map_err(io_err("set permissions on", partial))?;
-    std::fs::rename(partial, &paths.target).map_err(io_err("install", &paths.target))?;
-    fsutil::sync_dir(&paths.bin_dir)?;
-    remove_stale_partials(paths);
-    let identity = Identity::of(&paths.target).map_err(io_err("stat", &paths.target))?;
-    let record = Record {
-        binary: paths.binary.to_string(),
-        version: settings.version.to_string(),
-        arch: settings.arch.to_string(),
-        url: http::redact(url),
-        sha256: sha256.to_string(),
-        size,
-        identity,
-    };
-    record.write(&paths.record)?;
-    Ok(record)
-}
-
-/// Partial files of other releases of this binary are dead weight once it is installed.
-fn remove_stale_partials(paths: &Paths) {
-    let prefix = format!(".{}.", paths.binary);
-    let Ok(entries) = std::fs::read_dir(&paths.bin_dir) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let name = entry.file_name();
-        let name = name.to_string_lossy();
-        if name.starts_with(&prefix) && name.ends_with(".partial") {
-            let _ = std::fs::remove_file(entry.path());
-        }
-    }
 }
 
 #[cfg(test)]

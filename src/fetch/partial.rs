@@ -3,7 +3,7 @@
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::os::fd::AsRawFd;
-use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, SyncSender};
 use std::thread::JoinHandle;
@@ -71,6 +71,10 @@ impl HashThread {
 /// file is not executable until it is installed.
 #[derive(Debug)]
 pub struct Partial {
+    /// The whole file's size, when the source announced it.
+    total: Option<u64>,
+    /// The sha256 of the bytes found on disk when it was opened, if there were any.
+    existing: Option<String>,
     path: PathBuf,
     file: File,
     hasher: Option<HashThread>,
@@ -81,16 +85,15 @@ pub struct Partial {
 
 impl Partial {
     /// Opens (or creates) the partial file. Bytes already there from an interrupted download
-    /// are re-hashed so the download can resume after them.
+    /// are re-hashed so the download can resume after them. Only a regular file with one link
+    /// is resumed: a symlink, FIFO, device or hard link planted at `path` is removed (the entry,
+    /// never what it points at) and a new file is created exclusively in its place.
     pub fn open(path: &Path, limit: u64) -> Result<Partial, Error> {
-        let mut file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .mode(0o600)
-            .open(path)
-            .map_err(io_err("create partial file", path))?;
+        let mut file = match open_existing(path)? {
+            Some(file) => file,
+            None => crate::fsutil::create_new(path, 0o600)
+                .map_err(io_err("create partial file", path))?,
+        };
         let mut hasher = Sha256::new();
         let mut len = 0u64;
         let mut buf = vec![0u8; BUF_SIZE];
@@ -104,7 +107,11 @@ impl Partial {
             hasher.update(&buf[..n]);
             len += n as u64;
         }
+        // What is already there may be the whole file (a run killed between fsync and rename).
+        let existing = (len > 0).then(|| hex(&hasher.clone().finalize()));
         let mut partial = Partial {
+            total: None,
+            existing,
             path: path.to_path_buf(),
             file,
             hasher: Some(HashThread::spawn(hasher)),
@@ -118,19 +125,61 @@ impl Partial {
         Ok(partial)
     }
 
+    /// Closes the writable descriptor and returns the same file opened read-only, for installing
+    /// it by descriptor: a binary still open for writing cannot be executed (`ETXTBSY`), so an
+    /// `exec` right after the rename must not find our write handle.
+    pub fn into_read_only(self) -> Result<(File, PathBuf), Error> {
+        let written = self
+            .file
+            .metadata()
+            .map_err(io_err("stat partial file", &self.path))?;
+        let file = OpenOptions::new()
+            .read(true)
+            .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_CLOEXEC)
+            .open(&self.path)
+            .map_err(io_err("reopen partial file", &self.path))?;
+        let reopened = file
+            .metadata()
+            .map_err(io_err("stat partial file", &self.path))?;
+        if (reopened.dev(), reopened.ino()) != (written.dev(), written.ino()) {
+            return Err(Error {
+                action: "reopen partial file (it was replaced meanwhile)",
+                path: self.path.clone(),
+                source: io::ErrorKind::AlreadyExists.into(),
+            });
+        }
+        Ok((file, self.path))
+    }
+
+    /// Where the partial file is.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Whether the bytes found on disk at open already hash to `sha256`: nothing is left to
+    /// download.
+    pub fn is_complete(&self, sha256: &str) -> bool {
+        self.existing.as_deref() == Some(sha256)
+    }
+
     /// Bytes already written.
     pub fn len(&self) -> u64 {
         self.len
     }
 
+    /// Records the whole file's size, as the source announced it.
+    pub fn set_total(&mut self, total: u64) {
+        self.total = Some(total);
+    }
+
+    /// The whole file's size, if the source announced it.
+    pub fn total(&self) -> Option<u64> {
+        self.total
+    }
+
     /// The largest size accepted.
     pub fn limit(&self) -> u64 {
         self.limit
-    }
-
-    /// The file's path.
-    pub fn path(&self) -> &Path {
-        &self.path
     }
 
     /// Starts over from zero bytes.
@@ -146,6 +195,7 @@ impl Partial {
         }
         self.len = 0;
         self.unsynced = 0;
+        self.existing = None;
         Ok(())
     }
 
@@ -202,13 +252,13 @@ impl Partial {
             .unwrap_or_default())
     }
 
-    /// Reads the first bytes, for the ELF check.
+    /// Reads the first bytes, for the ELF check (from the open file, not the path).
     pub fn header(&self, n: usize) -> Result<Vec<u8>, Error> {
+        use std::os::unix::fs::FileExt;
         let mut buf = vec![0u8; n];
-        let mut f = File::open(&self.path).map_err(io_err("read partial file", &self.path))?;
         let mut got = 0;
         while got < n {
-            match f.read(&mut buf[got..]) {
+            match self.file.read_at(&mut buf[got..], got as u64) {
                 Ok(0) => break,
                 Ok(k) => got += k,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -231,6 +281,39 @@ impl Partial {
             tracing::warn!(path = %self.path.display(), error = %e, "cannot remove partial file");
         }
     }
+}
+
+/// Opens a partial file left by an earlier run, if it is one we can have written: a regular
+/// file with a single link. Anything else at the path is unlinked and `None` returned.
+fn open_existing(path: &Path) -> Result<Option<File>, Error> {
+    let opened = OpenOptions::new()
+        .read(true)
+        .write(true)
+        // Non-blocking: opening a FIFO must not wait for a writer.
+        .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_NONBLOCK | nix::libc::O_CLOEXEC)
+        .open(path);
+    let why = match opened {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Ok(file) => match file.metadata() {
+            Ok(m) if m.is_file() && m.nlink() == 1 => {
+                // Back to blocking I/O for a regular file.
+                nix::fcntl::fcntl(
+                    &file,
+                    nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::empty()),
+                )
+                .map_err(|e| io_err("open partial file", path)(e.into()))?;
+                return Ok(Some(file));
+            }
+            Ok(m) if m.is_file() => "a file with other hard links",
+            Ok(_) => "not a regular file",
+            Err(source) => return Err(io_err("stat partial file", path)(source)),
+        },
+        Err(e) if e.raw_os_error() == Some(nix::libc::ELOOP) => "a symbolic link",
+        Err(_) => "not a file that can be opened",
+    };
+    tracing::warn!(path = %path.display(), reason = why, "removing what is at the partial file's path and starting over");
+    fs::remove_file(path).map_err(io_err("remove unexpected partial file", path))?;
+    Ok(None)
 }
 
 #[cfg(test)]

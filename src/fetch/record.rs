@@ -1,6 +1,7 @@
-//! The install record (`/var/lib/kube-bootstrap/<binary>.json`): what was installed, and the
+//! The install record (`/var/lib/kube-bootstrap/<installed path>.json`): what was installed, and the
 //! file identity that lets a warm start trust it without the network or a re-hash.
 
+use std::fs::File;
 use std::io;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
@@ -26,8 +27,16 @@ pub struct Identity {
 impl Identity {
     /// The identity of the file at `path` (not following a symlink).
     pub fn of(path: &Path) -> io::Result<Identity> {
-        let m = std::fs::symlink_metadata(path)?;
-        Ok(Identity {
+        Ok(Identity::from_metadata(&std::fs::symlink_metadata(path)?))
+    }
+
+    /// The identity of an open file.
+    pub fn of_file(file: &std::fs::File) -> io::Result<Identity> {
+        Ok(Identity::from_metadata(&file.metadata()?))
+    }
+
+    fn from_metadata(m: &std::fs::Metadata) -> Identity {
+        Identity {
             dev: m.dev(),
             ino: m.ino(),
             size: m.size(),
@@ -35,7 +44,7 @@ impl Identity {
             mtime_nsec: m.mtime_nsec(),
             ctime_sec: m.ctime(),
             ctime_nsec: m.ctime_nsec(),
-        })
+        }
     }
 }
 
@@ -71,6 +80,12 @@ impl Record {
         }
     }
 
+    /// Reads a record that may not exist, without a word when it does not.
+    pub fn read_if_exists(path: &Path) -> Option<Record> {
+        std::fs::symlink_metadata(path).ok()?;
+        Record::read(path)
+    }
+
     /// Writes the record atomically.
     pub fn write(&self, path: &Path) -> Result<(), fsutil::Error> {
         // Serializing plain strings and integers cannot fail.
@@ -80,59 +95,174 @@ impl Record {
     }
 }
 
+/// The file-name key of an installed path, escaped as systemd escapes paths
+/// (`/opt/bin/kubelet` gives `opt-bin-kubelet`): `/` becomes `-`, and every byte other than
+/// ASCII letters, digits, `_` and a `.` that does not lead becomes `\xNN`.
+pub fn path_key(path: &Path) -> String {
+    use std::os::unix::ffi::OsStrExt;
+    let parts: Vec<&[u8]> = path
+        .as_os_str()
+        .as_bytes()
+        .split(|&b| b == b'/')
+        .filter(|p| !p.is_empty() && *p != b".")
+        .collect();
+    let joined = parts.join(&b'/');
+    let mut out = String::with_capacity(joined.len());
+    for (i, &b) in joined.iter().enumerate() {
+        match b {
+            b'/' => out.push('-'),
+            b'.' if i > 0 => out.push('.'),
+            b if b.is_ascii_alphanumeric() || b == b'_' => out.push(b as char),
+            b => out.push_str(&format!("\\x{b:02x}")),
+        }
+    }
+    if out.is_empty() { "-".to_string() } else { out }
+}
+
 /// Why an installed binary cannot be trusted as it is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Stale {
-    NoRecord,
-    OtherRelease { recorded: String },
+    NoRecord {
+        binary_exists: bool,
+    },
+    OtherRelease {
+        recorded: String,
+        wanted: String,
+        from: String,
+    },
     OtherPin,
     Missing,
+    NotRegular,
     Changed,
 }
 
 impl std::fmt::Display for Stale {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Stale::NoRecord => f.write_str("not installed yet"),
-            Stale::OtherRelease { recorded } => write!(f, "installed release is {recorded}"),
+            Stale::NoRecord {
+                binary_exists: false,
+            } => f.write_str("not installed yet"),
+            Stale::NoRecord {
+                binary_exists: true,
+            } => f.write_str(
+                "the binary is there but its install record is missing, so nothing says which bytes it should hold; 'kube-bootstrap fetch' verifies the release against its checksum and records it",
+            ),
+            Stale::OtherRelease {
+                recorded,
+                wanted,
+                from,
+            } => write!(
+                f,
+                "installed release is {recorded}, wanted {wanted} (KUBE_VERSION from {from})"
+            ),
             Stale::OtherPin => f.write_str("installed checksum differs from the pinned one"),
             Stale::Missing => f.write_str("installed binary is missing"),
+            Stale::NotRegular => f.write_str("installed binary is not a regular file"),
             Stale::Changed => f.write_str("installed binary changed since it was fetched"),
         }
     }
 }
 
-/// Checks an installed binary against its record: the release, the pin, and either the file's
-/// identity (`stamp`) or its content (`full`).
+/// What the binary must be.
+#[derive(Debug, Clone, Copy)]
+pub struct Wanted<'a> {
+    pub version: &'a str,
+    /// Where the version came from, for messages.
+    pub version_from: &'a str,
+    pub arch: &'a str,
+    pub pin: Option<&'a str>,
+    pub verify: Verify,
+}
+
+/// A record that can be trusted for the open binary.
+#[derive(Debug, Clone)]
+pub struct Checked {
+    pub record: Record,
+    /// Set when the file's identity changed but its content still matches: the record must
+    /// be rewritten with the new identity, and this says why.
+    pub refreshed: Option<&'static str>,
+}
+
+/// Why a record is refreshed when only the file's metadata changed.
+pub const SAME_CONTENT: &str = "the file's identity changed (touch, chmod, a hard link or a copy) but it still hashes to the recorded sha256";
+
+/// Checks an open installed binary against its record: the release, the pin, then the file's
+/// identity. A differing identity (or `KUBE_VERIFY=full`) means a re-hash of the open file: the
+/// same content is trusted, anything else refused.
 pub fn check(
     record: Option<Record>,
-    target: &Path,
-    version: &str,
-    arch: &str,
-    pin: Option<&str>,
-    verify: Verify,
-) -> Result<Record, Stale> {
-    let record = record.ok_or(Stale::NoRecord)?;
-    if record.version != version || record.arch != arch {
+    file: Result<&File, Stale>,
+    wanted: Wanted<'_>,
+) -> Result<Checked, Stale> {
+    let Some(record) = record else {
+        return Err(Stale::NoRecord {
+            binary_exists: file.is_ok(),
+        });
+    };
+    if record.version != wanted.version || record.arch != wanted.arch {
         return Err(Stale::OtherRelease {
             recorded: format!("{} {}", record.version, record.arch),
+            wanted: format!("{} {}", wanted.version, wanted.arch),
+            from: wanted.version_from.to_string(),
         });
     }
-    if pin.is_some_and(|p| p != record.sha256) {
+    if wanted.pin.is_some_and(|p| p != record.sha256) {
         return Err(Stale::OtherPin);
     }
-    let identity = match Identity::of(target) {
-        Ok(id) => id,
-        Err(_) => return Err(Stale::Missing),
-    };
-    match verify {
-        Verify::Stamp if identity == record.identity => Ok(record),
-        Verify::Stamp => Err(Stale::Changed),
-        Verify::Full => match checksum::hash_file(target) {
-            Ok((sha, size)) if sha == record.sha256 && size == record.size => {
-                Ok(Record { identity, ..record })
-            }
-            _ => Err(Stale::Changed),
-        },
+    let file = file?;
+    let identity = Identity::of_file(file).map_err(|_| Stale::Missing)?;
+    if wanted.verify == Verify::Stamp && identity == record.identity {
+        return Ok(Checked {
+            record,
+            refreshed: None,
+        });
+    }
+    match checksum::hash_reader(file) {
+        Ok((sha, size)) if sha == record.sha256 && size == record.size => {
+            let refreshed = (identity != record.identity).then_some(SAME_CONTENT);
+            Ok(Checked {
+                record: Record { identity, ..record },
+                refreshed,
+            })
+        }
+        _ => Err(Stale::Changed),
+    }
+}
+
+/// Opens an installed binary for checking and running: read-only, never through a symlink,
+/// and only a regular file (a FIFO at the path must not block the open).
+pub fn open_installed(path: &Path) -> Result<File, Stale> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_NONBLOCK | nix::libc::O_CLOEXEC)
+        .open(path)
+        .map_err(|e| match e.raw_os_error() {
+            Some(nix::libc::ELOOP) => Stale::NotRegular,
+            _ => Stale::Missing,
+        })?;
+    match file.metadata() {
+        Ok(m) if m.is_file() => Ok(file),
+        Ok(_) => Err(Stale::NotRegular),
+        Err(_) => Err(Stale::Missing),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn path_keys_are_systemd_escaped_paths() {
+        for (path, want) in [
+            ("/opt/bin/kubelet", "opt-bin-kubelet"),
+            ("/opt/other/kubelet", "opt-other-kubelet"),
+            ("/opt//bin/./kube-proxy", "opt-bin-kube\\x2dproxy"),
+            ("/usr/local/bin/.hidden", "usr-local-bin-.hidden"),
+            ("/.x/a b", "\\x2ex-a\\x20b"),
+            ("/", "-"),
+        ] {
+            assert_eq!(path_key(Path::new(path)), want, "{path}");
+        }
     }
 }

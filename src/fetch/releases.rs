@@ -226,7 +226,7 @@ pub fn restore(
         .map_err(|()| {
             io_err("use", &kept.path)(std::io::Error::from(std::io::ErrorKind::InvalidData))
         })?;
-    let record = install(settings, paths, out.path(), &url, &sha, size)?;
+    let record = install(settings, paths, out, &url, &sha, size)?;
     write_meta(
         &meta_path(&kept.path),
         &Kept {

@@ -60,11 +60,16 @@ impl Transport {
     pub async fn side_file(&self, url: &Url, binary: &str) -> Result<String, FetchError> {
         let content = if url.scheme() == "file" {
             let path = self.local_path(url);
-            read_capped(&path).map_err(|source| FetchError::FileMirror {
-                url: http::redact(url),
-                path,
-                source,
-            })?
+            let mut local = LocalFile::open(url, path);
+            local.size(self.stall).await?;
+            let mut body = Vec::new();
+            while let Some(chunk) = local.chunk(self.stall).await? {
+                body.extend_from_slice(&chunk);
+                if body.len() > MAX_SIDE_FILE {
+                    break;
+                }
+            }
+            body
         } else {
             let mut resp = self.send(url, None).await?;
             check_status(url, &resp)?;
@@ -94,7 +99,7 @@ impl Transport {
         progress: &mut Progress,
     ) -> Result<bool, FetchError> {
         if url.scheme() == "file" {
-            return self.copy_file(url, partial, progress).map(|()| false);
+            return self.copy_file(url, partial, progress).await.map(|()| false);
         }
         let offset = partial.len();
         let mut resumed = false;
@@ -158,32 +163,23 @@ impl Transport {
         Ok(resumed)
     }
 
-    fn copy_file(
+    async fn copy_file(
         &self,
         url: &Url,
         partial: &mut Partial,
         progress: &mut Progress,
     ) -> Result<(), FetchError> {
-        let path = self.local_path(url);
-        let file_err = |source| FetchError::FileMirror {
-            url: http::redact(url),
-            path: path.clone(),
-            source,
-        };
-        let mut file = File::open(&path).map_err(file_err)?;
-        let size = file.metadata().map_err(file_err)?.len();
+        let mut local = LocalFile::open(url, self.local_path(url));
+        let size = local.size(self.stall).await?;
         partial.reset()?;
         check_size(url, partial, size)?;
         progress.restart(0, Some(size));
-        let mut buf = vec![0u8; BUF_SIZE];
-        loop {
-            let n = file.read(&mut buf).map_err(file_err)?;
-            if n == 0 {
-                return Ok(());
-            }
-            write(url, partial, bytes::Bytes::copy_from_slice(&buf[..n]))?;
-            progress.advance(n as u64);
+        while let Some(chunk) = local.chunk(self.stall).await? {
+            let n = chunk.len() as u64;
+            write(url, partial, chunk)?;
+            progress.advance(n);
         }
+        Ok(())
     }
 
     async fn send(
@@ -266,7 +262,9 @@ fn check_content_range(range: &str, offset: u64, body_len: Option<u64>) -> Resul
 }
 
 /// Refuses a body whose announced size is above the limit, before a byte is written.
-fn check_size(url: &Url, partial: &Partial, total: u64) -> Result<(), FetchError> {
+/// Remembers the size for a disk-full error.
+fn check_size(url: &Url, partial: &mut Partial, total: u64) -> Result<(), FetchError> {
+    partial.set_total(total);
     if total > partial.limit() {
         return Err(FetchError::TooLarge {
             url: http::redact(url),
@@ -327,12 +325,108 @@ fn status_error(url: &Url, resp: &reqwest::Response) -> FetchError {
     }
 }
 
-fn read_capped(path: &Path) -> std::io::Result<Vec<u8>> {
-    let mut buf = Vec::new();
-    File::open(path)?
-        .take(MAX_SIDE_FILE as u64 + 1)
-        .read_to_end(&mut buf)?;
-    Ok(buf)
+/// What the reading thread of a `file://` mirror sends.
+enum Local {
+    Size(u64),
+    Chunk(bytes::Bytes),
+}
+
+/// A `file://` mirror's file, read on its own thread: a hung mount (NFS) blocks that thread,
+/// never the async one, so the stall timeout and `KUBE_FETCH_DEADLINE` still apply. Only a
+/// regular file is read: a FIFO or device at the path is refused, opened without blocking.
+struct LocalFile {
+    url: Url,
+    path: PathBuf,
+    rx: tokio::sync::mpsc::Receiver<std::io::Result<Local>>,
+}
+
+impl LocalFile {
+    fn open(url: &Url, path: PathBuf) -> LocalFile {
+        let (tx, rx) = tokio::sync::mpsc::channel(4);
+        let from = path.clone();
+        // Detached: if the file hangs, the thread is left blocked and dies with the process.
+        std::thread::spawn(move || {
+            let file = match open_regular(&from) {
+                Ok(f) => f,
+                Err(e) => return drop(tx.blocking_send(Err(e))),
+            };
+            let size = file.metadata().map(|m| m.len());
+            if tx.blocking_send(size.map(Local::Size)).is_err() {
+                return;
+            }
+            let mut file = file;
+            let mut buf = vec![0u8; BUF_SIZE];
+            loop {
+                let item = match file.read(&mut buf) {
+                    Ok(0) => return,
+                    Ok(n) => Ok(Local::Chunk(bytes::Bytes::copy_from_slice(&buf[..n]))),
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                    Err(e) => Err(e),
+                };
+                let failed = item.is_err();
+                if tx.blocking_send(item).is_err() || failed {
+                    return;
+                }
+            }
+        });
+        LocalFile {
+            url: url.clone(),
+            path,
+            rx,
+        }
+    }
+
+    async fn next(&mut self, stall: Duration) -> Result<Option<Local>, FetchError> {
+        match timeout(stall, self.rx.recv()).await {
+            Err(_) => Err(FetchError::Stalled {
+                url: http::redact(&self.url),
+                secs: stall.as_secs(),
+            }),
+            Ok(None) => Ok(None),
+            Ok(Some(Ok(item))) => Ok(Some(item)),
+            Ok(Some(Err(source))) => Err(FetchError::FileMirror {
+                url: http::redact(&self.url),
+                path: self.path.clone(),
+                source,
+            }),
+        }
+    }
+
+    /// The file's size, once it is open.
+    async fn size(&mut self, stall: Duration) -> Result<u64, FetchError> {
+        match self.next(stall).await? {
+            Some(Local::Size(n)) => Ok(n),
+            _ => Err(FetchError::FileMirror {
+                url: http::redact(&self.url),
+                path: self.path.clone(),
+                source: std::io::ErrorKind::UnexpectedEof.into(),
+            }),
+        }
+    }
+
+    /// The next chunk; `None` at the end of the file.
+    async fn chunk(&mut self, stall: Duration) -> Result<Option<bytes::Bytes>, FetchError> {
+        match self.next(stall).await? {
+            Some(Local::Chunk(c)) => Ok(Some(c)),
+            _ => Ok(None),
+        }
+    }
+}
+
+/// Opens a file without blocking on a FIFO, and only if it is a regular file.
+fn open_regular(path: &Path) -> std::io::Result<File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(nix::libc::O_NONBLOCK | nix::libc::O_CLOEXEC)
+        .open(path)?;
+    if !file.metadata()?.is_file() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "not a regular file (a FIFO, device or directory is never read)",
+        ));
+    }
+    Ok(file)
 }
 
 fn build_client(settings: &Settings) -> Result<Client, http::Error> {

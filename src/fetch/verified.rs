@@ -2,12 +2,13 @@
 //! `.partial` file out whose bytes hash to it and are an ELF executable for the architecture.
 //! What happens next (install over a binary, rename into a mirror directory) is the caller's.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use reqwest::Url;
 
 use super::failure::{ExpectedFrom, FetchError};
+use super::install::{disk_full, is_disk_full, out_of_space};
 use super::network::Network;
 use super::partial::Partial;
 use super::progress::Progress;
@@ -33,10 +34,11 @@ pub struct Want<'a> {
     pub retries: u32,
 }
 
-/// A download whose bytes checked out, still in its `.partial` file (mode 0600, fsynced).
+/// A download whose bytes checked out, still in its `.partial` file (mode 0600, fsynced), with
+/// the handle it was written through (`fetch` installs through it, never by path).
 #[derive(Debug)]
 pub struct Verified {
-    pub partial: PathBuf,
+    pub partial: Partial,
     pub sha256: String,
     pub size: u64,
     /// Bytes received from the network (less than `size` after a resume).
@@ -64,31 +66,48 @@ pub async fn download(
         if from_zero {
             partial.reset()?;
         }
-        tracing::info!(
-            binary = %want.binary,
-            url = %url,
-            sha256 = %want.expected,
-            resume_from = partial.len(),
-            "downloading"
-        );
-        let result = with_retries(want.retries, "download", attempts, net, async || {
-            if let Some(net) = net {
-                net.fetching(want.url);
-            }
-            transport.download(want.url, &mut partial, progress).await
-        })
-        .await;
+        let complete = !from_zero && partial.is_complete(want.expected);
+        let result = if complete {
+            // A run killed between fsync and rename left the whole file: check it, use it.
+            tracing::info!(binary = %want.binary, path = %want.partial.display(), bytes = partial.len(), "the partial file from an interrupted run is complete, installing it without a download");
+            Ok(false)
+        } else {
+            tracing::info!(
+                binary = %want.binary,
+                url = %url,
+                sha256 = %want.expected,
+                resume_from = partial.len(),
+                "downloading"
+            );
+            with_retries(want.retries, "download", attempts, net, async || {
+                if let Some(net) = net {
+                    net.fetching(want.url);
+                }
+                transport.download(want.url, &mut partial, progress).await
+            })
+            .await
+        };
         progress.finish();
         let resumed = match result {
             Ok(resumed) => resumed,
             Err(e) => {
+                if let Some(source) = disk_full(&e) {
+                    return Err(out_of_space(want.binary, want.partial, partial, source).into());
+                }
                 if matches!(e, FetchError::TooLarge { .. }) {
                     partial.discard();
                 }
                 return Err(e);
             }
         };
-        let actual = partial.finish()?;
+        let actual = match partial.finish() {
+            Ok(sha) => sha,
+            Err(e) if is_disk_full(&e.source) => {
+                let source = e.source;
+                return Err(out_of_space(want.binary, want.partial, partial, source).into());
+            }
+            Err(e) => return Err(e.into()),
+        };
         if actual == want.expected {
             break (partial, actual);
         }
@@ -116,7 +135,7 @@ pub async fn download(
         });
     }
     Ok(Verified {
-        partial: partial.path().to_path_buf(),
+        partial,
         sha256: actual,
         size,
         transferred: progress.transferred(),

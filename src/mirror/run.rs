@@ -297,9 +297,10 @@ async fn from_upstream(
         retries: settings.fetch_retries,
     };
     let done = fetch::download_verified(transport, want, &mut progress, attempts, None).await?;
-    std::fs::set_permissions(&done.partial, std::fs::Permissions::from_mode(0o755))
-        .map_err(io_err("set permissions on", &done.partial))?;
-    std::fs::rename(&done.partial, &target).map_err(io_err("rename into place", &target))?;
+    let partial = done.partial.path().to_path_buf();
+    std::fs::set_permissions(&partial, std::fs::Permissions::from_mode(0o755))
+        .map_err(io_err("set permissions on", &partial))?;
+    std::fs::rename(&partial, &target).map_err(io_err("rename into place", &target))?;
     write_side(&side, &done.sha256)?;
     fsutil::sync_dir(&arch_dir)?;
     tracing::info!(file = %item.relative(), url = %crate::http::redact(url), sha256 = %done.sha256, bytes = done.size, transferred = done.transferred, seconds = done.elapsed.as_secs_f64(), "mirrored and verified");

@@ -51,6 +51,9 @@ pub enum Error {
 
     #[error(transparent)]
     Io(#[from] crate::fsutil::Error),
+
+    #[error("root directory '{}' (--root) does not exist or is not a directory", path.display())]
+    MissingRoot { path: PathBuf },
 }
 
 /// The config file read when `--config` is not given (under `--root`).
@@ -206,6 +209,19 @@ pub fn extra_args_var(component: Component) -> &'static str {
         Component::Scheduler => var::KUBE_SCHEDULER_EXTRA_ARGS,
         Component::Kubelet => var::KUBE_KUBELET_EXTRA_ARGS,
         Component::Proxy => var::KUBE_PROXY_EXTRA_ARGS,
+    }
+}
+
+/// Every node file lives under the root: a missing root is the mistake to report, not the
+/// first node file that then cannot be found under it. Commands that `create` files (fetch,
+/// pki) make a new root themselves.
+pub fn check_root(root: &Path, creates: bool) -> Result<(), Error> {
+    if creates || std::fs::metadata(root).is_ok_and(|m| m.is_dir()) {
+        Ok(())
+    } else {
+        Err(Error::MissingRoot {
+            path: root.to_path_buf(),
+        })
     }
 }
 

@@ -563,8 +563,8 @@ fn doctor_fails_a_tampered_binary_and_a_bin_dir_others_can_write() {
     let Some(node) = Node::new() else { return };
     let kubelet = node.sb.installed("kubelet");
 
-    // The same bytes in a new file: `exec`'s stamp check would refuse it, the full re-hash
-    // finds it intact.
+    // The same bytes in a new file: `exec` and `fetch` re-hash it as doctor does, and
+    // all three find it intact.
     let bytes = fs::read(&kubelet).unwrap();
     fs::remove_file(&kubelet).unwrap();
     fs::write(&kubelet, &bytes).unwrap();

@@ -13,14 +13,14 @@ const NODE_IP: &str = "10.0.0.5";
 
 /// A node with `/etc/leader`, `/etc/network-environment`, certificates, and the fake
 /// component fetched as `binary` at `version`.
-struct Node {
-    sb: Sandbox,
-    mirror: Mirror,
+pub(crate) struct Node {
+    pub(crate) sb: Sandbox,
+    pub(crate) mirror: Mirror,
     version: &'static str,
 }
 
 impl Node {
-    fn new(version: &'static str, binaries: &[&str]) -> Node {
+    pub(crate) fn new(version: &'static str, binaries: &[&str]) -> Node {
         let node = Node {
             sb: Sandbox::new(),
             mirror: Mirror::start(),
@@ -52,29 +52,29 @@ impl Node {
         node
     }
 
-    fn root(&self) -> &Path {
+    pub(crate) fn root(&self) -> &Path {
         self.sb.root()
     }
 
-    fn write(&self, rel: &str, content: &str) {
+    pub(crate) fn write(&self, rel: &str, content: &str) {
         let path = self.root().join(rel);
         fs::create_dir_all(path.parent().unwrap()).unwrap();
         fs::write(path, content).unwrap();
     }
 
-    fn kb(&self) -> crate::support::cmd::Kb {
+    pub(crate) fn kb(&self) -> crate::support::cmd::Kb {
         kb(self.root())
             .version(self.version)
             .mirrors(&[&self.mirror.url()])
             .allow_http()
     }
 
-    fn record_file(&self) -> PathBuf {
+    pub(crate) fn record_file(&self) -> PathBuf {
         self.root().join("fake.record")
     }
 
     /// `flags COMPONENT [-- extra]` as lines.
-    fn flags(&self, component: &str, extra: &[&str]) -> Vec<String> {
+    pub(crate) fn flags(&self, component: &str, extra: &[&str]) -> Vec<String> {
         let mut args = vec!["flags", component];
         if !extra.is_empty() {
             args.push("--");
@@ -86,7 +86,7 @@ impl Node {
     }
 
     /// Runs `exec COMPONENT [-- extra]`; returns the child's PID and the fake's record.
-    fn exec(
+    pub(crate) fn exec(
         &self,
         component: &str,
         extra: &[&str],

@@ -62,7 +62,8 @@ fn deadline_error_says_it_was_waiting_for_another_fetch() {
     let sb = Sandbox::new();
     let state = sb.root().join("var/lib/kube-bootstrap");
     fs::create_dir_all(&state).expect("mkdir state");
-    let lock = File::create(state.join("kubelet.lock")).expect("create lock file");
+    // The lock of /opt/bin/kubelet, named after the installed path like its record.
+    let lock = File::create(state.join("opt-bin-kubelet.lock")).expect("create lock file");
     let _held = Flock::lock(lock, FlockArg::LockExclusive).expect("hold the lock");
     kb(sb.root())
         .mirrors(&["http://127.0.0.1:9"])
@@ -73,7 +74,7 @@ fn deadline_error_says_it_was_waiting_for_another_fetch() {
         .run()
         .failure(1)
         .mentions("it was waiting for another fetch of kubelet to release")
-        .mentions("kubelet.lock");
+        .mentions("opt-bin-kubelet.lock");
 }
 
 #[test]

@@ -2,9 +2,10 @@
 
 mod cluster;
 mod doctor;
-mod exec;
+pub(crate) mod exec;
 mod fetch;
 mod fetch_messages;
+mod hostile;
 mod hostile_input;
 mod layout;
 mod leader;
@@ -13,6 +14,7 @@ mod mirror;
 mod netenv;
 mod pki;
 mod proxy;
+mod records;
 mod rollback;
 mod secrets;
 mod skew;

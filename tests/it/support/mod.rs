@@ -61,8 +61,17 @@ impl Sandbox {
         self.bin_dir().join(binary)
     }
 
-    /// `ROOT/var/lib/kube-bootstrap/<binary>.json`.
+    /// `ROOT/var/lib/kube-bootstrap/opt-bin-<binary>.json`: the record of `/opt/bin/<binary>`,
+    /// named after the installed path as systemd escapes it.
     pub fn record(&self, binary: &str) -> PathBuf {
+        self.root()
+            .join("var/lib/kube-bootstrap")
+            .join(format!("opt-bin-{}.json", binary.replace('-', "\\x2d")))
+    }
+
+    /// `ROOT/var/lib/kube-bootstrap/<binary>.json`: where releases before per-path records kept
+    /// the record.
+    pub fn legacy_record(&self, binary: &str) -> PathBuf {
         self.root()
             .join("var/lib/kube-bootstrap")
             .join(format!("{binary}.json"))
