@@ -132,13 +132,7 @@ pub fn parse_version(body: &[u8]) -> Result<(Minor, String), String> {
 /// The apiserver URL node components use for `release`: `http` on 9090 before 1.20, `https`
 /// on 6443 from 1.20 (`KUBE_APISERVER_PORT` and a port or scheme in `LEADER_ENDPOINT` win).
 pub fn apiserver_url(settings: &Settings, endpoint: &Endpoint) -> String {
-    let v = &settings.version;
-    let topology_1_20 = v.major > 1 || v.minor >= 20;
-    let port = settings
-        .cluster
-        .apiserver_port
-        .unwrap_or(if topology_1_20 { 6443 } else { 9090 });
-    endpoint.url(if topology_1_20 { "https" } else { "http" }, port)
+    crate::flags::node_apiserver_url(settings, endpoint)
 }
 
 /// Before a kubelet or kube-proxy release is installed: asks the leader's `/version` and

@@ -9,27 +9,11 @@ use crate::settings::Settings;
 use super::probe::{Http, TIMEOUT, connect, excerpt};
 use super::report::Findings;
 
-/// The minor release whose topology applies (newer than known: the newest known).
-fn rules_minor(settings: &Settings) -> u32 {
-    let v = &settings.version;
-    if v.major > 1 || v.minor > flags::NEWEST_KNOWN_MINOR {
-        flags::NEWEST_KNOWN_MINOR
-    } else {
-        v.minor
-    }
-}
-
 /// The apiserver base URL node components use, as `flags` computes it.
 fn apiserver_url(settings: &Settings, endpoint: &Endpoint) -> (String, u16) {
-    let minor = rules_minor(settings);
-    let default_port =
-        settings
-            .cluster
-            .apiserver_port
-            .unwrap_or(if minor < 20 { 9090 } else { 6443 });
-    let scheme = if minor < 20 { "http" } else { "https" };
+    let default_port = flags::apiserver_port(settings, flags::rules_minor(&settings.version));
     let port = endpoint.port.unwrap_or(default_port);
-    (endpoint.url(scheme, default_port), port)
+    (flags::node_apiserver_url(settings, endpoint), port)
 }
 
 /// `http` is `None` with `--offline`: the endpoint is read, nothing is probed.
@@ -49,7 +33,7 @@ pub fn check(settings: &Settings, facts: &NodeFacts, http: Option<&mut Http>, f:
     let (url, port) = apiserver_url(settings, &leader.value);
     if let Some(w) = flags::plain_http_leader(
         crate::component::Component::Kubelet,
-        rules_minor(settings),
+        flags::rules_minor(&settings.version),
         facts,
     ) {
         f.warn(

@@ -157,17 +157,15 @@ impl Ctx<'_> {
 
     /// The apiserver port and why.
     pub fn port(&self) -> (u16, String) {
-        match self.settings.cluster.apiserver_port {
-            Some(p) => (p, self.from(crate::env_vars::KUBE_APISERVER_PORT)),
-            None if self.minor < 20 => (
-                9090,
-                "port 9090: the insecure port of the fleet units (Kubernetes < 1.20)".into(),
-            ),
-            None => (
-                6443,
-                "port 6443: the secure port (Kubernetes >= 1.20)".into(),
-            ),
-        }
+        let port = apiserver_port(self.settings, self.minor);
+        let why = match self.settings.cluster.apiserver_port {
+            Some(_) => self.from(crate::env_vars::KUBE_APISERVER_PORT),
+            None if self.minor < 20 => {
+                "port 9090: the insecure port of the fleet units (Kubernetes < 1.20)".into()
+            }
+            None => "port 6443: the secure port (Kubernetes >= 1.20)".into(),
+        };
+        (port, why)
     }
 
     /// A node fact a flag needs; its absence is an error naming the flag, variable and file.
@@ -180,6 +178,24 @@ impl Ctx<'_> {
 }
 
 /// The minor release whose rules apply to `version` (newer than known: the newest known).
+/// The apiserver's port for a release's topology: `KUBE_APISERVER_PORT`, else the insecure
+/// port 9090 before 1.20 and the secure port 6443 from 1.20.
+pub fn apiserver_port(settings: &Settings, minor: u32) -> u16 {
+    settings
+        .cluster
+        .apiserver_port
+        .unwrap_or(if minor < 20 { 9090 } else { 6443 })
+}
+
+/// The apiserver base URL node components get for `endpoint`, as the rules compute it: the
+/// release's scheme (http before 1.20, https from 1.20) and port, unless the endpoint gives
+/// them. `doctor` and the skew guard probe this very URL.
+pub fn node_apiserver_url(settings: &Settings, endpoint: &crate::node::Endpoint) -> String {
+    let minor = rules_minor(&settings.version);
+    let scheme = if minor < 20 { "http" } else { "https" };
+    endpoint.url(scheme, apiserver_port(settings, minor))
+}
+
 pub fn rules_minor(version: &KubeVersion) -> u32 {
     if version.major > 1 || version.minor > NEWEST_KNOWN_MINOR {
         NEWEST_KNOWN_MINOR
