@@ -199,6 +199,13 @@ fn fetch_hint(e: &fetch::Error) -> Option<String> {
             r.binary,
             crate::env_vars::KUBE_SKEW_CHECK
         )),
+        fetch::Error::Deadline {
+            lock: Some(lock), ..
+        } => Some(format!(
+            "another fetch of this binary held '{}' all along: let it finish, or find it (fuser -v '{}', systemctl list-units 'kube-*'); raise KUBE_FETCH_DEADLINE to wait longer",
+            lock.display(),
+            lock.display()
+        )),
         fetch::Error::Deadline { .. } => {
             Some("raise KUBE_FETCH_DEADLINE, or add a closer mirror to KUBE_MIRRORS".to_string())
         }
@@ -438,6 +445,7 @@ mod tests {
             secs: 5,
             var: "KUBE_FETCH_DEADLINE",
             doing: "the last failure: HTTP 503 from https://m/x".into(),
+            lock: None,
         };
         let err = Error::from(fetch::Error::Several {
             failed: vec![deadline("kubelet"), deadline("kube-proxy")],

@@ -38,6 +38,8 @@ pub enum Error {
         var: &'static str,
         /// What was failing or still running when time ran out.
         doing: String,
+        /// The lock it was still waiting for, when another fetch held it all along.
+        lock: Option<PathBuf>,
     },
 
     #[error("cannot write KUBE_ARGS for {binary} into '{}' (left out of it)", path.display())]

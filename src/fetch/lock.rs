@@ -56,6 +56,7 @@ pub fn acquire(
                             "it was waiting for another fetch of {binary} to release '{}'",
                             path.display()
                         ),
+                        lock: Some(path.to_path_buf()),
                     });
                 }
                 std::thread::sleep(Duration::from_millis(50));

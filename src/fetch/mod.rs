@@ -204,6 +204,7 @@ fn fetch_one(settings: &Settings, component: Fetchable, progress_bar: bool) -> R
             secs: settings.deadline.as_secs(),
             var: env_vars::KUBE_FETCH_DEADLINE,
             doing: net.doing(),
+            lock: None,
         })??;
     write_env_file(settings, component, &paths, &record)
 }

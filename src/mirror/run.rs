@@ -161,6 +161,7 @@ fn worker(shared: &Shared<'_>) -> Result<(), Error> {
                     secs: deadline.as_secs(),
                     var: env_vars::KUBE_FETCH_DEADLINE,
                     doing: format!("it was mirroring {}", item.relative()),
+                    lock: None,
                 })
             });
         if let Err(e) = &result {

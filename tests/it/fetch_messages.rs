@@ -74,7 +74,8 @@ fn deadline_error_says_it_was_waiting_for_another_fetch() {
         .run()
         .failure(1)
         .mentions("it was waiting for another fetch of kubelet to release")
-        .mentions("opt-bin-kubelet.lock");
+        .mentions("opt-bin-kubelet.lock")
+        .mentions("hint: another fetch of this binary held");
 }
 
 #[test]
