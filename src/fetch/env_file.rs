@@ -23,6 +23,15 @@ pub(super) fn write_env_file(
     let Fetchable::Component(component) = component else {
         return Ok(());
     };
+    // The environment file describes the binary the units run. An install redirected with
+    // `--bin-dir` is a one-off beside it (its record is its own): leave the units' file alone.
+    if matches!(
+        settings.origins.get(crate::env_vars::KUBE_BIN_DIR),
+        Some(crate::settings::Origin::Cli(_))
+    ) {
+        tracing::info!(component = %component, path = %paths.env_file.display(), binary = %paths.target.display(), "installed outside the units' KUBE_BIN_DIR (--bin-dir): their environment file is left as it is");
+        return Ok(());
+    }
     let args = match crate::plan::plan(settings, component, &[]) {
         Ok(plan) => {
             crate::plan::write_files(&plan)?;

@@ -121,6 +121,7 @@ fn records_belong_to_the_installed_path_not_the_binary_name() {
     use crate::support::{PREV_VERSION, fake};
 
     let node = Node::new(VERSION, &[KUBELET]);
+    let env_file = fs::read_to_string(node.sb.env_file(KUBELET)).unwrap();
     let mut other = fake::bytes();
     other.push(0x5a);
     node.mirror.publish(PREV_VERSION, KUBELET, &other);
@@ -128,7 +129,13 @@ fn records_belong_to_the_installed_path_not_the_binary_name() {
         .version(PREV_VERSION)
         .args(&["fetch", "--bin-dir", "/opt/other", KUBELET])
         .run()
-        .success();
+        .success()
+        .mentions("their environment file is left as it is");
+    // The units' environment file still describes the binary they run.
+    assert_eq!(
+        fs::read_to_string(node.sb.env_file(KUBELET)).unwrap(),
+        env_file
+    );
     assert_eq!(
         fs::read(node.root().join("opt/other/kubelet")).unwrap(),
         other

@@ -539,6 +539,8 @@ fn env_files_round_trip_through_systemds_environment_file_parser() {
         &[
             "KUBE_ALLOW_HTTP=1",
             "KUBE_ARCH=amd64",
+            // The units' own bin dir (a `--bin-dir` install leaves their env file alone).
+            &format!("KUBE_BIN_DIR={bin_dir}"),
             "/opt/bin/kube-bootstrap",
             "fetch",
             "kubelet",
@@ -546,8 +548,6 @@ fn env_files_round_trip_through_systemds_environment_file_parser() {
             VERSION,
             "--mirror",
             &base,
-            "--bin-dir",
-            bin_dir,
         ],
     );
     if out.code() != Some(0) {
