@@ -5,7 +5,8 @@
 
 /// Root directory under which every path lives (`--root`). Default `/`.
 pub const KUBE_BOOTSTRAP_ROOT: &str = "KUBE_BOOTSTRAP_ROOT";
-/// Log filter in `tracing` EnvFilter syntax (`debug`, `kube_bootstrap=trace`). Process env only.
+/// Log filter: `target=level` directives, tracing's `Targets` syntax (`debug`,
+/// `kube_bootstrap=trace`). Process env only.
 pub const KUBE_BOOTSTRAP_LOG: &str = "KUBE_BOOTSTRAP_LOG";
 /// Kubernetes release to install, `vMAJOR.MINOR.PATCH[-pre]`.
 pub const KUBE_VERSION: &str = "KUBE_VERSION";
@@ -313,7 +314,7 @@ pub const ALL: &[Var] = &[
     Var {
         name: KUBE_BOOTSTRAP_LOG,
         default: "info",
-        doc: "Log filter in tracing's EnvFilter syntax (overrides `-v`/`-q`); process environment only.",
+        doc: "Log filter, `target=level` directives in tracing's `Targets` syntax (overrides `-v`/`-q`); process environment only.",
     },
 ];
 

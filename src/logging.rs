@@ -2,7 +2,7 @@
 
 use std::io::IsTerminal;
 
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::filter::Targets;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
@@ -44,16 +44,27 @@ fn level(verbosity: i8) -> &'static str {
     }
 }
 
-/// Installs the global subscriber. `KUBE_BOOTSTRAP_LOG` (EnvFilter syntax) wins over `-v`/`-q`.
-/// Returns where logs go; journald that cannot be reached falls back to stderr.
+/// The filter for a `-v`/`-q` balance: kube-bootstrap's own events at that level.
+fn default_filter(verbosity: i8) -> Targets {
+    let spec = format!("kube_bootstrap={}", level(verbosity));
+    // The spec is built from a fixed target and one of `level`'s names: it always parses.
+    spec.parse().unwrap_or_default()
+}
+
+/// Installs the global subscriber. `KUBE_BOOTSTRAP_LOG` (`target=level` directives, tracing's
+/// `Targets` syntax) wins over `-v`/`-q`. Returns where logs go; journald that cannot be
+/// reached falls back to stderr.
+///
+/// `Targets`, not `EnvFilter`: EnvFilter's span and field matching needs the regex crates,
+/// about 170 KiB of a static binary with a 5 MiB budget, and parsing its directives is work
+/// `exec` would do on every start of a component.
 pub fn init(verbosity: i8) -> Sink {
-    let default = format!("kube_bootstrap={}", level(verbosity));
     let (filter, bad_filter) = match std::env::var(env_vars::KUBE_BOOTSTRAP_LOG) {
-        Ok(spec) if !spec.trim().is_empty() => match EnvFilter::try_new(&spec) {
+        Ok(spec) if !spec.trim().is_empty() => match spec.trim().parse::<Targets>() {
             Ok(f) => (f, None),
-            Err(e) => (EnvFilter::new(&default), Some((spec, e))),
+            Err(e) => (default_filter(verbosity), Some((spec, e))),
         },
-        _ => (EnvFilter::new(&default), None),
+        _ => (default_filter(verbosity), None),
     };
 
     let mut journald_error = None;
@@ -89,7 +100,7 @@ pub fn init(verbosity: i8) -> Sink {
     sink
 }
 
-fn init_stderr(filter: EnvFilter) {
+fn init_stderr(filter: Targets) {
     let terminal = std::io::stderr().is_terminal();
     let fmt = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
@@ -118,5 +129,35 @@ mod tests {
         assert_eq!(level(0), "info");
         assert_eq!(level(1), "debug");
         assert_eq!(level(4), "trace");
+    }
+
+    #[test]
+    fn log_filters_take_target_level_directives() {
+        for good in [
+            "debug",
+            "kube_bootstrap=trace",
+            "warn,kube_bootstrap=debug",
+            "off",
+        ] {
+            assert!(good.parse::<Targets>().is_ok(), "{good}");
+        }
+        for bad in ["kube_bootstrap=loud", "=debug="] {
+            assert!(bad.parse::<Targets>().is_err(), "{bad}");
+        }
+        for v in [-3, -1, 0, 1, 4] {
+            let wanted = match level(v) {
+                "off" => None,
+                name => Some(name.parse::<tracing::Level>().unwrap()),
+            };
+            let filter = default_filter(v);
+            assert_eq!(
+                filter
+                    .iter()
+                    .find(|(t, _)| *t == "kube_bootstrap")
+                    .map(|(_, l)| l.into_level()),
+                Some(wanted),
+                "{v}"
+            );
+        }
     }
 }
