@@ -142,15 +142,12 @@ pub fn guard(settings: &Settings, component: Component) -> Result<(), Refused> {
     if !settings.skew_check || !matches!(component, Component::Kubelet | Component::Proxy) {
         return Ok(());
     }
-    let leader_file = settings.path(&settings.node.leader_file);
-    let endpoint = crate::envfile::read(&leader_file).ok().and_then(|vars| {
-        vars.into_iter()
-            .find(|(k, _)| k == node::LEADER_ENDPOINT)
-            .and_then(|(_, v)| node::parse_endpoint(&v).ok())
-    });
-    let Some(endpoint) = endpoint else {
-        tracing::warn!(component = %component, file = %leader_file.display(), "version skew not checked: no LEADER_ENDPOINT yet");
-        return Ok(());
+    let endpoint = match node::leader(settings) {
+        Ok(known) => known.value,
+        Err(why) => {
+            tracing::warn!(component = %component, error = %why, "version skew not checked: no LEADER_ENDPOINT yet");
+            return Ok(());
+        }
     };
     let url = apiserver_url(settings, &endpoint);
     let release = settings.version.to_string();

@@ -108,29 +108,35 @@ pub struct NodeFacts {
     pub node_ip: Fact<IpAddr>,
 }
 
+/// `LEADER_ENDPOINT` from `/etc/leader` (inside the root): the one reader of that file, for
+/// the flags, doctor and the skew guard alike.
+pub fn leader(settings: &Settings) -> Fact<Endpoint> {
+    let leader_path = settings.path(&settings.node.leader_file);
+    read_var(&leader_path, LEADER_ENDPOINT).and_then(|value| {
+        parse_endpoint(&value)
+            .map(|e| Known {
+                value: e,
+                source: FactSource::File {
+                    path: leader_path.clone(),
+                    var: LEADER_ENDPOINT,
+                },
+            })
+            .map_err(|expected| FactError::Invalid {
+                path: leader_path.clone(),
+                var: LEADER_ENDPOINT,
+                // Shown through `shown::quote` (the message format): control characters
+                // escaped, never sent to the terminal.
+                value,
+                expected,
+            })
+    })
+}
+
 impl NodeFacts {
     /// Reads `/etc/leader` and `/etc/network-environment` (inside the root); `KUBE_NODE_IP`
     /// replaces the latter.
     pub fn load(settings: &Settings) -> NodeFacts {
-        let leader_path = settings.path(&settings.node.leader_file);
-        let leader = read_var(&leader_path, LEADER_ENDPOINT).and_then(|value| {
-            parse_endpoint(&value)
-                .map(|e| Known {
-                    value: e,
-                    source: FactSource::File {
-                        path: leader_path.clone(),
-                        var: LEADER_ENDPOINT,
-                    },
-                })
-                .map_err(|expected| FactError::Invalid {
-                    path: leader_path.clone(),
-                    var: LEADER_ENDPOINT,
-                    // Shown through `shown::quote` (the message format): control characters
-                    // escaped, never sent to the terminal.
-                    value,
-                    expected,
-                })
-        });
+        let leader = leader(settings);
         let node_ip = match &settings.node.node_ip {
             Some((ip, origin)) => Ok(Known {
                 value: *ip,

@@ -6,13 +6,13 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+use std::process::{Command, Stdio};
 
 use crate::netenv::Netns;
 use crate::support::artifact::sha256_hex;
 use crate::support::cmd::{Kb, Outcome};
-use crate::support::{Sandbox, kb, running_as_root, wait_until};
+use crate::support::server::Served;
+use crate::support::{Sandbox, kb, running_as_root};
 
 const LEADER: &str = "k8s.example.test";
 const LEADER_IP: &str = "10.0.0.1";
@@ -403,15 +403,9 @@ fn read_only_or_full_pki_dir_gives_a_clear_error_and_leaves_every_file_intact() 
 
 /// A Python TLS server with `cert`/`key` that requires a client certificate from `ca`, and
 /// answers with the client's common name. Run through `prefix` (e.g. `ip netns exec NS`).
-struct TlsServer {
-    child: Child,
-    port: u16,
-}
-
-impl TlsServer {
-    fn start(prefix: &[&str], bind: &str, dir: &Path) -> TlsServer {
-        let port_file = dir.join(format!(".port-{bind}"));
-        let script = r#"
+fn tls_server(prefix: &[&str], bind: &str, dir: &Path) -> Served {
+    let port_file = dir.join(format!(".port-{bind}"));
+    let script = r#"
 import http.server, os, socketserver, ssl, sys
 bind, cert, key, ca, port_file = sys.argv[1:6]
 class Who(http.server.BaseHTTPRequestHandler):
@@ -437,44 +431,22 @@ with open(port_file + ".tmp", "w") as f:
 os.rename(port_file + ".tmp", port_file)
 httpd.serve_forever()
 "#;
-        let (program, rest) = prefix
-            .split_first()
-            .map_or(("python3", &[][..]), |(p, r)| (*p, r));
-        let mut cmd = Command::new(program);
-        cmd.args(rest);
-        if !prefix.is_empty() {
-            cmd.arg("python3");
-        }
-        let child = cmd
-            .arg("-c")
-            .arg(script)
-            .arg(bind)
-            .arg(dir.join("apiserver.crt"))
-            .arg(dir.join("apiserver.key"))
-            .arg(dir.join("ca.crt"))
-            .arg(&port_file)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start python3 TLS server");
-        let mut server = TlsServer { child, port: 0 };
-        wait_until(Duration::from_secs(10), "the TLS server's port", || {
-            port_file.exists()
-        });
-        server.port = fs::read_to_string(&port_file)
-            .unwrap()
-            .trim()
-            .parse()
-            .unwrap();
-        server
+    let (program, rest) = prefix
+        .split_first()
+        .map_or(("python3", &[][..]), |(p, r)| (*p, r));
+    let mut cmd = Command::new(program);
+    cmd.args(rest);
+    if !prefix.is_empty() {
+        cmd.arg("python3");
     }
-}
-
-impl Drop for TlsServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+    cmd.arg("-c")
+        .arg(script)
+        .arg(bind)
+        .arg(dir.join("apiserver.crt"))
+        .arg(dir.join("apiserver.key"))
+        .arg(dir.join("ca.crt"))
+        .arg(&port_file);
+    Served::start(cmd, &port_file, "the python TLS server")
 }
 
 /// curl through `prefix` at `url`, connecting to `addr:port` whatever the URL's host, trusting
@@ -523,7 +495,7 @@ fn curl(
 /// outside the certificate is refused by curl.
 fn mutual_tls(prefix: &[&str], bind: &str, sb: &Sandbox, foreign: &Sandbox) {
     let dir = pki_dir(sb);
-    let server = TlsServer::start(prefix, bind, &dir);
+    let server = tls_server(prefix, bind, &dir);
     let port = server.port;
     for host in [
         bind,
@@ -586,7 +558,7 @@ fn apiserver_certificate_serves_mutual_tls_on_the_node_address_in_a_namespace() 
     let dir = pki_dir(&sb);
     assert!(text(&dir, "apiserver.crt").contains("IP Address:10.214.0.2"));
     let prefix = ["ip", "netns", "exec", ns.name.as_str()];
-    let server = TlsServer::start(&prefix, "10.214.0.2", &dir);
+    let server = tls_server(&prefix, "10.214.0.2", &dir);
     let (code, body) = curl(
         &prefix,
         &dir,

@@ -7,7 +7,7 @@ use crate::support::artifact::{self, SIZE, artifact_path, side_path};
 use crate::support::mirror::Mirror;
 use crate::support::proxy::Proxy;
 use crate::support::{Sandbox, VERSION, kb};
-use crate::tls::{HttpsServer, internal_pki};
+use crate::tls::{https_server, internal_pki};
 
 const KUBELET: &str = "kubelet";
 
@@ -105,7 +105,7 @@ fn https_proxy_tunnels_https_mirrors() {
     }
     let pki = tempfile::tempdir().expect("pki dir");
     let (ca, cert, key) = internal_pki(pki.path());
-    let server = HttpsServer::start(www.path(), &cert, &key);
+    let server = https_server(www.path(), &cert, &key);
     let ca_in_root = sb.root().join("etc/ssl/mirror-ca.pem");
     fs::create_dir_all(ca_in_root.parent().expect("parent")).expect("mkdir");
     fs::copy(&ca, &ca_in_root).expect("copy CA");

@@ -8,13 +8,14 @@ use tempfile::TempDir;
 
 use crate::support::artifact::{self, artifact_path};
 use crate::support::mirror::Mirror;
+use crate::support::server::Served;
 use crate::support::{Sandbox, kb};
-use crate::tls::{HttpsServer, internal_pki};
+use crate::tls::{https_server, internal_pki};
 
 /// The apiserver stand-in: its files, and the server (killed on drop).
 struct Apiserver {
     dir: TempDir,
-    server: HttpsServer,
+    server: Served,
 }
 
 impl Apiserver {
@@ -46,7 +47,7 @@ impl Apiserver {
             ),
         )
         .unwrap();
-        let server = HttpsServer::start(&www, &cert, &key);
+        let server = https_server(&www, &cert, &key);
         Apiserver { dir, server }
     }
 }

@@ -3,24 +3,18 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+use std::process::{Command, Stdio};
 
 use crate::support::artifact::{self, artifact_path, side_path};
-use crate::support::{Sandbox, VERSION, kb, wait_until};
+use crate::support::server::Served;
+use crate::support::{Sandbox, VERSION, kb};
 
 const KUBELET: &str = "kubelet";
 
 /// A python https file server over `dir`, killed on drop.
-pub struct HttpsServer {
-    child: Child,
-    pub port: u16,
-}
-
-impl HttpsServer {
-    pub fn start(dir: &Path, cert: &Path, key: &Path) -> HttpsServer {
-        let port_file = dir.join(".port");
-        let script = r#"
+pub fn https_server(dir: &Path, cert: &Path, key: &Path) -> Served {
+    let port_file = dir.join(".port");
+    let script = r#"
 import http.server, os, socketserver, ssl, sys
 root, cert, key, port_file = sys.argv[1:5]
 os.chdir(root)
@@ -36,34 +30,14 @@ with open(port_file + ".tmp", "w") as f:
 os.rename(port_file + ".tmp", port_file)
 httpd.serve_forever()
 "#;
-        let child = Command::new("python3")
-            .arg("-c")
-            .arg(script)
-            .arg(dir)
-            .arg(cert)
-            .arg(key)
-            .arg(&port_file)
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("start python3 https server");
-        let mut server = HttpsServer { child, port: 0 };
-        wait_until(Duration::from_secs(10), "the https server's port", || {
-            port_file.exists()
-        });
-        server.port = fs::read_to_string(&port_file)
-            .unwrap()
-            .trim()
-            .parse()
-            .unwrap();
-        server
-    }
-}
-
-impl Drop for HttpsServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+    let mut cmd = Command::new("python3");
+    cmd.arg("-c")
+        .arg(script)
+        .arg(dir)
+        .arg(cert)
+        .arg(key)
+        .arg(&port_file);
+    Served::start(cmd, &port_file, "the python https server")
 }
 
 fn openssl(args: &[&str], dir: &Path) {
@@ -167,7 +141,7 @@ fn https_mirror_is_trusted_only_with_its_ca_in_kube_ca_file() {
     fs::write(&side, format!("{}\n", artifact::sha256_hex(&bytes))).unwrap();
     let pki = tempfile::tempdir().unwrap();
     let (ca_cert, cert, key) = internal_pki(pki.path());
-    let server = HttpsServer::start(www.path(), &cert, &key);
+    let server = https_server(www.path(), &cert, &key);
     let mirror = format!("https://127.0.0.1:{}", server.port);
 
     // Without the CA the certificate is refused at once (no retries: it cannot heal), and

@@ -7,6 +7,7 @@ pub mod fake;
 pub mod mirror;
 pub mod node;
 pub mod proxy;
+pub mod server;
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
