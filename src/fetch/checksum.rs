@@ -39,22 +39,6 @@ pub fn hash_reader(mut file: impl Read) -> io::Result<(String, u64)> {
     Ok((hex(&hasher.finalize()), size))
 }
 
-/// Hashes the regular file at `path` (a link is not followed); returns its sha256 and size.
-pub fn hash_file(path: &Path) -> io::Result<(String, u64)> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let file = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_NONBLOCK)
-        .open(path)?;
-    if !file.metadata()?.is_file() {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            "not a regular file",
-        ));
-    }
-    hash_reader(file)
-}
-
 /// The first 20 bytes of a file (fewer if it is shorter), for the ELF check.
 pub fn read_header(path: &Path) -> io::Result<Vec<u8>> {
     let mut buf = Vec::with_capacity(20);

@@ -39,7 +39,7 @@ use install::install;
 use installed::installed;
 use network::Network;
 
-pub(crate) use checksum::{MAX_SIDE_FILE, hash_file, parse_side_file, read_header};
+pub(crate) use checksum::{MAX_SIDE_FILE, hash_reader, parse_side_file, read_header};
 pub use progress::human;
 pub(crate) use progress::{Progress, rate};
 pub(crate) use retry::with_retries;

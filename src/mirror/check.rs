@@ -139,10 +139,10 @@ fn scan(dir: &Path) -> Result<Vec<Line>, Error> {
 /// The sha256 of a mirrored binary when it checks out, or what is wrong.
 fn binary(arch_dir: &Path, name: &str, arch: Arch) -> Result<String, String> {
     let path = arch_dir.join(name);
-    let meta = std::fs::symlink_metadata(&path).map_err(|e| e.to_string())?;
-    if !meta.is_file() {
-        return Err("not a regular file".to_string());
-    }
+    let (actual, _, header) = super::read_binary(&path).map_err(|e| match e {
+        super::Unusable::Missing(e) => e.to_string(),
+        super::Unusable::Wrong(why) => why,
+    })?;
     let side: PathBuf = arch_dir.join(format!("{name}.sha256"));
     let expected = match fsutil::read_bounded(&side, fetch::MAX_SIDE_FILE as u64) {
         Ok(content) => fetch::parse_side_file(&content, name)
@@ -152,13 +152,11 @@ fn binary(arch_dir: &Path, name: &str, arch: Arch) -> Result<String, String> {
         }
         Err(_) => return Err(format!("cannot read side file '{name}.sha256'")),
     };
-    let (actual, _) = fetch::hash_file(&path).map_err(|e| format!("cannot hash: {e}"))?;
     if actual != expected {
         return Err(format!(
             "computed sha256 {actual}, the side file says {expected}"
         ));
     }
-    let header = fetch::read_header(&path).map_err(|e| format!("cannot read: {e}"))?;
     arch::check_elf(&header, arch).map_err(|m| format!("it is {m}, not a linux/{arch} binary"))?;
     Ok(actual)
 }

@@ -23,6 +23,47 @@ use crate::{fetch, fsutil, http};
 pub use check::check;
 pub use run::run;
 
+/// What is at a binary's path in DIR when it is not a regular file that could be read.
+#[derive(Debug)]
+enum Unusable {
+    /// Nothing there.
+    Missing(std::io::Error),
+    /// Something else: a link, a FIFO, a directory, an unreadable file.
+    Wrong(String),
+}
+
+/// The sha256, size and first 20 bytes (for the ELF check) of the regular file at `path`,
+/// from one read of it; a link is not followed and a FIFO does not block.
+fn read_binary(path: &std::path::Path) -> Result<(String, u64, Vec<u8>), Unusable> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_NONBLOCK)
+        .open(path)
+        .map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => Unusable::Missing(e),
+            _ if e.raw_os_error() == Some(nix::libc::ELOOP) => {
+                Unusable::Wrong("not a regular file".to_string())
+            }
+            _ => Unusable::Wrong(e.to_string()),
+        })?;
+    match file.metadata() {
+        Ok(m) if m.is_file() => {}
+        Ok(_) => return Err(Unusable::Wrong("not a regular file".to_string())),
+        Err(e) => return Err(Unusable::Wrong(e.to_string())),
+    }
+    let mut header = Vec::with_capacity(20);
+    let mut file = file;
+    (&mut file)
+        .take(20)
+        .read_to_end(&mut header)
+        .map_err(|e| Unusable::Wrong(format!("cannot read: {e}")))?;
+    let (sha, size) = fetch::hash_reader(std::io::Cursor::new(&header).chain(file))
+        .map_err(|e| Unusable::Wrong(format!("cannot hash: {e}")))?;
+    Ok((sha, size, header))
+}
+
 /// Why `mirror` failed.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {

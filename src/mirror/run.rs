@@ -315,21 +315,13 @@ async fn from_upstream(
 /// The size of the file at `target` when it is a regular file with the expected bytes for
 /// the architecture; otherwise `None` when there is no file, or what is there instead.
 fn present(target: &Path, expected: &str, item: &Item) -> Result<u64, Option<String>> {
-    match std::fs::symlink_metadata(target) {
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(None),
-        Err(e) => return Err(Some(e.to_string())),
-        Ok(m) if !m.is_file() => return Err(Some("not a regular file".to_string())),
-        Ok(_) => {}
-    }
-    match fetch::hash_file(target) {
-        Ok((sha, size)) if sha == expected => {
-            let header = fetch::read_header(target).map_err(|e| Some(e.to_string()))?;
-            crate::arch::check_elf(&header, item.arch)
-                .map(|()| size)
-                .map_err(|m| Some(m.to_string()))
-        }
-        Ok((sha, _)) => Err(Some(format!("sha256 {sha}"))),
-        Err(e) => Err(Some(e.to_string())),
+    match super::read_binary(target) {
+        Ok((sha, size, header)) if sha == expected => crate::arch::check_elf(&header, item.arch)
+            .map(|()| size)
+            .map_err(|m| Some(m.to_string())),
+        Ok((sha, _, _)) => Err(Some(format!("sha256 {sha}"))),
+        Err(super::Unusable::Missing(_)) => Err(None),
+        Err(super::Unusable::Wrong(why)) => Err(Some(why)),
     }
 }
 
