@@ -138,12 +138,15 @@ pub fn write_if_changed(path: &Path, contents: &[u8], mode: u32) -> Result<bool,
 }
 
 /// Why [`read_bounded`] read nothing.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum BoundedReadError {
+    #[error(transparent)]
     Io(io::Error),
     /// A FIFO, device or directory: reading it could block or never end.
+    #[error("not a regular file")]
     NotRegular,
     /// Larger than the limit.
+    #[error("larger than expected")]
     TooLarge,
 }
 

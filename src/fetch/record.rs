@@ -60,12 +60,19 @@ pub struct Record {
     pub identity: Identity,
 }
 
+/// Largest install record read.
+const MAX_RECORD: u64 = 64 * 1024;
+
 impl Record {
     /// Reads a record; a missing or unreadable one is `None` (the binary is fetched again).
     pub fn read(path: &Path) -> Option<Record> {
-        let text = match std::fs::read(path) {
+        // A record is a few hundred bytes: anything much larger, or not a regular file, was
+        // not written by us.
+        let text = match fsutil::read_bounded(path, MAX_RECORD) {
             Ok(t) => t,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return None,
+            Err(fsutil::BoundedReadError::Io(e)) if e.kind() == io::ErrorKind::NotFound => {
+                return None;
+            }
             Err(e) => {
                 tracing::warn!(path = %path.display(), error = %e, "cannot read install record, fetching again");
                 return None;
