@@ -1,0 +1,228 @@
+# Sourced by run.sh: one release on a one-node cluster (the leader runs all five components),
+# brought up as the README tells an operator, then the checks of issue 18.
+#
+# Needs from run.sh: bin, repo, here, E2E_CACHE, keep, check(), the deps and images variables.
+
+units=(kube-apiserver kube-controller-manager kube-scheduler kube-kubelet kube-proxy)
+
+# k ARGS...: the built kubectl with the admin kubeconfig, from the leader's network namespace.
+k() { ip netns exec "$id-leader" "$KUBECTL" --kubeconfig "$work/admin.kubeconfig" --request-timeout=20s "$@"; }
+
+readyz_ok() { [ "$(k get --raw /readyz 2>/dev/null)" = ok ]; }
+
+node_ready() {
+  [ "$(k get node "$E2E_LEADER_IP" -o 'jsonpath={.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null)" = True ]
+}
+
+pod_phase() { k get pod "$1" -o 'jsonpath={.status.phase}' 2>/dev/null; }
+pod_succeeded() { [ "$(pod_phase "$1")" = Succeeded ]; }
+pod_running() { [ "$(pod_phase "$1")" = Running ]; }
+
+# pod NAME IMAGE-COMMAND...: a pod of the test image that runs COMMAND (sh -c) and stops.
+pod() {
+  local name=$1 script=$2 restart=${3:-Never}
+  k apply -f - <<EOF
+apiVersion: v1
+kind: Pod
+metadata:
+  name: $name
+spec:
+  restartPolicy: $restart
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: main
+    image: $E2E_TEST_IMAGE
+    imagePullPolicy: Never
+    command: ["/bin/sh", "-c", $(printf '%s' "$script" | python3 -c 'import json,sys; print(json.dumps(sys.stdin.read()))')]
+EOF
+}
+
+leases_held() {
+  local lease holder
+  for lease in kube-controller-manager kube-scheduler; do
+    holder=$(k -n kube-system get lease "$lease" -o 'jsonpath={.spec.holderIdentity}') || return 1
+    echo "lease $lease held by $holder"
+    [ -n "$holder" ] || return 1
+  done
+}
+
+hello_logs() {
+  local logs
+  logs=$(k logs e2e-hello)
+  echo "kubectl logs e2e-hello: $logs"
+  [ "$logs" = "hello from a pod of kube-bootstrap's e2e" ]
+}
+
+exec_works() {
+  local out
+  out=$(k exec e2e-sleeper -- /bin/sh -c 'echo exec in $(cat /etc/hostname)')
+  echo "kubectl exec: $out"
+  [ "$out" = "exec in e2e-sleeper" ]
+}
+
+# A pod calls the API over https with its projected service-account token and the mounted
+# ca.crt (kubectl's in-cluster config verifies the apiserver against that CA).
+service_account_works() {
+  k apply -f - <<EOF
+apiVersion: v1
+kind: Pod
+metadata:
+  name: e2e-sa
+spec:
+  restartPolicy: Never
+  terminationGracePeriodSeconds: 1
+  volumes:
+  - name: kubectl
+    hostPath: { path: $(dirname "$(in_node "$KUBECTL")"), type: Directory }
+  containers:
+  - name: main
+    image: $E2E_TEST_IMAGE
+    imagePullPolicy: Never
+    env: [{ name: HOME, value: /tmp }]
+    volumeMounts: [{ name: kubectl, mountPath: /k, readOnly: true }]
+    command: ["/bin/sh", "-c", "/k/kubectl auth whoami -o jsonpath='{.status.userInfo.username}' && echo && /k/kubectl get --raw /readyz && echo && ls /var/run/secrets/kubernetes.io/serviceaccount/"]
+EOF
+  wait_until 120 "pod e2e-sa to complete" pod_succeeded e2e-sa || { k describe pod e2e-sa; k logs e2e-sa; return 1; }
+  local logs
+  logs=$(k logs e2e-sa)
+  echo "pod e2e-sa: $logs"
+  grep -qx 'system:serviceaccount:default:default' <<<"$logs" && grep -qx ok <<<"$logs" && grep -qx ca.crt <<<"$logs"
+}
+
+doctor_clean() {
+  local out rc=0
+  out=$(on leader kube-bootstrap doctor 2>&1) || rc=$?
+  echo "$out"
+  [ "$rc" = 0 ] || return 1
+  ! grep -qE '^ *fail' <<<"$out"
+}
+
+# The admin kubeconfig pki init wrote, with its certificates embedded, for kubectl on the host.
+export_admin_kubeconfig() {
+  on leader "$(in_node "$KUBECTL")" --kubeconfig /etc/kubernetes/admin.conf config view --raw --flatten \
+    >"$work/admin.kubeconfig"
+  chmod 0600 "$work/admin.kubeconfig"
+}
+
+units_active() {
+  local unit
+  for unit in "${units[@]}"; do
+    [ "$(on leader systemctl is-active "$unit")" = active ] || return 1
+  done
+}
+
+# monotonic microseconds of a unit's property, inside the node.
+unit_usec() { on leader systemctl show -P "$2" "$1"; }
+
+debug_dump() {
+  {
+    echo "== units"
+    on leader systemctl --no-pager list-units --all 'kube-*' etcd.service containerd.service || true
+    for unit in "${units[@]}" etcd containerd; do
+      echo "== journal of $unit"
+      on leader journalctl --no-pager -n 60 -u "$unit" || true
+    done
+  } >>"$work/debug.log" 2>&1
+  say "journals of the node's units are in $work/debug.log"
+}
+
+write_cluster_env() {
+  {
+    echo "# The e2e cluster kept by KUBE_E2E_KEEP=1; tear it down with: bash tests/e2e/down.sh $work"
+    echo "KUBECTL=${KUBECTL@Q}"
+    echo "KUBECONFIG=${work@Q}/admin.kubeconfig"
+    echo "E2E_NODES=leader"
+    echo "E2E_NETNS_LEADER=${id@Q}-leader"
+    echo "E2E_PID_LEADER=$(node_pid leader)"
+    echo "# e.g.: ip netns exec \$E2E_NETNS_LEADER \$KUBECTL --kubeconfig \$KUBECONFIG get nodes"
+    echo "#       nsenter -t \$E2E_PID_LEADER -m -u -n -p -C systemctl status kube-kubelet"
+  } >"$work/cluster.env"
+}
+
+# finish_cluster: keeps the cluster (KUBE_E2E_KEEP=1) or tears it down and checks the host.
+finish_cluster() {
+  [ -n "${live:-}" ] || return 0
+  live=
+  if [ -n "$keep" ]; then
+    write_cluster_env
+    say "the cluster is kept: $work/cluster.env (bash tests/e2e/down.sh $work tears it down)"
+    return 0
+  fi
+  phase teardown
+  local torn=0
+  teardown_all || torn=1
+  host_snapshot "$work/host-after"
+  check "the host is as it was before the test (cgroups, mounts, netns, packet filter, sysctls, processes)" \
+    eval '[ "$torn" = 0 ] && host_compare "$work/host-before" "$work/host-after"'
+  phase
+  if [ "$held" = "$total" ]; then rm -rf "$work"; else say "logs kept in $work"; fi
+}
+
+run_cluster() {
+  local version=$1 t_start t_ready
+  mkdir -p "${KUBE_E2E_WORK:-/var/tmp}"
+  work=$(mktemp -d "${KUBE_E2E_WORK:-/var/tmp}/kube-bootstrap-e2e.XXXXXX")
+  id=kbe$$
+  KUBECTL=$E2E_CACHE/mirror/$version/bin/linux/amd64/kubectl
+  : >"$work/state.env"
+  state_set work "$work"
+  host_snapshot "$work/host-before"
+  live=1
+  say "$version: work directory $work"
+
+  phase bring-up
+  # The mirror, as the README's air-gapped section makes one: `mirror` through fetch's verified
+  # download, from the build cache laid out like dl.k8s.io, writing the release's pins.
+  : >"$work/empty.env"
+  "$bin" --config "$work/empty.env" -q mirror "$work/mirror" --mirror "file://$E2E_CACHE/mirror" \
+    --kube-version "$version" --arch amd64
+  net_up
+  net_node leader "$E2E_LEADER_IP"
+  mirror_up "$work/mirror"
+  mkdir -p "$work/leader"
+  seed_node "$work/leader/seed" leader "$version"
+  node_start leader
+  on leader systemctl start etcd.service containerd.service
+  local image
+  for image in $E2E_IMAGE_ARCHIVES; do
+    on leader "$(in_node "$E2E_CONTAINERD_BIN")/ctr" -n k8s.io images import "$(in_node "$image")" >/dev/null
+  done
+  on leader kube-bootstrap pki init
+  on leader systemctl start kube-network-env.service
+  t_start=$(date +%s.%N)
+  on leader systemctl start --no-block "${units[@]/%/.service}"
+  wait_until 300 "the apiserver's /readyz" eval 'export_admin_kubeconfig && readyz_ok' || {
+    debug_dump
+    return 1
+  }
+  wait_until 300 "node $E2E_LEADER_IP to be Ready" node_ready || {
+    debug_dump
+    return 1
+  }
+  t_ready=$(date +%s.%N)
+  local main_start
+  main_start=$(unit_usec kube-kubelet ExecMainStartTimestamp)
+  say "bench: $version leader Ready $(python3 -c "print(f'{$t_ready - $t_start:.1f}')") s after 'systemctl start' of the five units (kubelet exec'd at $main_start)"
+  echo "leader_ready_seconds=$(python3 -c "print(f'{$t_ready - $t_start:.2f}')")" >>"$work/bench.env"
+
+  phase checks
+  check "$version: /readyz is ok over TLS" readyz_ok
+  check "$version: the controller-manager and the scheduler hold their leases" leases_held
+  check "$version: the default ServiceAccount exists" k get serviceaccount default
+  check "$version: node $E2E_LEADER_IP is Ready" node_ready
+  pod e2e-hello "echo \"hello from a pod of kube-bootstrap's e2e\"" >/dev/null
+  check "$version: a pod runs to completion" wait_until 120 "pod e2e-hello" pod_succeeded e2e-hello
+  check "$version: kubectl logs returns its output (apiserver to kubelet TLS)" hello_logs
+  pod e2e-sleeper "sleep 3600" Always >/dev/null
+  check "$version: kubectl exec into a running pod" eval 'wait_until 120 "pod e2e-sleeper" pod_running e2e-sleeper && exec_works'
+  check "$version: a pod's service-account token and ca.crt reach the API over https" service_account_works
+  check "$version: kube-bootstrap doctor on the node has no failure" doctor_clean
+
+  # The offline promise on real components: every unit restarts with the mirror gone.
+  mirror_down
+  on leader systemctl restart "${units[@]/%/.service}"
+  check "$version: with the mirror gone, every unit restarts and the cluster comes back" eval \
+    'wait_until 300 "/readyz after the restart" readyz_ok && wait_until 300 "Ready after the restart" node_ready && units_active &&
+     pod e2e-after-restart "echo back" && wait_until 120 "pod e2e-after-restart" pod_succeeded e2e-after-restart'
+  [ "$held" = "$total" ] || debug_dump
+}
