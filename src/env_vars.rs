@@ -79,6 +79,12 @@ pub const KUBE_PKI_CA_DAYS: &str = "KUBE_PKI_CA_DAYS";
 pub const KUBE_PKI_CERT_DAYS: &str = "KUBE_PKI_CERT_DAYS";
 /// CRI endpoint for the kubelet.
 pub const KUBE_CONTAINER_RUNTIME_ENDPOINT: &str = "KUBE_CONTAINER_RUNTIME_ENDPOINT";
+/// Whether the kubelet refuses a cgroup v1 host (`failCgroupV1`, 1.31+); unset: its default.
+pub const KUBE_KUBELET_FAIL_CGROUPV1: &str = "KUBE_KUBELET_FAIL_CGROUPV1";
+/// Whether the kubelet refuses kernel tunables other than its defaults instead of setting them.
+pub const KUBE_KUBELET_PROTECT_KERNEL_DEFAULTS: &str = "KUBE_KUBELET_PROTECT_KERNEL_DEFAULTS";
+/// kube-proxy's conntrack entries per CPU core; `0` leaves `nf_conntrack_max` alone.
+pub const KUBE_PROXY_CONNTRACK_MAX_PER_CORE: &str = "KUBE_PROXY_CONNTRACK_MAX_PER_CORE";
 /// Extra arguments for kube-apiserver.
 pub const KUBE_APISERVER_EXTRA_ARGS: &str = "KUBE_APISERVER_EXTRA_ARGS";
 /// Extra arguments for kube-controller-manager.
@@ -265,6 +271,21 @@ pub const ALL: &[Var] = &[
         name: KUBE_CONTAINER_RUNTIME_ENDPOINT,
         default: "unix:///run/containerd/containerd.sock",
         doc: "CRI endpoint for the kubelet.",
+    },
+    Var {
+        name: KUBE_KUBELET_FAIL_CGROUPV1,
+        default: "",
+        doc: "Boolean, the kubelet's `failCgroupV1` (1.31+; its default is false before 1.35 and true from 1.35): `false` lets a 1.35+ kubelet start on a cgroup v1 host, deprecated, and `exec` and `doctor` then warn instead of failing; unset leaves the kubelet's default; ignored with a warning before 1.31.",
+    },
+    Var {
+        name: KUBE_KUBELET_PROTECT_KERNEL_DEFAULTS,
+        default: "",
+        doc: "Boolean, the kubelet's `protectKernelDefaults` (`--protect-kernel-defaults` for 1.4-1.9): `true` makes it refuse to start when vm.overcommit_memory, vm.panic_on_oom, kernel.panic, kernel.panic_on_oops, kernel.keys.root_maxkeys or kernel.keys.root_maxbytes differ from its defaults, instead of writing those machine-wide sysctls; unset is the kubelet's default (false); ignored with a warning before 1.4.",
+    },
+    Var {
+        name: KUBE_PROXY_CONNTRACK_MAX_PER_CORE,
+        default: "",
+        doc: "kube-proxy's conntrack entries per CPU core, a whole number (`conntrack.maxPerCore` from 1.7, `--conntrack-max-per-core` for 1.4-1.6): `0` leaves the machine-wide net.netfilter.nf_conntrack_max alone, as kind sets it in its node containers (1.9+; 1.7-1.8 read a 0 as their default and 1.0-1.3 have no such setting, so it is ignored there with a warning); unset is kube-proxy's default (32768).",
     },
     Var {
         name: KUBE_APISERVER_EXTRA_ARGS,

@@ -123,6 +123,8 @@ pub struct Settings {
     pub node: NodeSources,
     /// What `pki` makes.
     pub pki: PkiSettings,
+    /// Kubelet and kube-proxy choices about the host they run on.
+    pub host: HostSettings,
     /// Extra arguments per component, already split.
     pub extra_args: BTreeMap<Component, Vec<String>>,
     /// Where each variable's value came from.
@@ -191,6 +193,18 @@ pub struct PkiSettings {
     pub renew_before_days: u32,
     pub ca_days: u32,
     pub cert_days: u32,
+}
+
+/// What the kubelet and kube-proxy may do to the host, each `None` when the operator leaves it to
+/// the component's default.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HostSettings {
+    /// `failCgroupV1` (`KUBE_KUBELET_FAIL_CGROUPV1`).
+    pub fail_cgroup_v1: Option<bool>,
+    /// `protectKernelDefaults` (`KUBE_KUBELET_PROTECT_KERNEL_DEFAULTS`).
+    pub protect_kernel_defaults: Option<bool>,
+    /// `conntrack.maxPerCore` (`KUBE_PROXY_CONNTRACK_MAX_PER_CORE`); 0 leaves the sysctl alone.
+    pub conntrack_max_per_core: Option<u32>,
 }
 
 /// The node files and overrides.

@@ -94,6 +94,15 @@ pub fn boolean(text: &str) -> Option<bool> {
     }
 }
 
+/// kube-proxy's conntrack entries per core: a whole number that fits its `int32` field.
+pub fn conntrack_per_core(text: &str) -> Option<u32> {
+    let digits = !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit());
+    digits
+        .then(|| text.parse::<u32>().ok())
+        .flatten()
+        .filter(|n| i32::try_from(*n).is_ok())
+}
+
 /// Sizes like `2GiB`, `500M` or `1048576`.
 pub fn size(text: &str) -> Option<u64> {
     let split = text
@@ -264,6 +273,35 @@ mod tests {
         assert_eq!(size("1T"), None);
         assert_eq!(boolean("Yes"), Some(true));
         assert_eq!(boolean("off"), Some(false));
+    }
+
+    #[test]
+    fn host_settings_values() {
+        for (text, want) in [
+            ("true", Some(true)),
+            ("FALSE", Some(false)),
+            ("0", Some(false)),
+            ("yes", Some(true)),
+            ("off", Some(false)),
+            ("2", None),
+            ("nope", None),
+            ("", None),
+        ] {
+            assert_eq!(boolean(text), want, "{text:?}");
+        }
+        for (text, want) in [
+            ("0", Some(0)),
+            ("32768", Some(32768)),
+            ("2147483647", Some(2_147_483_647)),
+            ("2147483648", None),
+            ("+5", None),
+            ("-1", None),
+            ("1e3", None),
+            ("32k", None),
+            ("", None),
+        ] {
+            assert_eq!(conntrack_per_core(text), want, "{text:?}");
+        }
     }
 
     #[test]

@@ -7,8 +7,8 @@ use std::path::Path;
 
 use super::parse::{self, absolute_path};
 use super::{
-    Cluster, DEFAULT_MIRROR, Error, NodeSources, Origin, Overlay, PkiSettings, Proxies, Settings,
-    extra_args_var,
+    Cluster, DEFAULT_MIRROR, Error, HostSettings, NodeSources, Origin, Overlay, PkiSettings,
+    Proxies, Settings, extra_args_var,
 };
 use crate::arch::{self, Arch};
 use crate::cidr::{self, Cidr};
@@ -110,6 +110,30 @@ impl Resolver<'_> {
             http: url(http)?,
             all: url(all)?,
             no_proxy,
+        })
+    }
+}
+
+impl Resolver<'_> {
+    /// The kubelet's and kube-proxy's host choices; unset ones stay the component's default.
+    fn host(&mut self) -> Result<HostSettings, Error> {
+        const BOOLEAN: &str = "a boolean (1/0, yes/no, true/false, on/off)";
+        Ok(HostSettings {
+            fail_cgroup_v1: self.parse_optional(
+                var::KUBE_KUBELET_FAIL_CGROUPV1,
+                BOOLEAN,
+                parse::boolean,
+            )?,
+            protect_kernel_defaults: self.parse_optional(
+                var::KUBE_KUBELET_PROTECT_KERNEL_DEFAULTS,
+                BOOLEAN,
+                parse::boolean,
+            )?,
+            conntrack_max_per_core: self.parse_optional(
+                var::KUBE_PROXY_CONNTRACK_MAX_PER_CORE,
+                "a whole number of conntrack entries per CPU core (0-2147483647; 0 leaves nf_conntrack_max alone)",
+                parse::conntrack_per_core,
+            )?,
         })
     }
 }
@@ -324,6 +348,7 @@ impl Settings {
             "a CRI endpoint such as unix:///run/containerd/containerd.sock",
             parse::cri_endpoint,
         )?;
+        let host = r.host()?;
         let leader_file = r.parse(
             var::KUBE_LEADER_FILE,
             "/etc/leader",
@@ -412,6 +437,7 @@ impl Settings {
                 ca_days,
                 cert_days,
             },
+            host,
             extra_args,
             origins: r.origins,
             unknown: overlay.unknown().to_vec(),

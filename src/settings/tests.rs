@@ -177,6 +177,10 @@ fn invalid_cluster_settings_name_their_variable() {
         ("KUBE_APISERVER_SANS", "ok.example,bad_name"),
         ("KUBE_PKI_RENEW_BEFORE", "0"),
         ("KUBE_PKI_CERT_DAYS", "a year"),
+        ("KUBE_KUBELET_FAIL_CGROUPV1", "sometimes"),
+        ("KUBE_KUBELET_PROTECT_KERNEL_DEFAULTS", "2"),
+        ("KUBE_PROXY_CONNTRACK_MAX_PER_CORE", "-1"),
+        ("KUBE_PROXY_CONNTRACK_MAX_PER_CORE", "4294967296"),
     ] {
         let err = settings(
             "",
@@ -187,6 +191,38 @@ fn invalid_cluster_settings_name_their_variable() {
         assert!(err.to_string().contains(var), "{var}: {err}");
         assert!(matches!(err, Error::Invalid { .. }), "{var}: {err:?}");
     }
+}
+
+#[test]
+fn host_settings_are_unset_by_default_and_read_from_every_layer() {
+    let s = settings("", &[("KUBE_ARCH", "amd64")], CliOverrides::default()).unwrap();
+    assert_eq!(s.host, HostSettings::default());
+    assert!(!s.origins.contains_key("KUBE_KUBELET_FAIL_CGROUPV1"));
+    let s = settings(
+        "KUBE_KUBELET_FAIL_CGROUPV1=no\nKUBE_PROXY_CONNTRACK_MAX_PER_CORE=0\n",
+        &[
+            ("KUBE_ARCH", "amd64"),
+            ("KUBE_KUBELET_PROTECT_KERNEL_DEFAULTS", "on"),
+        ],
+        CliOverrides::default(),
+    )
+    .unwrap();
+    assert_eq!(
+        s.host,
+        HostSettings {
+            fail_cgroup_v1: Some(false),
+            protect_kernel_defaults: Some(true),
+            conntrack_max_per_core: Some(0),
+        }
+    );
+    assert_eq!(
+        s.origins["KUBE_KUBELET_FAIL_CGROUPV1"],
+        Origin::ConfigFile(PathBuf::from("/etc/kube-bootstrap.env"))
+    );
+    assert_eq!(
+        s.origins["KUBE_KUBELET_PROTECT_KERNEL_DEFAULTS"],
+        Origin::Env
+    );
 }
 
 #[test]
