@@ -1,6 +1,7 @@
 //! The host's cgroup hierarchy, and whether a kubelet release starts on it: kubelets from 1.35
-//! refuse a cgroup v1 host by default (`failCgroupV1`, KEP-5573), and kubelets before 1.19 do
-//! not start on a cgroup v2 host. Detection is the filesystem type of `/sys/fs/cgroup`.
+//! refuse a cgroup v1 host by default (`failCgroupV1`, KEP-5573) unless
+//! `KUBE_KUBELET_FAIL_CGROUPV1=false` lets them run on it, deprecated, and kubelets before 1.19
+//! do not start on a cgroup v2 host. Detection is the filesystem type of `/sys/fs/cgroup`.
 
 use std::io;
 use std::path::Path;
@@ -12,6 +13,8 @@ pub const CGROUP_DIR: &str = "/sys/fs/cgroup";
 
 /// The first kubelet release that refuses cgroup v1 by default.
 pub const FAIL_CGROUP_V1_FROM: u32 = 35;
+/// The first kubelet release with `failCgroupV1` in its configuration (KEP-4569).
+pub const FAIL_CGROUP_V1_FIELD_FROM: u32 = 31;
 /// The first kubelet release that starts on a cgroup v2 host.
 pub const CGROUP_V2_FROM: u32 = 19;
 
@@ -60,29 +63,69 @@ pub fn detect(root: &Path) -> io::Result<Option<Hierarchy>> {
     }
 }
 
-/// What stops kubelet `1.minor` on `hierarchy`, with a hint; `None` when it starts.
-pub fn kubelet_problem(minor: u32, hierarchy: Hierarchy) -> Option<(String, String)> {
+/// How a kubelet release fares on the host's hierarchy, when it is worth saying.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Problem {
+    /// It will not start.
+    Refused { finding: String, hint: String },
+    /// It starts on a hierarchy it deprecates.
+    Deprecated { finding: String, hint: String },
+}
+
+const UNIFIED_HINT: &str = "boot the host with the unified hierarchy (systemd.unified_cgroup_hierarchy=1; Flatcar and Fedora CoreOS default to it)";
+
+/// What kubelet `1.minor` makes of `hierarchy` with `KUBE_KUBELET_FAIL_CGROUPV1` at
+/// `fail_cgroup_v1` (`None`: unset, the kubelet's default; below 1.31 the setting is not written);
+/// `None` when it starts and there is nothing to say.
+pub fn kubelet_problem(
+    minor: u32,
+    hierarchy: Hierarchy,
+    fail_cgroup_v1: Option<bool>,
+) -> Option<Problem> {
+    let setting = crate::env_vars::KUBE_KUBELET_FAIL_CGROUPV1;
+    let written = fail_cgroup_v1.filter(|_| minor >= FAIL_CGROUP_V1_FIELD_FROM);
     match hierarchy {
-        Hierarchy::V1 if minor >= FAIL_CGROUP_V1_FROM => Some((
-            format!(
-                "this host runs cgroup v1 and kubelet 1.{minor} refuses to start on cgroup v1 by default (from 1.{FAIL_CGROUP_V1_FROM}; {CGROUP_DIR} is not a cgroup2 filesystem)"
+        Hierarchy::V1 if minor >= FAIL_CGROUP_V1_FROM && written == Some(false) => {
+            Some(Problem::Deprecated {
+                finding: format!(
+                    "this host runs cgroup v1, a deprecated cgroup version: kubelet 1.{minor} starts on it only because {setting}=false (failCgroupV1: false), and a later release removes cgroup v1 support"
+                ),
+                hint: format!("{UNIFIED_HINT} before upgrading to a release without cgroup v1"),
+            })
+        }
+        Hierarchy::V1 if minor >= FAIL_CGROUP_V1_FROM => Some(Problem::Refused {
+            finding: format!(
+                "this host runs cgroup v1 and kubelet 1.{minor} refuses to start on cgroup v1 {} ({CGROUP_DIR} is not a cgroup2 filesystem)",
+                if written == Some(true) {
+                    format!("as {setting}=true asks")
+                } else {
+                    format!("by default from 1.{FAIL_CGROUP_V1_FROM}")
+                }
             ),
-            "boot the host with the unified hierarchy (systemd.unified_cgroup_hierarchy=1; Flatcar and Fedora CoreOS default to it), or accept the deprecated cgroup v1 with KUBE_KUBELET_EXTRA_ARGS=--fail-cgroupv1=false".into(),
-        )),
-        Hierarchy::V2 if minor < CGROUP_V2_FROM => Some((
-            format!(
+            hint: format!(
+                "{UNIFIED_HINT}, or accept the deprecated cgroup v1 with {setting}=false in /etc/kube-bootstrap.env"
+            ),
+        }),
+        Hierarchy::V1 if written == Some(true) => Some(Problem::Refused {
+            finding: format!(
+                "this host runs cgroup v1 and {setting}=true makes kubelet 1.{minor} refuse to start on it (failCgroupV1: true)"
+            ),
+            hint: format!("{UNIFIED_HINT}, or unset {setting}"),
+        }),
+        Hierarchy::V2 if minor < CGROUP_V2_FROM => Some(Problem::Refused {
+            finding: format!(
                 "this host runs cgroup v2 and kubelet 1.{minor} does not start on it (cgroup v2 support arrived in 1.{CGROUP_V2_FROM})"
             ),
-            "boot the host with cgroup v1 (systemd.unified_cgroup_hierarchy=0), or run Kubernetes 1.19 or later".into(),
-        )),
+            hint: "boot the host with cgroup v1 (systemd.unified_cgroup_hierarchy=0), or run Kubernetes 1.19 or later".into(),
+        }),
         _ => None,
     }
 }
 
-/// For `exec`: the problem kubelet has on this host, if any (detection failures say nothing).
-pub fn kubelet_problem_here(settings: &Settings, minor: u32) -> Option<(String, String)> {
+/// For `exec`: what the kubelet makes of this host, if anything (detection failures say nothing).
+pub fn kubelet_problem_here(settings: &Settings, minor: u32) -> Option<Problem> {
     let hierarchy = detect(&settings.root).ok().flatten()?;
-    kubelet_problem(minor, hierarchy)
+    kubelet_problem(minor, hierarchy, settings.host.fail_cgroup_v1)
 }
 
 #[cfg(test)]
@@ -107,28 +150,62 @@ mod tests {
 
     #[test]
     fn kubelet_1_35_refuses_cgroup_v1_and_old_kubelets_refuse_v2() {
-        for (minor, h, refused) in [
-            (34, Hierarchy::V1, false),
-            (35, Hierarchy::V1, true),
-            (36, Hierarchy::V1, true),
-            (36, Hierarchy::V2, false),
-            (18, Hierarchy::V2, true),
-            (19, Hierarchy::V2, false),
-            (0, Hierarchy::V1, false),
+        use Hierarchy::{V1, V2};
+        // (minor, hierarchy, KUBE_KUBELET_FAIL_CGROUPV1, verdict: "" starts, "refused", "deprecated")
+        for (minor, h, setting, verdict) in [
+            (34, V1, None, ""),
+            (35, V1, None, "refused"),
+            (36, V1, None, "refused"),
+            (36, V1, Some(true), "refused"),
+            (35, V1, Some(false), "deprecated"),
+            (36, V1, Some(false), "deprecated"),
+            (34, V1, Some(false), ""),
+            (31, V1, Some(true), "refused"),
+            (34, V1, Some(true), "refused"),
+            // Below 1.31 the field is not written: the kubelet starts whatever the setting says.
+            (30, V1, Some(true), ""),
+            (36, V2, None, ""),
+            (36, V2, Some(true), ""),
+            (18, V2, None, "refused"),
+            (18, V2, Some(false), "refused"),
+            (19, V2, None, ""),
+            (0, V1, None, ""),
         ] {
-            let problem = kubelet_problem(minor, h);
-            assert_eq!(problem.is_some(), refused, "1.{minor} on {h}");
-            if let Some((finding, hint)) = problem {
+            let problem = kubelet_problem(minor, h, setting);
+            let (got, finding, hint) = match &problem {
+                None => ("", "", ""),
+                Some(Problem::Refused { finding, hint }) => ("refused", &finding[..], &hint[..]),
+                Some(Problem::Deprecated { finding, hint }) => {
+                    ("deprecated", &finding[..], &hint[..])
+                }
+            };
+            assert_eq!(
+                got, verdict,
+                "1.{minor} on {h} with {setting:?}: {problem:?}"
+            );
+            if problem.is_some() {
                 assert!(finding.contains(&h.to_string()), "{finding}");
                 assert!(!hint.is_empty());
             }
         }
-        let (finding, hint) = kubelet_problem(35, Hierarchy::V1).unwrap();
+        let Some(Problem::Refused { finding, hint }) = kubelet_problem(35, V1, None) else {
+            panic!("1.35 starts on cgroup v1 by default")
+        };
         assert!(
-            finding.contains("refuses to start on cgroup v1"),
+            finding.contains("refuses to start on cgroup v1 by default"),
             "{finding}"
         );
-        assert!(hint.contains("--fail-cgroupv1=false"), "{hint}");
+        // The hint names the setting, not an extra argument.
+        assert!(hint.contains("KUBE_KUBELET_FAIL_CGROUPV1=false"), "{hint}");
+        assert!(!hint.contains("--fail-cgroupv1"), "{hint}");
+        let Some(Problem::Deprecated { finding, .. }) = kubelet_problem(36, V1, Some(false)) else {
+            panic!("1.36 with failCgroupV1 false is not deprecated")
+        };
+        assert!(
+            finding.contains("deprecated cgroup version")
+                && finding.contains("KUBE_KUBELET_FAIL_CGROUPV1=false"),
+            "{finding}"
+        );
     }
 
     #[test]

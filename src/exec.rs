@@ -87,12 +87,19 @@ pub fn run(
         });
     }
     write_files(&plan)?;
-    if component == Component::Kubelet
-        && let Some((problem, hint)) =
-            crate::cgroup::kubelet_problem_here(settings, flags::rules_minor(&settings.version))
-    {
-        // The kubelet decides (an extra argument may allow it); say why it is about to exit.
-        tracing::error!(component = %component, hint = %hint, "{problem}");
+    if component == Component::Kubelet {
+        use crate::cgroup::Problem;
+        // The kubelet decides (an extra argument may allow it); say why it is about to exit, or
+        // that it runs on a hierarchy it deprecates.
+        match crate::cgroup::kubelet_problem_here(settings, flags::rules_minor(&settings.version)) {
+            Some(Problem::Refused { finding, hint }) => {
+                tracing::error!(component = %component, hint = %hint, "{finding}");
+            }
+            Some(Problem::Deprecated { finding, hint }) => {
+                tracing::warn!(component = %component, hint = %hint, "{finding}");
+            }
+            None => {}
+        }
     }
     let argv = plan.argv();
     tracing::info!(

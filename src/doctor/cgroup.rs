@@ -7,12 +7,16 @@ use crate::settings::Settings;
 use super::report::Findings;
 
 pub fn check(settings: &Settings, f: &mut Findings) {
+    use crate::cgroup::Problem;
     let minor = flags::rules_minor(&settings.version);
     match crate::cgroup::detect(&settings.root) {
-        Ok(Some(h)) => match crate::cgroup::kubelet_problem(minor, h) {
-            Some((finding, hint)) => f.fail("cgroup", finding, hint),
-            None => f.ok("cgroup", format!("kubelet 1.{minor} starts on {h}")),
-        },
+        Ok(Some(h)) => {
+            match crate::cgroup::kubelet_problem(minor, h, settings.host.fail_cgroup_v1) {
+                Some(Problem::Refused { finding, hint }) => f.fail("cgroup", finding, hint),
+                Some(Problem::Deprecated { finding, hint }) => f.warn("cgroup", finding, hint),
+                None => f.ok("cgroup", format!("kubelet 1.{minor} starts on {h}")),
+            }
+        }
         Ok(None) => {}
         Err(e) => f.warn(
             "cgroup",
