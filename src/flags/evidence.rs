@@ -138,7 +138,8 @@ fn subject_of(doc: &Value) -> String {
     }
 }
 
-/// Every plan for every release 1.0-1.36, with `KUBE_CLUSTER_CIDR` set so that its flags show.
+/// Every plan for every release 1.0-1.36, with `KUBE_CLUSTER_CIDR` and the host settings set so
+/// that their flags and fields show.
 fn all_plans() -> Vec<(u32, Plan)> {
     let mut out = Vec::new();
     for m in 0..=super::NEWEST_KNOWN_MINOR {
@@ -146,7 +147,7 @@ fn all_plans() -> Vec<(u32, Plan)> {
             let version = format!("v1.{m}.0");
             out.push((
                 m,
-                super::rules::tests::plan_with(c, &version, super::rules::tests::CIDR),
+                super::rules::tests::plan_with(c, &version, super::rules::tests::EVERY_SETTING),
             ));
         }
     }

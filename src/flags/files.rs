@@ -139,6 +139,12 @@ pub struct KubeletConfiguration {
     /// A field from 1.27.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub container_runtime_endpoint: Option<String>,
+    /// In every v1beta1 release (1.10+).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub protect_kernel_defaults: Option<bool>,
+    /// A field from 1.31.
+    #[serde(rename = "failCgroupV1", skip_serializing_if = "Option::is_none")]
+    pub fail_cgroup_v1: Option<bool>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -174,6 +180,10 @@ pub struct KubeletConfig<'a> {
     pub secure: Option<&'a Path>,
     /// Set where the version reads the CRI endpoint from the file (1.27+).
     pub runtime_endpoint: Option<&'a str>,
+    /// `KUBE_KUBELET_PROTECT_KERNEL_DEFAULTS`, when set.
+    pub protect_kernel_defaults: Option<bool>,
+    /// `KUBE_KUBELET_FAIL_CGROUPV1`, when set and the version has the field (1.31+).
+    pub fail_cgroup_v1: Option<bool>,
 }
 
 /// The kubelet's `KubeletConfiguration`.
@@ -212,6 +222,8 @@ pub fn kubelet_config(c: &KubeletConfig<'_>) -> KubeletConfiguration {
         authentication,
         authorization,
         container_runtime_endpoint: c.runtime_endpoint.map(str::to_owned),
+        protect_kernel_defaults: c.protect_kernel_defaults,
+        fail_cgroup_v1: c.fail_cgroup_v1,
     }
 }
 
@@ -270,7 +282,7 @@ pub fn proxy_api_version(minor: u32) -> Option<&'static str> {
     }
 }
 
-/// `KubeProxyConfiguration`: the same three fields in `componentconfig/v1alpha1` (1.7-1.8) and
+/// `KubeProxyConfiguration`: the same fields in `componentconfig/v1alpha1` (1.7-1.8) and
 /// `kubeproxy.config.k8s.io/v1alpha1` (1.9+).
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -281,14 +293,25 @@ pub struct KubeProxyConfiguration {
     pub hostname_override: String,
     #[serde(rename = "clusterCIDR", skip_serializing_if = "Option::is_none")]
     pub cluster_cidr: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub conntrack: Option<ProxyConntrack>,
 }
 
-/// A proxy configuration: the kubeconfig, the node's name and the pod network.
+/// `conntrack` of the proxy configuration: only the per-core limit, the rest is the default.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProxyConntrack {
+    pub max_per_core: u32,
+}
+
+/// A proxy configuration: the kubeconfig, the node's name, the pod network and the conntrack
+/// entries per core.
 pub fn proxy_config(
     api_version: &'static str,
     kubeconfig: &Path,
     hostname: &str,
     cluster_cidr: Option<String>,
+    conntrack_max_per_core: Option<u32>,
 ) -> KubeProxyConfiguration {
     KubeProxyConfiguration {
         api_version,
@@ -298,6 +321,7 @@ pub fn proxy_config(
         },
         hostname_override: hostname.into(),
         cluster_cidr,
+        conntrack: conntrack_max_per_core.map(|max_per_core| ProxyConntrack { max_per_core }),
     }
 }
 
@@ -356,6 +380,8 @@ mod tests {
             cluster_dns: "172.22.0.10".parse().unwrap(),
             secure: Some(Path::new("/pki/ca.crt")),
             runtime_endpoint: Some("unix:///run/containerd/containerd.sock"),
+            protect_kernel_defaults: Some(true),
+            fail_cgroup_v1: Some(false),
         }));
         assert_eq!(secure["cgroupDriver"], "systemd");
         assert_eq!(secure["clusterDNS"], json!(["172.22.0.10"]));
@@ -368,13 +394,19 @@ mod tests {
             secure["containerRuntimeEndpoint"],
             "unix:///run/containerd/containerd.sock"
         );
+        assert_eq!(secure["protectKernelDefaults"], true);
+        assert_eq!(secure["failCgroupV1"], false);
         let insecure = parsed(&kubelet_config(&KubeletConfig {
             cluster_domain: "cluster.local",
             cluster_dns: "172.22.0.10".parse().unwrap(),
             secure: None,
             runtime_endpoint: None,
+            protect_kernel_defaults: None,
+            fail_cgroup_v1: None,
         }));
         assert!(insecure.get("cgroupDriver").is_none());
+        assert!(insecure.get("protectKernelDefaults").is_none());
+        assert!(insecure.get("failCgroupV1").is_none());
         assert!(insecure.get("containerRuntimeEndpoint").is_none());
         assert_eq!(insecure["authorization"]["mode"], "AlwaysAllow");
     }
@@ -397,6 +429,16 @@ mod tests {
         ] {
             assert_eq!(scheduler_api_version(minor), want, "1.{minor}");
         }
+    }
+
+    #[test]
+    fn proxy_conntrack_only_when_set() {
+        let kubeconfig = Path::new("/etc/kubernetes/proxy.conf");
+        let api = "kubeproxy.config.k8s.io/v1alpha1";
+        let zero = parsed(&proxy_config(api, kubeconfig, "10.0.0.5", None, Some(0)));
+        assert_eq!(zero["conntrack"], json!({"maxPerCore": 0}));
+        let unset = parsed(&proxy_config(api, kubeconfig, "10.0.0.5", None, None));
+        assert!(unset.get("conntrack").is_none());
     }
 
     #[test]

@@ -239,6 +239,7 @@ pub fn compute(
     };
     let mut out = rules::Out::default();
     rules::component(&ctx, &mut out)?;
+    warnings.append(&mut out.warnings);
     if let Some(w) = plain_http_leader(component, minor, facts) {
         warnings.push(w);
     }

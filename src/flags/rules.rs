@@ -27,7 +27,11 @@
 //!   the flag was removed in 1.27), `--container-runtime-endpoint` as a flag until 1.26 and in
 //!   the config file (`containerRuntimeEndpoint`) from 1.27, where the flag is deprecated;
 //! - no klog flags (`--logtostderr` and friends were removed in 1.26) and no
-//!   `--pod-infra-container-image` (removed in 1.35).
+//!   `--pod-infra-container-image` (removed in 1.35);
+//! - the host settings, only where the release has a place for them (a warning otherwise):
+//!   kubelet `protectKernelDefaults` in the config file (`--protect-kernel-defaults` for
+//!   1.4-1.9) and `failCgroupV1` from 1.31; kube-proxy `conntrack.maxPerCore` in its config
+//!   file (`--conntrack-max-per-core` for 1.4-1.6), a 0 only from 1.9, which honours it.
 
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
@@ -35,6 +39,7 @@ use std::path::{Path, PathBuf};
 use super::Error;
 use super::files::{self, ClientCert, KubeletConfig};
 use super::{Ctx, Flag, GeneratedFile, Required};
+use crate::cgroup::FAIL_CGROUP_V1_FIELD_FROM;
 use crate::component::Component;
 use crate::env_vars as var;
 
@@ -47,6 +52,8 @@ pub struct Out {
     pub flags: Vec<Flag>,
     pub files: Vec<GeneratedFile>,
     pub required: Vec<Required>,
+    /// Settings this release has no place for, said once per plan.
+    pub warnings: Vec<String>,
 }
 
 impl Out {
@@ -77,6 +84,14 @@ impl Out {
 
     fn write(&mut self, path: PathBuf, content: String, why: String) {
         self.files.push(GeneratedFile { path, content, why });
+    }
+
+    /// A setting the release has no flag or field for: said, and nothing written.
+    fn ignored(&mut self, ctx: &Ctx<'_>, var: &str, why: String) {
+        self.warnings.push(format!(
+            "{} is ignored: {why} (see {EVIDENCE})",
+            ctx.from(var)
+        ));
     }
 }
 
@@ -459,6 +474,8 @@ fn kubelet(ctx: &Ctx<'_>, out: &mut Out) -> Result<(), Error> {
             &c.domain,
             [ctx.from(var::KUBE_CLUSTER_DOMAIN)],
         );
+        protect_kernel_defaults_flag(ctx, out);
+        fail_cgroup_v1_field(ctx, out);
         return Ok(());
     }
     let path = ctx.conf("kubelet-config.yaml");
@@ -468,11 +485,15 @@ fn kubelet(ctx: &Ctx<'_>, out: &mut Out) -> Result<(), Error> {
         out.require("kubelet config x509.clientCAFile", ca.clone());
     }
     let runtime_in_file = ctx.minor >= 27;
+    let protect_kernel_defaults = ctx.settings.host.protect_kernel_defaults;
+    let fail_cgroup_v1 = fail_cgroup_v1_field(ctx, out);
     let doc = files::kubelet_config(&KubeletConfig {
         cluster_domain: &c.domain,
         cluster_dns: c.dns,
         secure: secure.then_some(ca.as_path()),
         runtime_endpoint: runtime_in_file.then_some(c.runtime_endpoint.as_str()),
+        protect_kernel_defaults,
+        fail_cgroup_v1,
     });
     let mut why = vec![
         format!("clusterDNS {} ({})", c.dns, ctx.from(var::KUBE_CLUSTER_DNS)),
@@ -491,6 +512,18 @@ fn kubelet(ctx: &Ctx<'_>, out: &mut Out) -> Result<(), Error> {
         why.push(format!(
             "containerRuntimeEndpoint ({}; >= 1.27 reads it from the file)",
             ctx.from(var::KUBE_CONTAINER_RUNTIME_ENDPOINT)
+        ));
+    }
+    if let Some(v) = protect_kernel_defaults {
+        why.push(format!(
+            "protectKernelDefaults {v} ({})",
+            ctx.from(var::KUBE_KUBELET_PROTECT_KERNEL_DEFAULTS)
+        ));
+    }
+    if let Some(v) = fail_cgroup_v1 {
+        why.push(format!(
+            "failCgroupV1 {v} ({}; >= 1.{FAIL_CGROUP_V1_FIELD_FROM} has the field)",
+            ctx.from(var::KUBE_KUBELET_FAIL_CGROUPV1)
         ));
     }
     out.write(
@@ -526,17 +559,112 @@ fn kubelet(ctx: &Ctx<'_>, out: &mut Out) -> Result<(), Error> {
     Ok(())
 }
 
+/// `--protect-kernel-defaults` of a kubelet without a config file (1.4-1.9), from
+/// `KUBE_KUBELET_PROTECT_KERNEL_DEFAULTS`; older kubelets have no such flag.
+fn protect_kernel_defaults_flag(ctx: &Ctx<'_>, out: &mut Out) {
+    let name = var::KUBE_KUBELET_PROTECT_KERNEL_DEFAULTS;
+    match ctx.settings.host.protect_kernel_defaults {
+        Some(v) if ctx.minor >= 4 => out.flag(
+            "--protect-kernel-defaults",
+            v,
+            [
+                ctx.from(name),
+                "kubelet 1.4-1.9 has no config file to hold protectKernelDefaults".to_string(),
+            ],
+        ),
+        Some(_) => out.ignored(
+            ctx,
+            name,
+            format!(
+                "kubelet 1.{} has no --protect-kernel-defaults (it arrived in 1.4) and sets the kernel tunables it wants",
+                ctx.minor
+            ),
+        ),
+        None => {}
+    }
+}
+
+/// `failCgroupV1` for the kubelet's config file, from `KUBE_KUBELET_FAIL_CGROUPV1`, where the
+/// release has the field (1.31+).
+fn fail_cgroup_v1_field(ctx: &Ctx<'_>, out: &mut Out) -> Option<bool> {
+    let value = ctx.settings.host.fail_cgroup_v1?;
+    if ctx.minor >= FAIL_CGROUP_V1_FIELD_FROM {
+        return Some(value);
+    }
+    out.ignored(
+        ctx,
+        var::KUBE_KUBELET_FAIL_CGROUPV1,
+        format!(
+            "kubelet 1.{} has no failCgroupV1 (it arrived in 1.{FAIL_CGROUP_V1_FIELD_FROM}) and starts on cgroup v1 hosts",
+            ctx.minor
+        ),
+    );
+    None
+}
+
+/// `KUBE_PROXY_CONNTRACK_MAX_PER_CORE` for a KubeProxyConfiguration of release 1.7+, and why.
+/// 1.7 and 1.8 read a 0 as unset and apply their default, which is what a 0 asks them not to.
+fn conntrack_field(ctx: &Ctx<'_>, out: &mut Out) -> Option<(u32, String)> {
+    let name = var::KUBE_PROXY_CONNTRACK_MAX_PER_CORE;
+    match ctx.settings.host.conntrack_max_per_core? {
+        0 if ctx.minor < 9 => {
+            out.ignored(
+                ctx,
+                name,
+                format!(
+                    "kube-proxy 1.{} replaces a conntrack.maxPerCore of 0 with its default 32768 and sets nf_conntrack_max anyway (1.9 honours 0, PR #55261)",
+                    ctx.minor
+                ),
+            );
+            None
+        }
+        0 => Some((
+            0,
+            format!(
+                "conntrack.maxPerCore 0 ({}): nf_conntrack_max is left as the host has it",
+                ctx.from(name)
+            ),
+        )),
+        n => Some((n, format!("conntrack.maxPerCore {n} ({})", ctx.from(name)))),
+    }
+}
+
+/// `--conntrack-max-per-core` of a kube-proxy on flags (before 1.7), from 1.4.
+fn conntrack_flag(ctx: &Ctx<'_>, out: &mut Out) {
+    let name = var::KUBE_PROXY_CONNTRACK_MAX_PER_CORE;
+    match ctx.settings.host.conntrack_max_per_core {
+        Some(n) if ctx.minor >= 4 => {
+            let mut why = vec![ctx.from(name)];
+            if n == 0 {
+                why.push("0: nf_conntrack_max is left as the host has it".into());
+            }
+            out.flag("--conntrack-max-per-core", n, why);
+        }
+        Some(_) => out.ignored(
+            ctx,
+            name,
+            format!(
+                "kube-proxy 1.{} has no --conntrack-max-per-core (it arrived in 1.4; 1.3 patch releases carry it through PR #29068, give it with KUBE_PROXY_EXTRA_ARGS there)",
+                ctx.minor
+            ),
+        ),
+        None => {}
+    }
+}
+
 fn proxy(ctx: &Ctx<'_>, out: &mut Out) -> Result<(), Error> {
     let cidr = ctx.settings.cluster.cluster_cidr;
     if let Some(api_version) = files::proxy_api_version(ctx.minor) {
         let (ip, ip_why) = node_ip(ctx, "--config")?;
         let (kubeconfig, server) = node_kubeconfig(ctx, out, "--config", "proxy")?;
         let path = ctx.conf("proxy-config.yaml");
+        let conntrack = conntrack_field(ctx, out);
         let doc = files::proxy_config(
             api_version,
             &kubeconfig,
             &ip.to_string(),
             cidr.map(|c| c.to_string()),
+            conntrack.as_ref().map(|(n, _)| *n),
         );
         let mut why = vec![
             format!(
@@ -550,6 +678,9 @@ fn proxy(ctx: &Ctx<'_>, out: &mut Out) -> Result<(), Error> {
                 "clusterCIDR {cidr} ({})",
                 ctx.from(var::KUBE_CLUSTER_CIDR)
             ));
+        }
+        if let Some((_, conntrack_why)) = conntrack {
+            why.push(conntrack_why);
         }
         out.write(
             path.clone(),
@@ -576,6 +707,7 @@ fn proxy(ctx: &Ctx<'_>, out: &mut Out) -> Result<(), Error> {
     if let (Some(cidr), 3..) = (cidr, ctx.minor) {
         out.flag("--cluster-cidr", cidr, [ctx.from(var::KUBE_CLUSTER_CIDR)]);
     }
+    conntrack_flag(ctx, out);
     Ok(())
 }
 
@@ -825,12 +957,167 @@ pub(crate) mod tests {
             (Proxy, "v1.27.0", "proxy-config.yaml", "/apiVersion", json!("kubeproxy.config.k8s.io/v1alpha1")),
             (Proxy, "v1.36.4", "proxy.conf", "/clusters/0/cluster/server", json!("https://10.0.0.1:6443")),
             (Proxy, "v1.36.4", "proxy.conf", "/users/0/user/client-key", json!("/etc/kubernetes/pki/proxy.key")),
+            // The host settings unset: each component's default stands.
+            (Kubelet, "v1.36.4", "kubelet-config.yaml", "/failCgroupV1", Value::Null),
+            (Kubelet, "v1.36.4", "kubelet-config.yaml", "/protectKernelDefaults", Value::Null),
+            (Proxy, "v1.36.4", "proxy-config.yaml", "/conntrack", Value::Null),
         ];
         for (component, version, file, pointer, want) in table {
             let d = doc(&plan(component, version), file);
             let got = d.pointer(pointer).cloned().unwrap_or(Value::Null);
             assert_eq!(got, want, "{component} {version} {file} {pointer}");
         }
+    }
+
+    /// Settings a table row adds to `KUBE_ARCH` and `KUBE_VERSION`.
+    type Vars = &'static [(&'static str, &'static str)];
+    /// Arguments, flag names or variable names a table row lists.
+    type Names = &'static [&'static str];
+
+    /// A container node's host settings, as kind sets them: cgroup v1 allowed, the kernel's
+    /// tunables refused rather than changed, nf_conntrack_max left alone.
+    pub(crate) const HOST: Vars = &[
+        ("KUBE_KUBELET_FAIL_CGROUPV1", "false"),
+        ("KUBE_KUBELET_PROTECT_KERNEL_DEFAULTS", "true"),
+        ("KUBE_PROXY_CONNTRACK_MAX_PER_CORE", "0"),
+    ];
+
+    /// Every setting that reaches a flag or field, for the evidence test (a conntrack limit that
+    /// 1.7 and 1.8 write too).
+    pub(crate) const EVERY_SETTING: Vars = &[
+        ("KUBE_CLUSTER_CIDR", "10.244.0.0/16"),
+        ("KUBE_KUBELET_FAIL_CGROUPV1", "false"),
+        ("KUBE_KUBELET_PROTECT_KERNEL_DEFAULTS", "true"),
+        ("KUBE_PROXY_CONNTRACK_MAX_PER_CORE", "65536"),
+    ];
+
+    /// The host settings at each boundary: (component, version, settings, arguments wanted, flag
+    /// names absent, the settings a warning names because the release has no place for them).
+    #[test]
+    fn host_settings_at_version_boundaries() {
+        const PER_CORE: Vars = &[("KUBE_PROXY_CONNTRACK_MAX_PER_CORE", "65536")];
+        const KEEP_TUNABLES: Vars = &[("KUBE_KUBELET_PROTECT_KERNEL_DEFAULTS", "false")];
+        const FAIL: &str = "KUBE_KUBELET_FAIL_CGROUPV1";
+        const PROTECT: &str = "KUBE_KUBELET_PROTECT_KERNEL_DEFAULTS";
+        const CONNTRACK: &str = "KUBE_PROXY_CONNTRACK_MAX_PER_CORE";
+        #[rustfmt::skip]
+        let table: &[(Component, &str, Vars, Names, Names, Names)] = &[
+            (Kubelet, "v1.3.10", HOST, &[], &["--protect-kernel-defaults", "--fail-cgroupv1"], &[PROTECT, FAIL]),
+            (Kubelet, "v1.4.0", HOST, &["--protect-kernel-defaults=true"], &["--fail-cgroupv1"], &[FAIL]),
+            (Kubelet, "v1.4.0", KEEP_TUNABLES, &["--protect-kernel-defaults=false"], &[], &[]),
+            (Kubelet, "v1.9.11", HOST, &["--protect-kernel-defaults=true", "--cluster-dns=172.22.0.10"], &["--config"], &[FAIL]),
+            (Kubelet, "v1.10.0", HOST, &["--config=/etc/kubernetes/kubelet-config.yaml"], &["--protect-kernel-defaults"], &[FAIL]),
+            (Kubelet, "v1.30.0", HOST, &[], &["--protect-kernel-defaults", "--fail-cgroupv1"], &[FAIL]),
+            (Kubelet, "v1.31.0", HOST, &[], &["--protect-kernel-defaults", "--fail-cgroupv1"], &[]),
+            (Kubelet, "v1.36.4", HOST, &["--config=/etc/kubernetes/kubelet-config.yaml"], &["--protect-kernel-defaults", "--fail-cgroupv1"], &[]),
+            (Kubelet, "v1.36.4", &[], &[], &["--protect-kernel-defaults"], &[]),
+            (Proxy, "v1.3.10", HOST, &["--master=http://10.0.0.1:9090"], &["--conntrack-max-per-core"], &[CONNTRACK]),
+            (Proxy, "v1.4.0", HOST, &["--conntrack-max-per-core=0"], &["--config"], &[]),
+            (Proxy, "v1.6.13", PER_CORE, &["--conntrack-max-per-core=65536"], &["--config"], &[]),
+            (Proxy, "v1.7.0", HOST, &["--config=/etc/kubernetes/proxy-config.yaml"], &["--conntrack-max-per-core"], &[CONNTRACK]),
+            (Proxy, "v1.8.15", HOST, &[], &["--conntrack-max-per-core"], &[CONNTRACK]),
+            (Proxy, "v1.8.15", PER_CORE, &[], &["--conntrack-max-per-core"], &[]),
+            (Proxy, "v1.9.0", HOST, &[], &["--conntrack-max-per-core"], &[]),
+            (Proxy, "v1.36.4", HOST, &["--config=/etc/kubernetes/proxy-config.yaml"], &["--conntrack-max-per-core"], &[]),
+        ];
+        for (component, version, extra, want, absent, warned) in table {
+            let p = plan_with(*component, version, extra);
+            let args = p.args();
+            for w in *want {
+                assert!(
+                    args.contains(&w.to_string()),
+                    "{component} {version}: missing {w} in {args:?}"
+                );
+            }
+            for a in *absent {
+                assert!(
+                    !names(&p).iter().any(|n| n == a),
+                    "{component} {version}: unexpected {a} in {args:?}"
+                );
+            }
+            for var in [FAIL, PROTECT, CONNTRACK] {
+                let n = p.warnings.iter().filter(|w| w.contains(var)).count();
+                let want = usize::from(warned.contains(&var));
+                assert_eq!(n, want, "{component} {version} {var}: {:?}", p.warnings);
+            }
+        }
+    }
+
+    /// The documents with host settings: (component, version, settings, file, JSON pointer,
+    /// value; `null` for absent).
+    #[test]
+    fn host_settings_in_config_documents() {
+        use serde_json::{Value, json};
+        const PER_CORE: Vars = &[("KUBE_PROXY_CONNTRACK_MAX_PER_CORE", "65536")];
+        #[rustfmt::skip]
+        let table: Vec<(Component, &str, Vars, &str, &str, Value)> = vec![
+            (Kubelet, "v1.10.0", HOST, "kubelet-config.yaml", "/protectKernelDefaults", json!(true)),
+            (Kubelet, "v1.10.0", HOST, "kubelet-config.yaml", "/failCgroupV1", Value::Null),
+            (Kubelet, "v1.30.0", HOST, "kubelet-config.yaml", "/failCgroupV1", Value::Null),
+            (Kubelet, "v1.31.0", HOST, "kubelet-config.yaml", "/failCgroupV1", json!(false)),
+            (Kubelet, "v1.35.0", HOST, "kubelet-config.yaml", "/failCgroupV1", json!(false)),
+            (Kubelet, "v1.36.4", HOST, "kubelet-config.yaml", "/failCgroupV1", json!(false)),
+            (Kubelet, "v1.36.4", HOST, "kubelet-config.yaml", "/protectKernelDefaults", json!(true)),
+            (Kubelet, "v1.36.4", &[("KUBE_KUBELET_FAIL_CGROUPV1", "true")], "kubelet-config.yaml", "/failCgroupV1", json!(true)),
+            (Proxy, "v1.7.0", PER_CORE, "proxy-config.yaml", "/conntrack/maxPerCore", json!(65536)),
+            (Proxy, "v1.7.0", HOST, "proxy-config.yaml", "/conntrack", Value::Null),
+            (Proxy, "v1.8.15", HOST, "proxy-config.yaml", "/conntrack", Value::Null),
+            (Proxy, "v1.9.0", HOST, "proxy-config.yaml", "/conntrack/maxPerCore", json!(0)),
+            (Proxy, "v1.36.4", HOST, "proxy-config.yaml", "/conntrack", json!({"maxPerCore": 0})),
+            (Proxy, "v1.36.4", PER_CORE, "proxy-config.yaml", "/conntrack/maxPerCore", json!(65536)),
+        ];
+        for (component, version, extra, file, pointer, want) in table {
+            let d = doc(&plan_with(component, version, extra), file);
+            let got = d.pointer(pointer).cloned().unwrap_or(Value::Null);
+            assert_eq!(got, want, "{component} {version} {file} {pointer}");
+        }
+    }
+
+    #[test]
+    fn explain_says_where_each_host_setting_came_from() {
+        let p = plan_with(Kubelet, "v1.36.4", HOST);
+        let why = &doc_why(&p, "kubelet-config.yaml");
+        assert!(
+            why.contains("failCgroupV1 false (KUBE_KUBELET_FAIL_CGROUPV1 from the environment"),
+            "{why}"
+        );
+        assert!(
+            why.contains(
+                "protectKernelDefaults true (KUBE_KUBELET_PROTECT_KERNEL_DEFAULTS from the environment)"
+            ),
+            "{why}"
+        );
+        let p = plan_with(Proxy, "v1.36.4", HOST);
+        let why = &doc_why(&p, "proxy-config.yaml");
+        assert!(
+            why.contains("conntrack.maxPerCore 0 (KUBE_PROXY_CONNTRACK_MAX_PER_CORE from the environment): nf_conntrack_max is left"),
+            "{why}"
+        );
+        let p = plan_with(Kubelet, "v1.9.11", HOST);
+        let flag = p
+            .flags
+            .iter()
+            .find(|f| f.name == "--protect-kernel-defaults")
+            .unwrap();
+        assert_eq!(
+            flag.why[0],
+            "KUBE_KUBELET_PROTECT_KERNEL_DEFAULTS from the environment"
+        );
+        let p = plan_with(Kubelet, "v1.30.0", HOST);
+        assert_eq!(
+            p.warnings,
+            [
+                "KUBE_KUBELET_FAIL_CGROUPV1 from the environment is ignored: kubelet 1.30 has no failCgroupV1 (it arrived in 1.31) and starts on cgroup v1 hosts (see docs/flags.md)"
+            ]
+        );
+    }
+
+    fn doc_why(p: &Plan, name: &str) -> String {
+        p.files
+            .iter()
+            .find(|f| f.path.ends_with(name))
+            .map(|f| f.why.clone())
+            .unwrap_or_else(|| panic!("{} {}: no {name}", p.component, p.version))
     }
 
     #[test]
