@@ -630,6 +630,31 @@ fn doctor_warns_on_expiring_and_fails_on_expired_or_missing_certificates() {
 }
 
 #[test]
+fn doctor_fails_kubelet_1_36_on_cgroup_v1_unless_the_setting_allows_it() {
+    let Some(node) = Node::new() else { return };
+    if !crate::exec::fake_cgroup_v1(node.root()) {
+        return;
+    }
+    let r = node.doctor(&["kubelet"], &[]);
+    assert_eq!(r.exit(), Some(1), "{}", r.out);
+    let (finding, hint) = r.expect("cgroup", "cgroup v1", "fail");
+    assert!(
+        finding.contains("refuses to start on cgroup v1"),
+        "{finding}"
+    );
+    assert!(hint.contains("KUBE_KUBELET_FAIL_CGROUPV1=false"), "{hint}");
+    assert!(!hint.contains("--fail-cgroupv1"), "{hint}");
+
+    // Allowed: a warning with a hint, and nothing else fails because of it.
+    let r = node.doctor(&["kubelet"], &[("KUBE_KUBELET_FAIL_CGROUPV1", "false")]);
+    let (finding, hint) = r.expect("cgroup", "cgroup v1", "warn");
+    assert!(finding.contains("deprecated cgroup version"), "{finding}");
+    assert!(hint.contains("unified"), "{hint}");
+    assert_eq!(r.checks("cgroup").len(), 1, "{}", r.out);
+    assert_eq!(r.exit(), Some(0), "{}", r.out);
+}
+
+#[test]
 fn doctor_reports_an_invalid_setting_as_a_failed_check_and_stops_there() {
     let Some(node) = Node::new() else { return };
     let r = node.doctor(

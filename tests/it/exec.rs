@@ -91,17 +91,30 @@ impl Node {
         component: &str,
         extra: &[&str],
     ) -> (u32, Option<(u32, Vec<String>)>, std::process::Output) {
+        self.exec_with(component, extra, &[])
+    }
+
+    /// [`Node::exec`] with `env` added to the process environment.
+    pub(crate) fn exec_with(
+        &self,
+        component: &str,
+        extra: &[&str],
+        env: &[(&str, &str)],
+    ) -> (u32, Option<(u32, Vec<String>)>, std::process::Output) {
         let _ = fs::remove_file(self.record_file());
         let mut args = vec!["exec", component];
         if !extra.is_empty() {
             args.push("--");
             args.extend(extra);
         }
-        let mut cmd = self
+        let mut kb = self
             .kb()
             .args(&args)
-            .env("FAKE_RECORD", self.record_file().display().to_string())
-            .command();
+            .env("FAKE_RECORD", self.record_file().display().to_string());
+        for (k, v) in env {
+            kb = kb.env(k, *v);
+        }
+        let mut cmd = kb.command();
         let child = cmd
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -460,4 +473,136 @@ fn flags_json_and_explain_name_the_sources() {
         "{}",
         explain.stdout
     );
+}
+
+/// Makes the sandbox's `/sys/fs/cgroup` a tmpfs, which is what a cgroup v1 (legacy or hybrid)
+/// host mounts there; `false` when this machine has no tmpfs to point at. Not the host's own
+/// hierarchy: `ip netns exec` mounts a sysfs of its own over `/sys`.
+pub(crate) fn fake_cgroup_v1(root: &Path) -> bool {
+    let tmpfs = ["/dev/shm", "/run"].into_iter().find(|dir| {
+        nix::sys::statfs::statfs(*dir)
+            .is_ok_and(|fs| fs.filesystem_type() == nix::sys::statfs::TMPFS_MAGIC)
+    });
+    let Some(tmpfs) = tmpfs else {
+        eprintln!("skipped: no tmpfs to stand in for a cgroup v1 hierarchy");
+        return false;
+    };
+    let dir = root.join("sys/fs");
+    fs::create_dir_all(&dir).unwrap();
+    std::os::unix::fs::symlink(tmpfs, dir.join("cgroup")).unwrap();
+    true
+}
+
+/// The log lines of `stderr` at `level` (`WARN`, `ERROR`) that mention `needle`.
+fn log_lines<'a>(stderr: &'a str, level: &str, needle: &str) -> Vec<&'a str> {
+    stderr
+        .lines()
+        .filter(|l| l.contains(level) && l.contains(needle))
+        .collect()
+}
+
+#[test]
+fn exec_kubelet_on_cgroup_v1_errors_by_default_and_warns_once_when_allowed() {
+    let node = Node::new(VERSION, &["kubelet"]);
+    if !fake_cgroup_v1(node.root()) {
+        return;
+    }
+    // The default: kubelet 1.36 refuses cgroup v1, and exec says why before it starts it.
+    let (_, record, output) = node.exec("kubelet", &[]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        record.is_some(),
+        "the kubelet decides, exec starts it\n{stderr}"
+    );
+    let errors = log_lines(&stderr, "ERROR", "cgroup v1");
+    assert_eq!(errors.len(), 1, "{stderr}");
+    assert!(
+        errors[0].contains("KUBE_KUBELET_FAIL_CGROUPV1=false"),
+        "the hint names the setting: {stderr}"
+    );
+    assert!(!stderr.contains("--fail-cgroupv1"), "{stderr}");
+
+    // KUBE_KUBELET_FAIL_CGROUPV1=false: written into the kubelet's file, one warning, no error.
+    let (_, record, output) =
+        node.exec_with("kubelet", &[], &[("KUBE_KUBELET_FAIL_CGROUPV1", "false")]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(record.is_some(), "{stderr}");
+    assert!(log_lines(&stderr, "ERROR", "").is_empty(), "{stderr}");
+    let warnings = log_lines(&stderr, "WARN", "cgroup");
+    assert_eq!(warnings.len(), 1, "{stderr}");
+    assert!(
+        warnings[0].contains("deprecated cgroup version") && warnings[0].contains("cgroup v1"),
+        "{stderr}"
+    );
+    let config: serde_json::Value = serde_json::from_str(
+        &fs::read_to_string(node.root().join("etc/kubernetes/kubelet-config.yaml")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(config["failCgroupV1"], false, "{config}");
+}
+
+#[test]
+fn host_settings_reach_the_files_and_explain_names_their_origin() {
+    let node = Node::new(VERSION, &["kubelet", "kube-proxy"]);
+    node.write(
+        "etc/kube-bootstrap.env",
+        "KUBE_KUBELET_PROTECT_KERNEL_DEFAULTS=yes\nKUBE_PROXY_CONNTRACK_MAX_PER_CORE=0\n",
+    );
+    let out = node
+        .kb()
+        .env("KUBE_KUBELET_FAIL_CGROUPV1", "false")
+        .args(&["flags", "kubelet", "--explain"])
+        .run();
+    out.success();
+    assert!(
+        out.stdout
+            .contains("failCgroupV1 false (KUBE_KUBELET_FAIL_CGROUPV1 from the environment"),
+        "{out}"
+    );
+    assert!(
+        out.stdout.contains(
+            "protectKernelDefaults true (KUBE_KUBELET_PROTECT_KERNEL_DEFAULTS from config file"
+        ),
+        "{out}"
+    );
+    let out = node.kb().args(&["flags", "kube-proxy", "--json"]).run();
+    out.success();
+    let plan: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let file = plan["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["path"].as_str().unwrap().ends_with("proxy-config.yaml"))
+        .unwrap();
+    assert!(
+        file["why"]
+            .as_str()
+            .unwrap()
+            .contains("conntrack.maxPerCore 0 (KUBE_PROXY_CONNTRACK_MAX_PER_CORE from config file"),
+        "{file}"
+    );
+    let doc: serde_json::Value = serde_json::from_str(file["content"].as_str().unwrap()).unwrap();
+    assert_eq!(doc["conntrack"], serde_json::json!({"maxPerCore": 0}));
+
+    // A release without the field: one warning, and nothing written.
+    let out = node
+        .kb()
+        .version("v1.30.14")
+        .env("KUBE_KUBELET_FAIL_CGROUPV1", "false")
+        .args(&["flags", "kubelet", "--explain"])
+        .run();
+    out.success();
+    let warned: Vec<_> = out
+        .stderr
+        .lines()
+        .filter(|l| l.contains("WARN") && l.contains("KUBE_KUBELET_FAIL_CGROUPV1"))
+        .collect();
+    assert_eq!(warned.len(), 1, "{out}");
+    assert!(
+        out.stdout
+            .contains("# warning: KUBE_KUBELET_FAIL_CGROUPV1 from the environment is ignored: kubelet 1.30 has no failCgroupV1"),
+        "{out}"
+    );
+    assert!(!out.stdout.contains("failCgroupV1 false"), "{out}");
 }
