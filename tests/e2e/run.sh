@@ -81,6 +81,9 @@ eval "$(bash "$here/build-deps.sh" --print)"
 phase images
 bash "$here/build-images.sh" >/dev/null
 eval "$(bash "$here/build-images.sh" --print)"
+E2E_SANDBOX_IMAGE=$E2E_PAUSE_IMAGE
+E2E_TEST_IMAGE=$E2E_BUSYBOX_IMAGE
+E2E_IMAGE_ARCHIVES="$E2E_PAUSE_ARCHIVE $E2E_BUSYBOX_ARCHIVE"
 phase
 
 held=0

@@ -207,14 +207,16 @@ run_cluster() {
 
   phase checks
   check "$version: /readyz is ok over TLS" readyz_ok
-  check "$version: the controller-manager and the scheduler hold their leases" leases_held
-  check "$version: the default ServiceAccount exists" k get serviceaccount default
+  check "$version: the controller-manager and the scheduler hold their leases" \
+    wait_until 120 "the leases" leases_held
+  check "$version: the default ServiceAccount exists" \
+    wait_until 120 "the default ServiceAccount" k get serviceaccount default
   check "$version: node $E2E_LEADER_IP is Ready" node_ready
-  pod e2e-hello "echo \"hello from a pod of kube-bootstrap's e2e\"" >/dev/null
-  check "$version: a pod runs to completion" wait_until 120 "pod e2e-hello" pod_succeeded e2e-hello
+  check "$version: a pod runs to completion" eval \
+    'pod e2e-hello "echo \"hello from a pod of kube-bootstrap'"'"'s e2e\"" && wait_until 120 "pod e2e-hello" pod_succeeded e2e-hello'
   check "$version: kubectl logs returns its output (apiserver to kubelet TLS)" hello_logs
-  pod e2e-sleeper "sleep 3600" Always >/dev/null
-  check "$version: kubectl exec into a running pod" eval 'wait_until 120 "pod e2e-sleeper" pod_running e2e-sleeper && exec_works'
+  check "$version: kubectl exec into a running pod" eval \
+    'pod e2e-sleeper "sleep 3600" Always && wait_until 120 "pod e2e-sleeper" pod_running e2e-sleeper && exec_works'
   check "$version: a pod's service-account token and ca.crt reach the API over https" service_account_works
   check "$version: kube-bootstrap doctor on the node has no failure" doctor_clean
 
@@ -222,7 +224,8 @@ run_cluster() {
   mirror_down
   on leader systemctl restart "${units[@]/%/.service}"
   check "$version: with the mirror gone, every unit restarts and the cluster comes back" eval \
-    'wait_until 300 "/readyz after the restart" readyz_ok && wait_until 300 "Ready after the restart" node_ready && units_active &&
+    'wait_until 300 "/readyz after the restart" readyz_ok && wait_until 300 "Ready after the restart" node_ready &&
+     wait_until 120 "every unit to be active again" units_active &&
      pod e2e-after-restart "echo back" && wait_until 120 "pod e2e-after-restart" pod_succeeded e2e-after-restart'
   [ "$held" = "$total" ] || debug_dump
 }
