@@ -216,7 +216,7 @@ run_cluster() {
     'pod e2e-hello "echo \"hello from a pod of kube-bootstrap'"'"'s e2e\"" && wait_until 120 "pod e2e-hello" pod_succeeded e2e-hello'
   check "$version: kubectl logs returns its output (apiserver to kubelet TLS)" hello_logs
   check "$version: kubectl exec into a running pod" eval \
-    'pod e2e-sleeper "sleep 3600" Always && wait_until 120 "pod e2e-sleeper" pod_running e2e-sleeper && exec_works'
+    'pod e2e-sleeper "trap \"exit 0\" TERM; sleep 3600 & wait" Always && wait_until 120 "pod e2e-sleeper" pod_running e2e-sleeper && exec_works'
   check "$version: a pod's service-account token and ca.crt reach the API over https" service_account_works
   check "$version: kube-bootstrap doctor on the node has no failure" doctor_clean
 
