@@ -9,6 +9,7 @@
 # KUBE_E2E_CACHE      where built binaries and images live (default /var/cache/kube-bootstrap-e2e)
 # KUBE_E2E_KEEP=1     leave the cluster running; writes WORKDIR/cluster.env, torn down by
 #                     `bash tests/e2e/down.sh WORKDIR`
+# KUBE_E2E_BENCH_OUT  append the bring-up's bench rows (markdown) to this file (bench/run.sh)
 # KUBE_BOOTSTRAP_SKIP_E2E=1   skip it, saying so
 #
 # Last line: "e2e: N/M checks hold"; exit status 0 only when all hold.

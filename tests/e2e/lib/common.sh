@@ -2,7 +2,8 @@
 
 say() { echo "e2e: $*" >&2; }
 
-# wait_until SECONDS WHAT COMMAND...: polls COMMAND every second; fails after SECONDS.
+# wait_until SECONDS WHAT COMMAND...: polls COMMAND every E2E_POLL seconds (default 1); fails
+# after SECONDS.
 wait_until() {
   local limit=$1 what=$2 deadline
   shift 2
@@ -12,7 +13,7 @@ wait_until() {
       say "timed out after ${limit}s waiting for $what"
       return 1
     fi
-    sleep 1
+    sleep "${E2E_POLL:-1}"
   done
 }
 
