@@ -1,6 +1,7 @@
 //! Holds the rules to their evidence: `docs/flags.md` lists every flag and config field each
 //! release gets and the flags each release deprecates; the README's release table is checked
-//! against it. Test-only.
+//! against it, and every `ran:` mark (a row the e2e test passed to real components) names full
+//! releases inside its row's range that its settings emit the row for. Test-only.
 
 use std::collections::BTreeMap;
 
@@ -18,6 +19,7 @@ struct Row {
     from: u32,
     to: u32,
     items: Vec<String>,
+    checked: String,
 }
 
 /// A row of the deprecation table.
@@ -82,6 +84,7 @@ fn evidence() -> Vec<Row> {
                 from: minor(from),
                 to: minor(to),
                 items: ticked(&cells[2]),
+                checked: cells[4].clone(),
             }
         })
         .collect()
@@ -138,6 +141,22 @@ fn subject_of(doc: &Value) -> String {
     }
 }
 
+/// What a plan emits: (component, flag name) and (document subject, field path) pairs.
+fn emitted(plan: &Plan) -> Vec<(String, String)> {
+    let mut out: Vec<_> = plan
+        .flags
+        .iter()
+        .map(|f| (plan.component.name().to_string(), f.name.clone()))
+        .collect();
+    for file in &plan.files {
+        let doc: Value = serde_json::from_str(&file.content).unwrap();
+        let mut paths = Vec::new();
+        leaves(&doc, "", &mut paths);
+        out.extend(paths.into_iter().map(|p| (subject_of(&doc), p)));
+    }
+    out
+}
+
 /// Every plan for every release 1.0-1.36, with `KUBE_CLUSTER_CIDR` and the host settings set so
 /// that their flags and fields show.
 fn all_plans() -> Vec<(u32, Plan)> {
@@ -188,18 +207,8 @@ fn every_evidence_row_is_emitted_somewhere_in_its_range() {
     let plans = all_plans();
     let mut seen: BTreeMap<(String, String), Vec<u32>> = BTreeMap::new();
     for (m, plan) in &plans {
-        for flag in &plan.flags {
-            seen.entry((plan.component.name().to_string(), flag.name.clone()))
-                .or_default()
-                .push(*m);
-        }
-        for file in &plan.files {
-            let doc: Value = serde_json::from_str(&file.content).unwrap();
-            let mut paths = Vec::new();
-            leaves(&doc, "", &mut paths);
-            for p in paths {
-                seen.entry((subject_of(&doc), p)).or_default().push(*m);
-            }
+        for key in emitted(plan) {
+            seen.entry(key).or_default().push(*m);
         }
     }
     for r in &rows {
@@ -276,6 +285,111 @@ fn readme_release_table_agrees_with_the_evidence() {
                         "README says {components:?} 1.{m} get {name}; docs/flags.md does not"
                     );
                 }
+            }
+        }
+    }
+}
+
+/// The settings tests/e2e/lib/seed.sh gives its node (`KUBE_KUBELET_FAIL_CGROUPV1` on a host
+/// with cgroup v1 controllers, as the marked runs had).
+const E2E_SETTINGS: &[(&str, &str)] = &[
+    ("KUBE_CLUSTER_CIDR", "10.244.0.0/16"),
+    ("KUBE_KUBELET_PROTECT_KERNEL_DEFAULTS", "true"),
+    ("KUBE_PROXY_CONNTRACK_MAX_PER_CORE", "0"),
+    ("KUBE_KUBELET_FAIL_CGROUPV1", "false"),
+];
+
+/// The releases the `ran: vA, vB and vC e2e` mark of a Checked cell names (none without one).
+fn ran(checked: &str) -> Vec<&str> {
+    checked
+        .split(';')
+        .map(str::trim)
+        .filter(|part| part.starts_with("ran"))
+        .flat_map(|part| {
+            let list = part
+                .strip_prefix("ran: ")
+                .and_then(|l| l.strip_suffix(" e2e"))
+                .unwrap_or_else(|| panic!("a mark reads 'ran: vA and vB e2e', not {part:?}"));
+            list.split(", ").flat_map(|v| v.split(" and "))
+        })
+        .collect()
+}
+
+/// `v1.Y.Z` to Y; None unless a full release of major version 1.
+fn full_release(v: &str) -> Option<u32> {
+    let parts: Vec<&str> = v.strip_prefix('v')?.split('.').collect();
+    let numeric = |p: &&str| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit());
+    if parts.len() != 3 || !parts.iter().all(numeric) || parts[0] != "1" {
+        return None;
+    }
+    parts[1].parse().ok()
+}
+
+#[test]
+fn full_release_takes_only_v1_y_z() {
+    assert_eq!(full_release("v1.34.12"), Some(34));
+    assert_eq!(full_release("v1.0.0"), Some(0));
+    for bad in [
+        "1.34.12",
+        "v1.34",
+        "v1.34.x",
+        "v1.34.+1",
+        "v2.0.0",
+        "v1.34.12-rc.0",
+        "v1..1",
+    ] {
+        assert_eq!(full_release(bad), None, "{bad}");
+    }
+}
+
+#[test]
+fn ran_marks_name_full_releases_inside_their_rows() {
+    assert_eq!(
+        ran("read; ran: v1.34.12 and v1.36.5 e2e"),
+        ["v1.34.12", "v1.36.5"]
+    );
+    assert_eq!(
+        ran("read; ran: v1.1.0, v1.2.0 and v1.3.0 e2e"),
+        ["v1.1.0", "v1.2.0", "v1.3.0"]
+    );
+    assert!(ran("read in part").is_empty());
+    let mut by_release: BTreeMap<&str, Vec<&Row>> = BTreeMap::new();
+    let rows = evidence();
+    for r in &rows {
+        for v in ran(&r.checked) {
+            let m = full_release(v).unwrap_or_else(|| {
+                panic!(
+                    "{} 1.{}-1.{}: {v:?} is not a full vX.Y.Z",
+                    r.subject, r.from, r.to
+                )
+            });
+            assert!(
+                (r.from..=r.to).contains(&m),
+                "{} 1.{}-1.{} says it ran on {v}, outside its releases",
+                r.subject,
+                r.from,
+                r.to
+            );
+            by_release.entry(v).or_default().push(r);
+        }
+    }
+    assert!(
+        by_release.values().map(Vec::len).sum::<usize>() >= 20,
+        "no ran marks parsed"
+    );
+    // A mark holds only for what the e2e's settings make the rules emit at that release.
+    for (v, marked) in by_release {
+        let got: Vec<_> = Component::ALL
+            .into_iter()
+            .flat_map(|c| emitted(&super::rules::tests::plan_with(c, v, E2E_SETTINGS)))
+            .collect();
+        for r in marked {
+            for item in &r.items {
+                assert!(
+                    got.iter().any(|(s, i)| *s == r.subject && i == item),
+                    "docs/flags.md says {} {item} ran on {v}; the e2e's settings do not emit it",
+                    r.subject
+                );
             }
         }
     }
