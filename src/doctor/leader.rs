@@ -1,10 +1,12 @@
-//! The leader and its apiserver: `LEADER_ENDPOINT` is set, the port accepts connections, and
-//! the apiserver answers `/readyz` (or `/healthz` before 1.16).
+//! The leader and its apiserver: `LEADER_ENDPOINT` is set, the port accepts connections, the
+//! apiserver answers `/readyz` (or `/healthz` before 1.16), and which release its `/version`
+//! says it runs (the reference for the version-skew check of a node's components).
 
 use crate::env_vars as var;
 use crate::flags;
 use crate::node::{Endpoint, NodeFacts};
 use crate::settings::Settings;
+use crate::skew::{self, Minor};
 
 use super::probe::{Http, TIMEOUT, connect, excerpt};
 use super::report::Findings;
@@ -16,8 +18,17 @@ fn apiserver_url(settings: &Settings, endpoint: &Endpoint) -> (String, u16) {
     (flags::node_apiserver_url(settings, endpoint), port)
 }
 
-/// `http` is `None` with `--offline`: the endpoint is read, nothing is probed.
-pub fn check(settings: &Settings, facts: &NodeFacts, http: Option<&mut Http>, f: &mut Findings) {
+/// The release the leader's apiserver says it runs: its minor and `gitVersion`.
+pub type Live = (Minor, String);
+
+/// `http` is `None` with `--offline`: the endpoint is read, nothing is probed. Returns the
+/// apiserver's release when it answered `/version`.
+pub fn check(
+    settings: &Settings,
+    facts: &NodeFacts,
+    http: Option<&mut Http>,
+    f: &mut Findings,
+) -> Option<Live> {
     let leader = match &facts.leader {
         Ok(known) => known,
         Err(e) => {
@@ -27,7 +38,7 @@ pub fn check(settings: &Settings, facts: &NodeFacts, http: Option<&mut Http>, f:
                 var::KUBE_LEADER_FILE
             );
             f.fail("leader", e.to_string(), hint);
-            return;
+            return None;
         }
     };
     let (url, port) = apiserver_url(settings, &leader.value);
@@ -58,9 +69,7 @@ pub fn check(settings: &Settings, facts: &NodeFacts, http: Option<&mut Http>, f:
             }
         ),
     );
-    let Some(http) = http else {
-        return;
-    };
+    let http = http?;
     let host = leader.value.host.as_str();
     match connect(host, port, TIMEOUT) {
         Ok((addr, took)) => f.ok(
@@ -73,7 +82,7 @@ pub fn check(settings: &Settings, facts: &NodeFacts, http: Option<&mut Http>, f:
                 format!("cannot connect to {host} port {port} within {} s: {why}", TIMEOUT.as_secs()),
                 "check that kube-apiserver runs on the leader, that LEADER_ENDPOINT is its address, and that no firewall drops the port".to_string(),
             );
-            return;
+            return None;
         }
     }
     let ca = http.ca.clone();
@@ -85,7 +94,7 @@ pub fn check(settings: &Settings, facts: &NodeFacts, http: Option<&mut Http>, f:
                 format!("health not checked: {why}"),
                 "fix KUBE_CA_FILE or the cluster's ca.crt so that an HTTP client can be built",
             );
-            return;
+            return None;
         }
     };
     let mut path = "/readyz";
@@ -119,6 +128,36 @@ pub fn check(settings: &Settings, facts: &NodeFacts, http: Option<&mut Http>, f:
                 "check that the apiserver serves on that port: 'journalctl -u kube-apiserver' on the leader".to_string()
             },
         ),
+    }
+    // Anonymous requests may read /version (the 'system:public-info-viewer' binding).
+    match client.get(&format!("{url}/version")) {
+        Ok((200, body)) => match skew::parse_version(body.as_bytes()) {
+            Ok(live) => Some(live),
+            Err(why) => {
+                f.warn(
+                    "skew",
+                    format!("GET {url}/version: {why}"),
+                    "the skew of this node's components against the apiserver is not checked",
+                );
+                None
+            }
+        },
+        Ok((status, body)) => {
+            f.warn(
+                "skew",
+                format!("GET {url}/version: {status}: {}", excerpt(&body)),
+                "the skew of this node's components against the apiserver is not checked",
+            );
+            None
+        }
+        Err(why) => {
+            f.warn(
+                "skew",
+                format!("GET {url}/version failed: {why}"),
+                "the skew of this node's components against the apiserver is not checked",
+            );
+            None
+        }
     }
 }
 

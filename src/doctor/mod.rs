@@ -166,8 +166,9 @@ fn check_node(settings: &Settings, components: &[Component], offline: bool, f: &
         }
     };
     let mut http = Http::new(settings.path(settings.cluster.pki_dir.join("ca.crt")));
+    let mut live = None;
     if node_side {
-        leader::check(settings, &facts, (!offline).then_some(&mut http), f);
+        live = leader::check(settings, &facts, (!offline).then_some(&mut http), f);
         if let Some(d) = &discovery {
             node::check(settings, &facts, d, f);
         }
@@ -180,7 +181,7 @@ fn check_node(settings: &Settings, components: &[Component], offline: bool, f: &
         cgroup::check(settings, f);
     }
     binaries::check(settings, components, f);
-    releases::check(settings, components, f);
+    releases::check(settings, components, live.as_ref(), f);
     let plans = files::plans(settings, components, &facts, f);
     files::check(settings, &plans, f);
     cluster::check(&plans, apiserver_cert(settings, &facts), f);

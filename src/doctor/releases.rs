@@ -1,34 +1,45 @@
-//! Installed releases: the copies kept for an offline rollback and the disk they use, and on
-//! the leader, the version skew between the installed control-plane binaries.
+//! Installed releases: the copies kept for an offline rollback and the disk they use, and the
+//! version skew of the installed components against the apiserver: the one installed here (on
+//! the leader), else the one the leader's `/version` says runs (on a worker).
 
 use crate::component::{Component, Fetchable};
 use crate::fetch::{self, Paths, Record};
 use crate::kube_version::KubeVersion;
 use crate::settings::Settings;
+use crate::shown;
 use crate::skew;
 
+use super::leader::Live;
 use super::report::Findings;
 
-pub fn check(settings: &Settings, components: &[Component], f: &mut Findings) {
+/// `live` is the release the leader's apiserver reported, when doctor probed it.
+pub fn check(settings: &Settings, components: &[Component], live: Option<&Live>, f: &mut Findings) {
     kept(settings, components, f);
-    control_plane_skew(settings, f);
+    skew_check(settings, live, f);
 }
 
-/// On a node with an installed apiserver: every other installed component against it.
-fn control_plane_skew(settings: &Settings, f: &mut Findings) {
+/// Every installed component against the installed apiserver, or else against the running one.
+fn skew_check(settings: &Settings, live: Option<&Live>, f: &mut Findings) {
     let minor = |r: &Record| {
         r.version
             .parse::<KubeVersion>()
             .ok()
             .map(|v| (v.major, v.minor))
     };
-    let Some(api) = installed(settings, Component::Apiserver) else {
-        return;
+    let (api_minor, api_version) = match installed(settings, Component::Apiserver) {
+        Some(api) => match minor(&api) {
+            Some(m) => (m, format!("kube-apiserver {}", api.version)),
+            None => return,
+        },
+        None => match live {
+            Some((m, git)) => (
+                *m,
+                format!("kube-apiserver {} (its /version)", shown::quote(git)),
+            ),
+            None => return,
+        },
     };
-    let Some(api_minor) = minor(&api) else {
-        return;
-    };
-    let mut within = vec![format!("kube-apiserver {}", api.version)];
+    let mut within = vec![api_version.clone()];
     let mut failed = false;
     for c in [
         Component::ControllerManager,
@@ -53,10 +64,9 @@ fn control_plane_skew(settings: &Settings, f: &mut Findings) {
                 f.fail(
                     "skew",
                     format!(
-                        "installed {} {} {how} kube-apiserver {} ({})",
+                        "installed {} {} {how} {api_version} ({})",
                         c.binary(),
                         r.version,
-                        api.version,
                         skew::policy(c)
                     ),
                     format!(

@@ -5,7 +5,10 @@
 #
 #   bash tests/e2e/run.sh
 #
-# KUBE_E2E_VERSIONS   releases to run, space-separated (default: one current release)
+# KUBE_E2E_VERSIONS   control-plane releases to run, space-separated (default: one current release)
+# KUBE_E2E_NODES      2 (default): a leader and a worker that joins it; 1: the leader alone
+# KUBE_E2E_OLD_VERSION, KUBE_E2E_NEW_VERSION   the two-node run's older worker release and the
+#                     control plane's upgrade (default v1.34.12 and v1.37.2)
 # KUBE_E2E_CACHE      where built binaries and images live (default /var/cache/kube-bootstrap-e2e)
 # KUBE_E2E_KEEP=1     leave the cluster running; writes WORKDIR/cluster.env, torn down by
 #                     `bash tests/e2e/down.sh WORKDIR`
@@ -28,6 +31,17 @@ fi
 default_version=v1.36.5
 versions=${KUBE_E2E_VERSIONS:-$default_version}
 keep=${KUBE_E2E_KEEP:-}
+# Two nodes by default (a leader and a worker that joins it); 1 for the leader alone.
+nodes=${KUBE_E2E_NODES:-2}
+# The two-node run's worker starts on E2E_OLD under the control plane's release, and the
+# control plane is upgraded to E2E_NEW at the end.
+E2E_OLD=${KUBE_E2E_OLD_VERSION:-v1.34.12}
+E2E_NEW=${KUBE_E2E_NEW_VERSION:-v1.37.2}
+case $nodes in 1 | 2) ;; *)
+  say "KUBE_E2E_NODES='$nodes': expected 1 (the leader alone) or 2 (a leader and a worker)"
+  exit 2
+  ;;
+esac
 
 # --- what the host must offer ------------------------------------------------------------------
 missing=()
@@ -69,12 +83,16 @@ fi
 . "$here/lib/cluster.sh"
 # shellcheck source=tests/e2e/lib/leader.sh
 . "$here/lib/leader.sh"
+# shellcheck source=tests/e2e/lib/worker.sh
+. "$here/lib/worker.sh"
 
 # --- build (cached) -----------------------------------------------------------------------------
 phase build
 (cd "$repo" && cargo build --release --locked --quiet)
 bin=$repo/target/release/kube-bootstrap
-for version in $versions; do
+builds=$versions
+[ "$nodes" = 1 ] || builds="$builds $E2E_OLD $E2E_NEW"
+for version in $(tr ' ' '\n' <<<"$builds" | sort -u); do
   bash "$here/build-kubernetes.sh" "$version"
 done
 bash "$here/build-deps.sh" >/dev/null
@@ -94,11 +112,14 @@ check() {
   local what=$1
   shift
   total=$((total + 1))
+  echo "== check: $what" >>"$work/checks.log"
   if "$@" >>"$work/checks.log" 2>&1; then
     held=$((held + 1))
     say "ok    $what"
   else
-    say "FAIL  $what (see $work/checks.log)"
+    say "FAIL  $what"
+    sed -n '/^== check: /h; /^== check: /!H; ${x; p}' "$work/checks.log" | tail -n 25 | sed 's/^/    | /' >&2
+    [ -z "${live:-}" ] || debug_dump
   fi
 }
 

@@ -9,9 +9,12 @@
 E2E_LAN_NET=10.213.0
 E2E_LAN_GW=$E2E_LAN_NET.1
 E2E_LEADER_IP=$E2E_LAN_NET.10
+E2E_WORKER_IP=$E2E_LAN_NET.11
 E2E_MIRROR_URL=http://$E2E_LAN_GW:8088
-E2E_POD_SUBNET=10.244.0.0/24
 E2E_CLUSTER_CIDR=10.244.0.0/16
+# Each node's pods, routed between the nodes by the test (no overlay network).
+E2E_LEADER_PODS=10.244.0.0/24
+E2E_WORKER_PODS=10.244.1.0/24
 
 state_set() { echo "$1=${2@Q}" >>"$work/state.env"; }
 

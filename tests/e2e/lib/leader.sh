@@ -10,17 +10,20 @@ k() { ip netns exec "$id-leader" "$KUBECTL" --kubeconfig "$work/admin.kubeconfig
 
 readyz_ok() { [ "$(k get --raw /readyz 2>/dev/null)" = ok ]; }
 
+# node_ready [NODE-IP]: the node (default the leader) is Ready.
 node_ready() {
-  [ "$(k get node "$E2E_LEADER_IP" -o 'jsonpath={.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null)" = True ]
+  [ "$(k get node "${1:-$E2E_LEADER_IP}" -o 'jsonpath={.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null)" = True ]
 }
 
 pod_phase() { k get pod "$1" -o 'jsonpath={.status.phase}' 2>/dev/null; }
 pod_succeeded() { [ "$(pod_phase "$1")" = Succeeded ]; }
 pod_running() { [ "$(pod_phase "$1")" = Running ]; }
 
-# pod NAME IMAGE-COMMAND...: a pod of the test image that runs COMMAND (sh -c) and stops.
+# pod NAME SCRIPT [RESTART [NODE-IP]]: a pod of the test image that runs SCRIPT (sh -c), on
+# NODE-IP when given.
 pod() {
-  local name=$1 script=$2 restart=${3:-Never}
+  local name=$1 script=$2 restart=${3:-Never} node=${4:-} selector=
+  [ -z "$node" ] || selector="nodeSelector: { kubernetes.io/hostname: \"$node\" }"
   k apply -f - <<EOF
 apiVersion: v1
 kind: Pod
@@ -28,6 +31,7 @@ metadata:
   name: $name
 spec:
   restartPolicy: $restart
+  $selector
   terminationGracePeriodSeconds: 1
   containers:
   - name: main
@@ -106,10 +110,12 @@ export_admin_kubeconfig() {
   chmod 0600 "$work/admin.kubeconfig"
 }
 
+# units_active [NODE [UNIT...]]: each unit (default: the five) is active on NODE (default leader).
 units_active() {
-  local unit
-  for unit in "${units[@]}"; do
-    [ "$(on leader systemctl is-active "$unit")" = active ] || return 1
+  local node=${1:-leader} unit
+  shift || true
+  for unit in "${@:-${units[@]}}"; do
+    [ "$(on "$node" systemctl is-active "$unit")" = active ] || return 1
   done
 }
 
@@ -143,16 +149,34 @@ for line in open(units):
 EOF
 }
 
+# debug_dump: what a failed check needs, for every node that is up: kubectl describe of the
+# nodes and of pods not running, each unit's journal and doctor's report. All of it goes to
+# $work/debug.log; the last lines of each part are shown.
 debug_dump() {
+  local node unit
   {
-    echo "== units"
-    on leader systemctl --no-pager list-units --all 'kube-*' etcd.service containerd.service || true
-    for unit in "${units[@]}" etcd containerd; do
-      echo "== journal of $unit"
-      on leader journalctl --no-pager -n 60 -u "$unit" || true
+    echo "== kubectl describe nodes"
+    k describe nodes 2>&1 | tail -n 40
+    echo "== pods"
+    k get pods -A -o wide 2>&1
+    for pod in $(k get pods --field-selector=status.phase!=Running,status.phase!=Succeeded -o name 2>/dev/null); do
+      echo "== kubectl describe $pod"
+      k describe "$pod" 2>&1 | tail -n 15
+    done
+    for node in $(compgen -v node_pid_); do
+      node=${node#node_pid_}
+      exited "$(node_pid "$node")" && continue
+      for unit in "${units[@]}" etcd containerd; do
+        [ "$(on "$node" systemctl is-enabled "$unit" 2>/dev/null || true)" != "" ] || continue
+        echo "== $node: journalctl -u $unit"
+        on "$node" journalctl --no-pager -n 25 -u "$unit" 2>&1 | cut -c1-300
+      done
+      echo "== $node: kube-bootstrap doctor"
+      on "$node" kube-bootstrap doctor 2>&1
     done
   } >>"$work/debug.log" 2>&1
-  say "journals of the node's units are in $work/debug.log"
+  tail -n 150 "$work/debug.log" | sed 's/^/    | /' >&2
+  say "the whole dump is in $work/debug.log"
 }
 
 write_cluster_env() {
@@ -160,9 +184,13 @@ write_cluster_env() {
     echo "# The e2e cluster kept by KUBE_E2E_KEEP=1; tear it down with: bash tests/e2e/down.sh $work"
     echo "KUBECTL=${KUBECTL@Q}"
     echo "KUBECONFIG=${work@Q}/admin.kubeconfig"
-    echo "E2E_NODES=leader"
-    echo "E2E_NETNS_LEADER=${id@Q}-leader"
-    echo "E2E_PID_LEADER=$(node_pid leader)"
+    local nodes=() node
+    for node in $(compgen -v node_pid_); do nodes+=("${node#node_pid_}"); done
+    printf 'E2E_NODES=%q\n' "${nodes[*]}"
+    for node in "${nodes[@]}"; do
+      echo "E2E_NETNS_${node^^}=${id@Q}-$node"
+      echo "E2E_PID_${node^^}=$(node_pid "$node")"
+    done
     echo "# e.g.: ip netns exec \$E2E_NETNS_LEADER \$KUBECTL --kubeconfig \$KUBECONFIG get nodes"
     echo "#       nsenter -t \$E2E_PID_LEADER -m -u -n -p -C systemctl status kube-kubelet"
   } >"$work/cluster.env"
@@ -203,13 +231,15 @@ run_cluster() {
   # The mirror, as the README's air-gapped section makes one: `mirror` through fetch's verified
   # download, from the build cache laid out like dl.k8s.io, writing the release's pins.
   : >"$work/empty.env"
+  local releases=(--kube-version "$version")
+  if [ "$nodes" -ge 2 ]; then releases+=(--kube-version "$E2E_OLD" --kube-version "$E2E_NEW"); fi
   "$bin" --config "$work/empty.env" -q mirror "$work/mirror" --mirror "file://$E2E_CACHE/mirror" \
-    --kube-version "$version" --arch amd64
+    "${releases[@]}" --arch amd64
   net_up
   net_node leader "$E2E_LEADER_IP"
   mirror_up "$work/mirror"
   mkdir -p "$work/leader"
-  seed_node "$work/leader/seed" leader "$version"
+  seed_node "$work/leader/seed" leader "$version" "$E2E_LEADER_PODS"
   node_start leader
   on leader systemctl start etcd.service containerd.service
   local image
@@ -217,10 +247,11 @@ run_cluster() {
     on leader "$(in_node "$E2E_CONTAINERD_BIN")/ctr" -n k8s.io images import "$(in_node "$image")" >/dev/null
   done
   on leader kube-bootstrap pki init
-  on leader systemctl start kube-network-env.service
+  # The units as the README deploys them: enabled, and started now.
+  on leader systemctl enable --now kube-network-env.service
   # systemd's timestamps are CLOCK_MONOTONIC, which the node shares with the host.
   t_start=$(monotonic_usec)
-  on leader systemctl start --no-block "${units[@]/%/.service}"
+  on leader systemctl enable --now --no-block "${units[@]/%/.service}"
   E2E_POLL=0.1 wait_until 300 "the apiserver's /readyz" eval 'export_admin_kubeconfig && readyz_ok' || {
     debug_dump
     return 1
@@ -255,5 +286,5 @@ run_cluster() {
     'wait_until 300 "/readyz after the restart" readyz_ok && wait_until 300 "Ready after the restart" node_ready &&
      wait_until 120 "every unit to be active again" units_active &&
      pod e2e-after-restart "echo back" && wait_until 120 "pod e2e-after-restart" pod_succeeded e2e-after-restart'
-  [ "$held" = "$total" ] || debug_dump
+  if [ "$nodes" -ge 2 ]; then two_nodes "$version"; fi
 }

@@ -1,7 +1,8 @@
 # Sourced by run.sh: the files a node boots with (its SEED, copied over / by node.sh).
 #
-# seed_node DIR NAME VERSION  writes DIR/{etc,opt} for a leader node that runs all five
-# components. Inside the node, the e2e cache is at /run/e2e/cache (read-only).
+# seed_node DIR NAME VERSION SUBNET  writes DIR/{etc,opt} for a node of release VERSION whose
+# pods get addresses from SUBNET. Inside the node, the e2e cache is at /run/e2e/cache
+# (read-only). A leader and a worker get the same files; which units start makes the role.
 #
 # Needs: bin (kube-bootstrap), repo, E2E_CACHE, E2E_CONTAINERD_BIN, E2E_ETCD, E2E_LAN_GW,
 # E2E_MIRROR_URL, E2E_POD_SUBNET, E2E_CLUSTER_CIDR, work.
@@ -9,7 +10,7 @@
 in_node() { echo "/run/e2e/cache${1#"$E2E_CACHE"}"; }
 
 seed_node() {
-  local dir=$1 name=$2 version=$3 unit ctrd etcd
+  local dir=$1 name=$2 version=$3 subnet=$4 unit ctrd etcd
   ctrd=$(in_node "$E2E_CONTAINERD_BIN")
   # CAP_SYS_RESOURCE is bit 24 of the bounding set.
   E2E_RESTRICT_OOM=false
@@ -101,11 +102,11 @@ EOF
       "type": "bridge",
       "bridge": "cni0",
       "isGateway": true,
-      "ipMasq": true,
+      "ipMasq": false,
       "hairpinMode": true,
       "ipam": {
         "type": "host-local",
-        "ranges": [[{ "subnet": "$E2E_POD_SUBNET" }]],
+        "ranges": [[{ "subnet": "$subnet" }]],
         "routes": [{ "dst": "0.0.0.0/0" }]
       }
     },
@@ -116,19 +117,30 @@ EOF
 
   # The node's own files, as an operator writes them (the README's "Deploying the units").
   echo "LEADER_ENDPOINT=$E2E_LEADER_IP" >"$dir/etc/leader"
-  {
-    echo "# kube-bootstrap settings of the e2e node $name"
-    echo "KUBE_MIRRORS=$E2E_MIRROR_URL"
-    echo "KUBE_CLUSTER_CIDR=$E2E_CLUSTER_CIDR"
-    # The node's /proc/sys shows the kubelet's values (node.sh): it checks, never writes.
-    echo "KUBE_KUBELET_PROTECT_KERNEL_DEFAULTS=true"
-    # nf_conntrack_max is machine-wide: kube-proxy leaves it alone, as in kind's nodes.
-    echo "KUBE_PROXY_CONNTRACK_MAX_PER_CORE=0"
-    if [ "$(stat -fc %T /sys/fs/cgroup)" != cgroup2fs ]; then
-      echo "# This host runs cgroup v1 controllers (hybrid): a 1.35+ kubelet starts only when told."
-      echo "KUBE_KUBELET_FAIL_CGROUPV1=false"
-    fi
-    cat "$work/mirror/$version/pins-amd64.env"
-  } >"$dir/etc/kube-bootstrap.env"
+  node_env "$name" "$version" >"$dir/etc/kube-bootstrap.env"
   chmod 0600 "$dir/etc/kube-bootstrap.env"
+}
+
+# node_env NAME VERSION: the node's /etc/kube-bootstrap.env for VERSION: the test's settings,
+# then the release's pins file as `mirror` wrote it (the README's upgrade: change KUBE_VERSION
+# and the pins together).
+node_env() {
+  local name=$1 version=$2
+  echo "# kube-bootstrap settings of the e2e node $name"
+  echo "KUBE_MIRRORS=$E2E_MIRROR_URL"
+  echo "KUBE_CLUSTER_CIDR=$E2E_CLUSTER_CIDR"
+  # The node's /proc/sys shows the kubelet's values (node.sh): it checks, never writes.
+  echo "KUBE_KUBELET_PROTECT_KERNEL_DEFAULTS=true"
+  # nf_conntrack_max is machine-wide: kube-proxy leaves it alone, as in kind's nodes.
+  echo "KUBE_PROXY_CONNTRACK_MAX_PER_CORE=0"
+  if [ "$(stat -fc %T /sys/fs/cgroup)" != cgroup2fs ]; then
+    echo "# This host runs cgroup v1 controllers (hybrid): a 1.35+ kubelet starts only when told."
+    echo "KUBE_KUBELET_FAIL_CGROUPV1=false"
+  fi
+  cat "$work/mirror/$version/pins-amd64.env"
+}
+
+# set_release NODE VERSION: rewrites the node's /etc/kube-bootstrap.env for VERSION.
+set_release() {
+  node_env "$1" "$2" | on "$1" sh -c 'umask 077 && cat >/etc/kube-bootstrap.env.new && mv /etc/kube-bootstrap.env.new /etc/kube-bootstrap.env'
 }
