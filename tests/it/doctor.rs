@@ -24,11 +24,13 @@ use crate::support::{Sandbox, VERSION, fake, kb};
 /// The node's address inside its namespace.
 const NODE_IP: &str = "10.213.0.2";
 
-/// An apiserver stand-in: answers `GET /readyz` with `status` (200 unless changed) and
-/// everything else with 404.
+/// An apiserver stand-in: answers `GET /readyz` with `status` (200 unless changed), `GET
+/// /version` with `version` (the installed kubelet's v1.36.4 unless changed), and everything
+/// else with 404.
 struct Apiserver {
     port: u16,
     status: Arc<AtomicU16>,
+    version: Arc<std::sync::Mutex<String>>,
 }
 
 impl Apiserver {
@@ -36,6 +38,8 @@ impl Apiserver {
         let port = listener.local_addr().unwrap().port();
         let status = Arc::new(AtomicU16::new(200));
         let answer = Arc::clone(&status);
+        let version = Arc::new(std::sync::Mutex::new("v1.36.4".to_string()));
+        let release = Arc::clone(&version);
         thread::spawn(move || {
             for stream in listener.incoming() {
                 let Ok(mut stream) = stream else { continue };
@@ -54,6 +58,13 @@ impl Apiserver {
                         200 => (200, "ok".to_string()),
                         c => (c, "[-]etcd failed: reason withheld".to_string()),
                     }
+                } else if request.starts_with("GET /version ") {
+                    let git = release.lock().unwrap().clone();
+                    let minor = git.split('.').nth(1).unwrap_or("0").to_string();
+                    let body = format!(
+                        r#"{{"major":"1","minor":"{minor}","gitVersion":"{git}","platform":"linux/amd64"}}"#
+                    );
+                    (200, body)
                 } else {
                     (404, "not found".to_string())
                 };
@@ -64,7 +75,11 @@ impl Apiserver {
                 );
             }
         });
-        Apiserver { port, status }
+        Apiserver {
+            port,
+            status,
+            version,
+        }
     }
 }
 
@@ -352,6 +367,27 @@ fn doctor_passes_a_healthy_worker_and_exits_0() {
         ),
         "{out}"
     );
+}
+
+#[test]
+fn doctor_on_a_worker_checks_skew_against_the_apiservers_version() {
+    let Some(node) = Node::new() else { return };
+    let r = node.doctor(&["kubelet"], &[]);
+    r.expect(
+        "skew",
+        "within the version-skew policy: kube-apiserver v1.36.4 (its /version), kubelet v1.36.4",
+        "ok",
+    );
+    // A leader older than the installed kubelet: the policy is broken, both versions named.
+    *node.apiserver.version.lock().unwrap() = "v1.35.2".to_string();
+    let r = node.doctor(&["kubelet"], &[]);
+    assert_eq!(r.exit(), Some(1), "{}", r.out);
+    let (finding, hint) = r.expect("skew", "installed kubelet v1.36.4 is newer than", "fail");
+    assert!(
+        finding.contains("kube-apiserver v1.35.2 (its /version)"),
+        "{finding}"
+    );
+    assert!(hint.contains("KUBE_VERSION="), "{hint}");
 }
 
 #[test]
