@@ -90,6 +90,17 @@ fi
 phase build
 (cd "$repo" && cargo build --release --locked --quiet)
 bin=$repo/target/release/kube-bootstrap
+minor() { cut -d. -f2 <<<"$1"; }
+if [ "$nodes" = 2 ]; then
+  for version in $versions; do
+    if (($(minor "$version") <= $(minor "$E2E_OLD") || $(minor "$version") >= $(minor "$E2E_NEW"))); then
+      say "KUBE_E2E_VERSIONS: $version is no control plane for the two-node run, whose worker starts on"
+      say "$E2E_OLD and whose control plane is upgraded to $E2E_NEW: expected a minor between them"
+      say "(or KUBE_E2E_NODES=1, or KUBE_E2E_OLD_VERSION / KUBE_E2E_NEW_VERSION)"
+      exit 2
+    fi
+  done
+fi
 builds=$versions
 [ "$nodes" = 1 ] || builds="$builds $E2E_OLD $E2E_NEW"
 for version in $(tr ' ' '\n' <<<"$builds" | sort -u); do
