@@ -86,10 +86,6 @@ fi
 # shellcheck source=tests/e2e/lib/worker.sh
 . "$here/lib/worker.sh"
 
-# --- build (cached) -----------------------------------------------------------------------------
-phase build
-(cd "$repo" && cargo build --release --locked --quiet)
-bin=$repo/target/release/kube-bootstrap
 minor() { cut -d. -f2 <<<"$1"; }
 if [ "$nodes" = 2 ]; then
   for version in $versions; do
@@ -101,6 +97,11 @@ if [ "$nodes" = 2 ]; then
     fi
   done
 fi
+
+# --- build (cached) -----------------------------------------------------------------------------
+phase build
+(cd "$repo" && cargo build --release --locked --quiet)
+bin=$repo/target/release/kube-bootstrap
 builds=$versions
 [ "$nodes" = 1 ] || builds="$builds $E2E_OLD $E2E_NEW"
 for version in $(tr ' ' '\n' <<<"$builds" | sort -u); do
