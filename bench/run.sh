@@ -75,7 +75,7 @@ python3 "$here/bench/bench.py" --kb "$kb" --work "$work" --mirror "http://127.0.
 # Ready, split into kube-bootstrap's part and the components' own start, in the same run.
 # Skipped by --smoke (CI runs the e2e test itself) and by KUBE_BENCH_E2E=0.
 if [ "$smoke" = 0 ] && [ "${KUBE_BENCH_E2E:-1}" != 0 ]; then
-  KUBE_E2E_BENCH_OUT=$work/e2e.md bash "$here/tests/e2e/run.sh" >&2
+  KUBE_E2E_NODES=1 KUBE_E2E_BENCH_OUT=$work/e2e.md bash "$here/tests/e2e/run.sh" >&2
   {
     echo
     echo "## A real leader node (tests/e2e/run.sh)"
