@@ -278,6 +278,7 @@ run_cluster() {
     'pod e2e-sleeper "trap \"exit 0\" TERM; sleep 3600 & wait" Always && wait_until 120 "pod e2e-sleeper" pod_running e2e-sleeper && exec_works'
   check "$version: a pod's service-account token and ca.crt reach the API over https" service_account_works
   check "$version: kube-bootstrap doctor on the node has no failure" doctor_clean
+  check "$version: the leader listens only where the README's table of ports says" listeners_as_documented leader
 
   # The offline promise on real components: every unit restarts with the mirror gone.
   mirror_down
@@ -287,4 +288,43 @@ run_cluster() {
      wait_until 120 "every unit to be active again" units_active &&
      pod e2e-after-restart "echo back" && wait_until 120 "pod e2e-after-restart" pod_succeeded e2e-after-restart'
   if [ "$nodes" -ge 2 ]; then two_nodes "$version"; fi
+}
+
+# listeners_as_documented NODE: every listening TCP socket in the node's network namespace is a
+# row of the README's "Listening ports" table (process, address and port).
+listeners_as_documented() {
+  local node=$1
+  ip netns exec "$id-$node" ss -ltnpH >"$work/listeners-$node"
+  python3 - "$repo/README.md" "$work/listeners-$node" "$node" <<'PY'
+import re, sys
+readme, listeners, node = sys.argv[1], sys.argv[2], sys.argv[3]
+text = open(readme).read()
+section = text.split("### Listening ports", 1)[1].split("\n### ", 1)[0].split("\n**", 1)[0]
+allowed = []
+for row in section.splitlines():
+    cells = [c.strip() for c in row.strip().strip("|").split("|")]
+    if len(cells) != 4 or not cells[0].startswith("`") or cells[0].startswith("`-"):
+        continue
+    process = cells[0].strip("`")
+    where = cells[2]
+    if where not in ("every node", node):
+        continue
+    for addr in re.findall(r"`([^`]+)`", cells[1]):
+        allowed.append((process, addr))
+bad = []
+for line in open(listeners):
+    fields = line.split()
+    local, users = fields[3], " ".join(fields[5:])
+    procs = re.findall(r'\(\("([^"]+)"', users) or ["?"]
+    host, port = local.rsplit(":", 1)
+    host = host.strip("[]")
+    ok = any(p == procs[0] and (a == f"{host}:{port}" or a == f"{host}:*" or (a.startswith("*:") and host in ("*", "0.0.0.0", "::") and a == f"*:{port}")) for p, a in allowed)
+    print(("ok   " if ok else "NOT IN THE README ") + f"{procs[0]} {local}")
+    if not ok:
+        bad.append(local)
+if not allowed:
+    print("no table found in", readme)
+    sys.exit(1)
+sys.exit(1 if bad else 0)
+PY
 }

@@ -295,6 +295,7 @@ two_nodes() {
   check "a NodePort on the worker's address answers from the leader's namespace" nodeport_answers
   check "the worker's kubelet identity is refused another node's Secret and Node" node_identity_confined
   check "doctor on the worker: $E2E_OLD is within the skew policy of the $control apiserver" worker_doctor_skew_ok
+  check "the worker listens only where the README's table of ports says" listeners_as_documented worker
   phase "upgrade and rollback"
   check "the worker is upgraded from $E2E_OLD to $control by KUBE_VERSION and a restart" worker_upgraded
   check "fetch refuses a kubelet $E2E_NEW newer than the $control apiserver" skew_guard_refuses_newer
