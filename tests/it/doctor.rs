@@ -138,6 +138,8 @@ impl Node {
     fn install_bundle(&self, days: u32) {
         kb(self.leader.root())
             .env("KUBE_PKI_CERT_DAYS", days.to_string())
+            // Short-lived leaves need a renewal window shorter than their life.
+            .env("KUBE_PKI_RENEW_BEFORE", (days / 2).max(1).to_string())
             .args(&["pki", "node", NODE_IP, "--out", "/bundle.tar"])
             .run()
             .success();

@@ -292,7 +292,11 @@ fn rerun_changes_no_byte_and_a_moved_leader_reissues_only_the_apiserver_certific
 #[test]
 fn leaves_near_expiry_are_renewed_and_the_ca_and_service_account_key_never_touched() {
     let sb = leader(LEADER, LEADER_IP);
-    init(&sb).env("KUBE_PKI_CERT_DAYS", "10").run().success();
+    init(&sb)
+        .env("KUBE_PKI_CERT_DAYS", "10")
+        .env("KUBE_PKI_RENEW_BEFORE", "5")
+        .run()
+        .success();
     let first = snapshot(&sb);
     let check = kb(sb.root()).args(&["pki", "check"]).run();
     check.success();
