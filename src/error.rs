@@ -90,7 +90,11 @@ impl Error {
                 "{}; 'kube-bootstrap flags --explain' shows which flag needs which file",
                 missing.first().map_or_else(
                     || "run 'kube-bootstrap pki init' on the leader".into(),
-                    |(_, p)| pki::command_for(p)
+                    |(_, p, why)| if why == "missing" {
+                        pki::command_for(p)
+                    } else {
+                        pki::unusable_hint(p)
+                    }
                 )
             )),
             Error::Pki(e) => pki_hint(e),
@@ -134,6 +138,15 @@ fn pki_hint(e: &pki::Error) -> Option<String> {
         ),
         pki::Error::WrongNode { bundle, node, .. } => Some(format!(
             "on the leader, run 'kube-bootstrap pki node {node} --out FILE' and install that bundle (this one is for '{bundle}')"
+        )),
+        pki::Error::NotRegular { path }
+        | pki::Error::TooLarge { path, .. }
+        | pki::Error::Unreadable { path, .. } => Some(pki::unusable_hint(path)),
+        pki::Error::HalfPair { present, missing } => Some(pki::half_pair_hint(present, missing)),
+        pki::Error::CaKeyMismatch { key, cert } => Some(pki::ca_mismatch_hint(key, cert)),
+        pki::Error::NotVerified { path, .. } => Some(format!(
+            "another program may be writing '{}', or its disk is failing; run the command again once nothing else writes there",
+            crate::fsutil::parent(path).display()
         )),
         pki::Error::CheckFailed { .. } => {
             Some("the lines marked 'fail' above say what is wrong and what to do".into())

@@ -32,12 +32,13 @@ pub enum Error {
     },
 
     #[error(
-        "files the {component} flags point at are missing:{}",
+        "files the {component} flags point at are missing or unusable:{}",
         MissingList(missing)
     )]
     MissingFiles {
         component: &'static str,
-        missing: Vec<(String, PathBuf)>,
+        /// The flag, the file and what is wrong with it.
+        missing: Vec<(String, PathBuf, String)>,
     },
 
     #[error("cannot execute '{}'", path.display())]
@@ -48,12 +49,12 @@ pub enum Error {
     },
 }
 
-struct MissingList<'a>(&'a [(String, PathBuf)]);
+struct MissingList<'a>(&'a [(String, PathBuf, String)]);
 
 impl std::fmt::Display for MissingList<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        for (flag, path) in self.0 {
-            write!(f, "\n  - '{}' ({flag})", path.display())?;
+        for (flag, path, why) in self.0 {
+            write!(f, "\n  - '{}' ({flag}): {why}", path.display())?;
         }
         Ok(())
     }
@@ -78,7 +79,7 @@ pub fn run(
     let missing: Vec<_> = plan
         .missing_files()
         .into_iter()
-        .map(|r| (r.flag.clone(), r.path.clone()))
+        .map(|(r, why)| (r.flag.clone(), r.path.clone(), why))
         .collect();
     if !missing.is_empty() {
         return Err(Error::MissingFiles {

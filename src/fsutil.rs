@@ -178,6 +178,36 @@ pub fn read_bounded(path: &Path, max: u64) -> Result<Vec<u8>, BoundedReadError> 
     Ok(bytes)
 }
 
+/// [`read_bounded`] on a thread of its own, given up after `within`: a file on a hung mount
+/// blocks that thread (left to die with the process), never the caller past its deadline.
+pub fn read_bounded_within(
+    path: &Path,
+    max: u64,
+    within: std::time::Duration,
+) -> Result<Vec<u8>, BoundedReadError> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let owned = path.to_path_buf();
+    std::thread::spawn(move || drop(tx.send(read_bounded(&owned, max))));
+    rx.recv_timeout(within)
+        .unwrap_or_else(|_| Err(BoundedReadError::Io(io::ErrorKind::TimedOut.into())))
+}
+
+/// What is wrong with a file a program is about to be pointed at, found without blocking: it is
+/// opened non-blocking (a FIFO must not wait for a writer) and never read. `None` when it is a
+/// regular file this process can open for reading.
+pub fn unusable_file(path: &Path) -> Option<String> {
+    let opened = OpenOptions::new()
+        .read(true)
+        .custom_flags(nix::libc::O_NONBLOCK | nix::libc::O_CLOEXEC)
+        .open(path);
+    match opened.and_then(|f| f.metadata()) {
+        Ok(m) if m.is_file() => None,
+        Ok(_) => Some("not a regular file".into()),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Some("missing".into()),
+        Err(e) => Some(format!("cannot be opened: {e}")),
+    }
+}
+
 /// Unpredictable temporary names beside `path`: `.<name>.<random>.tmp`, without end.
 fn temp_names(path: &Path) -> impl Iterator<Item = PathBuf> {
     use rand_core::RngCore;
@@ -249,6 +279,26 @@ mod tests {
         let err = write_atomic_via(&outside, b"x", 0o644, [planted].into_iter()).unwrap_err();
         assert_eq!(err.source.kind(), io::ErrorKind::AlreadyExists);
         assert_eq!(fs::read(&outside).unwrap(), b"precious");
+    }
+
+    #[test]
+    fn unusable_file_refuses_fifos_and_devices_without_blocking() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("ca.crt");
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+        // No writer ever opens the FIFO: a blocking open would hang this test.
+        assert_eq!(unusable_file(&fifo).as_deref(), Some("not a regular file"));
+        assert_eq!(
+            unusable_file(Path::new("/dev/zero")).as_deref(),
+            Some("not a regular file")
+        );
+        assert_eq!(
+            unusable_file(&dir.path().join("nope")).as_deref(),
+            Some("missing")
+        );
+        let file = dir.path().join("ok");
+        fs::write(&file, b"x").unwrap();
+        assert_eq!(unusable_file(&file), None);
     }
 
     #[test]

@@ -113,7 +113,7 @@ pub fn check(settings: &Settings, plans: &[Plan], f: &mut Findings) {
 fn check_file(r: &Required, now: i64, warn_days: u32, f: &mut Findings) {
     let path = &r.path;
     let cert_hint = || crate::pki::command_for(path);
-    let bytes = match std::fs::read(path) {
+    let bytes = match super::cluster::read_pki_file(path) {
         Ok(b) => b,
         Err(e) => {
             f.fail(

@@ -174,7 +174,11 @@ fn fetch_one(settings: &Settings, component: Fetchable, progress_bar: bool) -> R
     }
     // Before a kubelet or kube-proxy changes: the leader's /version against the skew policy.
     if let Fetchable::Component(c) = component {
-        crate::skew::guard(settings, c)?;
+        crate::skew::guard(
+            settings,
+            c,
+            deadline.saturating_duration_since(Instant::now()),
+        )?;
     }
     // Going back to a kept release needs no network.
     if let Some(record) = releases::restore(settings, &paths, pin)? {

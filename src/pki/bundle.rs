@@ -43,6 +43,8 @@ pub fn node(settings: &Settings, node: &str, out: &Path) -> Result<Vec<Outcome>,
         });
     }
     let dir = settings.path(&settings.cluster.pki_dir);
+    // A `pki init` making the CA at the same time: wait for it, then read what it made.
+    let _lock = super::lock_dir(&dir)?;
     let ca = ensure_ca(settings, &dir, &mut Vec::new(), false)?;
     let Some(ca_key) = &ca.key_pem else {
         return Err(Error::NoCaKey {
@@ -54,7 +56,14 @@ pub fn node(settings: &Settings, node: &str, out: &Path) -> Result<Vec<Outcome>,
     files.insert("ca.crt", ca.cert_pem.clone().into_bytes());
     let mut identities = Vec::new();
     for leaf in node_leaves(&node.to_ascii_lowercase()) {
-        let (cert, key) = issue::leaf(&leaf, &ca.cert_pem, ca_key, None, settings.pki.cert_days)?;
+        let (cert, key) = issue::leaf(
+            &leaf,
+            &ca.cert_pem,
+            ca_key,
+            None,
+            settings.pki.cert_days,
+            ca.info.not_after,
+        )?;
         let (crt_name, key_name) = match leaf.name {
             "kubelet" => ("kubelet.crt", "kubelet.key"),
             _ => ("proxy.crt", "proxy.key"),
@@ -150,14 +159,12 @@ fn read_bundle(path: &Path, bytes: &[u8]) -> Result<BTreeMap<&'static str, Vec<u
 /// its files into `KUBE_PKI_DIR` with their modes, each only when it differs.
 pub fn install(settings: &Settings, file: &Path) -> Result<Vec<Outcome>, Error> {
     let path = settings.path(file);
-    let f = std::fs::File::open(&path).map_err(io_err("open", &path))?;
-    let mut bytes = Vec::new();
-    f.take(MAX_BUNDLE + 1)
-        .read_to_end(&mut bytes)
-        .map_err(io_err("read", &path))?;
-    if bytes.len() as u64 > MAX_BUNDLE {
-        return Err(bundle_err(&path, "larger than 1 MiB"));
-    }
+    // Bounded and non-blocking: a FIFO or a device given as FILE is refused, not read.
+    let bytes = super::files::read_bounded(&path, MAX_BUNDLE)?.ok_or_else(|| Error::Io {
+        action: "open",
+        path: path.clone(),
+        source: std::io::ErrorKind::NotFound.into(),
+    })?;
     let files = read_bundle(&path, &bytes)?;
     let text = |name: &str| String::from_utf8_lossy(&files[name]).into_owned();
     let parse = |name: &str| {
@@ -207,6 +214,7 @@ pub fn install(settings: &Settings, file: &Path) -> Result<Vec<Outcome>, Error> 
     }
     let dir = settings.path(&settings.cluster.pki_dir);
     std::fs::create_dir_all(&dir).map_err(io_err("create directory", &dir))?;
+    let _lock = super::lock_dir(&dir)?;
     let local_ca = dir.join("ca.crt");
     let replaces_ca = read_optional(&local_ca)?.is_some_and(|existing| existing != files["ca.crt"]);
     if replaces_ca && dir.join("ca.key").exists() {

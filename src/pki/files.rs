@@ -7,13 +7,58 @@ use std::path::Path;
 use super::{Error, io_err};
 use crate::x509::{self, CertInfo};
 
-/// Reads a file of `KUBE_PKI_DIR`; `None` when it does not exist.
+/// Largest file of `KUBE_PKI_DIR` read (an operator's CA bundle is a few KiB).
+pub(crate) const MAX_PKI_FILE: u64 = 1 << 20;
+
+/// Reads a file of `KUBE_PKI_DIR`; `None` when it does not exist. Bounded and non-blocking,
+/// like every file others could plant: a FIFO, a device or a huge file is an error naming it.
 pub(crate) fn read_optional(path: &Path) -> Result<Option<Vec<u8>>, Error> {
-    match fs::read(path) {
+    read_bounded(path, MAX_PKI_FILE)
+}
+
+/// [`read_optional`] with its own limit (a bundle).
+pub(crate) fn read_bounded(path: &Path, max: u64) -> Result<Option<Vec<u8>>, Error> {
+    use crate::fsutil::BoundedReadError;
+    match crate::fsutil::read_bounded(path, max) {
         Ok(b) => Ok(Some(b)),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(io_err("read", path)(e)),
+        Err(BoundedReadError::Io(e)) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(BoundedReadError::Io(e)) => Err(io_err("read", path)(e)),
+        Err(BoundedReadError::NotRegular) => Err(Error::NotRegular {
+            path: path.to_path_buf(),
+        }),
+        Err(BoundedReadError::TooLarge) => Err(Error::TooLarge {
+            path: path.to_path_buf(),
+            max,
+        }),
     }
+}
+
+/// An exclusive lock on `KUBE_PKI_DIR`, held while a command reads and writes it, so two
+/// `pki init`, `pki node` or `pki install` runs never mix their files.
+pub(crate) struct DirLock(#[allow(dead_code)] nix::fcntl::Flock<fs::File>);
+
+/// Takes the lock of `dir`, waiting for another pki command to finish. The `flock` is on the
+/// directory itself: no lock file to publish or clean up, and a read-only directory still
+/// locks (its commands then fail only if they need to write).
+pub(crate) fn lock_dir(dir: &Path) -> Result<DirLock, Error> {
+    use nix::fcntl::{Flock, FlockArg};
+    use std::os::unix::fs::OpenOptionsExt;
+    create_dir(dir)?;
+    let file = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(nix::libc::O_DIRECTORY | nix::libc::O_CLOEXEC)
+        .open(dir)
+        .map_err(io_err("open", dir))?;
+    let file = match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
+        Ok(lock) => return Ok(DirLock(lock)),
+        Err((file, nix::errno::Errno::EWOULDBLOCK)) => file,
+        Err((_, errno)) => return Err(io_err("lock", dir)(errno.into())),
+    };
+    tracing::info!(dir = %dir.display(), "another pki command is using this directory, waiting for it");
+    // pki is run by hand or by a oneshot unit: waiting for the other run is what is wanted.
+    Flock::lock(file, FlockArg::LockExclusive)
+        .map(DirLock)
+        .map_err(|(_, errno)| io_err("lock", dir)(errno.into()))
 }
 
 /// Writes `bytes` to `path` whole or not at all, with `mode`, through `fsutil::write_atomic`

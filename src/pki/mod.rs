@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 pub use bundle::{install, node};
-pub(crate) use files::{read_optional, write_file, write_if_changed};
+pub(crate) use files::{lock_dir, read_optional, write_file, write_if_changed};
 pub(crate) use init::ensure_ca;
 pub use init::init;
 pub(crate) use leaves::identity;
@@ -46,6 +46,14 @@ pub enum Error {
         #[source]
         source: io::Error,
     },
+    #[error("'{}' is not a regular file (a FIFO, a device or a directory); refusing to read it", path.display())]
+    NotRegular { path: PathBuf },
+    #[error("'{}' is larger than {max} bytes; refusing to read it", path.display())]
+    TooLarge { path: PathBuf, max: u64 },
+    #[error("'{}' does not match '{}': its public key is not the CA certificate's", key.display(), cert.display())]
+    CaKeyMismatch { key: PathBuf, cert: PathBuf },
+    #[error("'{}' was written but does not read back as {expected}", path.display())]
+    NotVerified { path: PathBuf, expected: String },
     #[error("cannot read '{}'", path.display())]
     Unreadable {
         path: PathBuf,
@@ -101,6 +109,48 @@ pub fn command_for(file: &Path) -> String {
         }
         _ => "run 'kube-bootstrap pki init' on the leader".into(),
     }
+}
+
+/// Whether a file of `KUBE_PKI_DIR` is one that is never re-made (the CA and the
+/// service-account key): a broken one is restored, not replaced.
+fn irreplaceable(name: &str) -> bool {
+    matches!(name, "ca.crt" | "ca.key" | "sa.key" | "sa.pub")
+}
+
+/// The one way out for a file of `KUBE_PKI_DIR` that is there but unusable (not a regular
+/// file, too large, garbage, truncated): shared by the errors of `pki` and by `pki check`.
+pub fn unusable_hint(path: &Path) -> String {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    if irreplaceable(&name) {
+        format!(
+            "restore '{}' from a backup; kube-bootstrap never replaces the cluster CA or the service-account key",
+            path.display()
+        )
+    } else {
+        format!("remove '{}', then {}", path.display(), command_for(path))
+    }
+}
+
+/// The way out for one half of a pair without the other.
+pub fn half_pair_hint(present: &Path, missing: &Path) -> String {
+    format!(
+        "restore '{}' from a backup; if nothing was ever issued with '{}' (an interrupted first 'kube-bootstrap pki init'), remove it and run 'kube-bootstrap pki init' again",
+        missing.display(),
+        present.display()
+    )
+}
+
+/// The way out for a CA key that is not the CA certificate's.
+pub fn ca_mismatch_hint(key: &Path, cert: &Path) -> String {
+    format!(
+        "restore the key that belongs to '{}' from a backup (compare 'openssl pkey -pubout -in {}' with 'openssl x509 -pubkey -noout -in {}'); nothing is signed until they match",
+        cert.display(),
+        key.display(),
+        cert.display()
+    )
 }
 
 /// What `pki init` or `pki install` did with one file.

@@ -13,6 +13,7 @@ mod lying;
 mod mirror;
 mod netenv;
 mod pki;
+mod pki_state;
 mod proxy;
 mod records;
 mod rollback;
