@@ -85,6 +85,15 @@ pub enum Problem {
         crate::shown::quote(text)
     )]
     NoAssignment { text: String },
+    #[error(
+        "comment ends in '\\': systemd continues the comment onto the next line and ignores that line; remove the '\\' or add an empty line after it"
+    )]
+    CommentContinues,
+    #[error(
+        "'#' after the value: systemd has no inline comments and would make '{}' part of the value; put the comment on a line of its own",
+        crate::shown::quote(text)
+    )]
+    InlineComment { text: String },
     #[error("NUL byte: expected text (systemd stops reading the file here)")]
     Nul,
     #[error("invalid UTF-8: expected UTF-8 text (systemd refuses the whole file)")]
@@ -173,6 +182,8 @@ pub fn parse_str(text: &str) -> Result<Vec<(String, String)>, SyntaxError> {
         DoubleEscape,
         Comment,
         CommentEscape,
+        /// The line after a comment that ended in a backslash: systemd reads it as comment.
+        Swallowed,
     }
     let blank = |c: char| matches!(c, ' ' | '\t' | '\n' | '\r');
     let newline = |c: char| matches!(c, '\n' | '\r');
@@ -187,6 +198,19 @@ pub fn parse_str(text: &str) -> Result<Vec<(String, String)>, SyntaxError> {
     let (mut line, mut column) = (1usize, 0usize);
     let mut key_at = (1, 1);
     let mut quote_at = (1, 1);
+    let mut escape_at = (1, 1);
+    // Whether the value so far ended in a closing quote, or in a blank (where a '#' would
+    // look like a comment to a reader, but not to systemd).
+    let mut after_quote = false;
+    let mut after_blank = false;
+    let rest_of_line = |from: usize| -> String {
+        text[from..]
+            .split(['\n', '\r'])
+            .next()
+            .unwrap_or_default()
+            .trim_end()
+            .to_string()
+    };
 
     let fail = |(line, column): (usize, usize), problem| SyntaxError {
         line,
@@ -219,7 +243,7 @@ pub fn parse_str(text: &str) -> Result<Vec<(String, String)>, SyntaxError> {
         Ok(())
     };
 
-    for c in text.chars() {
+    for (at, c) in text.char_indices() {
         column += 1;
         let here = (line, column);
         if c == '\0' {
@@ -256,6 +280,10 @@ pub fn parse_str(text: &str) -> Result<Vec<(String, String)>, SyntaxError> {
                 if newline(c) {
                     push(&mut key, &mut value, key_end, None, key_at)?;
                     state = State::PreKey;
+                    after_quote = false;
+                } else if c == '#' && after_quote {
+                    let text = rest_of_line(at);
+                    return Err(fail(here, Problem::InlineComment { text }));
                 } else if c == '\'' {
                     state = State::Single;
                     quote_at = here;
@@ -266,13 +294,20 @@ pub fn parse_str(text: &str) -> Result<Vec<(String, String)>, SyntaxError> {
                     state = State::ValueEscape;
                 } else if !blank(c) {
                     state = State::Value;
+                    after_blank = false;
                     value.push(c);
                 }
             }
             State::Value => {
+                if c == '#' && after_blank {
+                    let text = rest_of_line(at);
+                    return Err(fail(here, Problem::InlineComment { text }));
+                }
+                after_blank = blank(c);
                 if newline(c) {
                     push(&mut key, &mut value, key_end, value_end, key_at)?;
                     state = State::PreKey;
+                    after_quote = false;
                 } else if c == '\\' {
                     state = State::ValueEscape;
                     value_end = None;
@@ -294,6 +329,7 @@ pub fn parse_str(text: &str) -> Result<Vec<(String, String)>, SyntaxError> {
             State::Single => {
                 if c == '\'' {
                     state = State::PreValue;
+                    after_quote = true;
                 } else {
                     value.push(c);
                 }
@@ -301,6 +337,7 @@ pub fn parse_str(text: &str) -> Result<Vec<(String, String)>, SyntaxError> {
             State::Double => {
                 if c == '"' {
                     state = State::PreValue;
+                    after_quote = true;
                 } else if c == '\\' {
                     state = State::DoubleEscape;
                 } else {
@@ -319,11 +356,24 @@ pub fn parse_str(text: &str) -> Result<Vec<(String, String)>, SyntaxError> {
             State::Comment => {
                 if c == '\\' {
                     state = State::CommentEscape;
+                    escape_at = here;
                 } else if newline(c) {
                     state = State::PreKey;
                 }
             }
+            // Only a backslash right before the newline continues the comment.
+            State::CommentEscape if newline(c) => state = State::Swallowed,
             State::CommentEscape => state = State::Comment,
+            // An empty line or another comment loses nothing; anything else would be lost.
+            State::Swallowed => {
+                if newline(c) {
+                    state = State::PreKey;
+                } else if c == '#' || c == ';' {
+                    state = State::Comment;
+                } else if !blank(c) {
+                    return Err(fail(escape_at, Problem::CommentContinues));
+                }
+            }
         }
         if c == '\n' {
             line += 1;
@@ -347,7 +397,7 @@ pub fn parse_str(text: &str) -> Result<Vec<(String, String)>, SyntaxError> {
             push(&mut key, &mut value, key_end, value_end, key_at)?;
             Ok(out)
         }
-        State::PreKey | State::Comment | State::CommentEscape => Ok(out),
+        State::PreKey | State::Comment | State::CommentEscape | State::Swallowed => Ok(out),
     }
 }
 
@@ -377,6 +427,38 @@ mod tests {
                 "{text}"
             );
         }
+    }
+
+    #[test]
+    fn comment_ending_in_a_backslash_that_would_swallow_a_line_is_refused() {
+        let err = parse_str("# pin the release \\\nKUBE_VERSION=v1.35.2\n").unwrap_err();
+        assert_eq!((err.line, err.column), (1, 19));
+        assert_eq!(err.problem, Problem::CommentContinues);
+        // Nothing is lost: an empty line or another comment follows, or the file ends.
+        for harmless in ["# a \\\n\nA=1\n", "# a \\\n# b\nA=1\n", "# a \\"] {
+            assert!(parse_str(harmless).is_ok(), "{harmless:?}");
+        }
+        // A backslash inside a comment continues nothing.
+        assert!(parse_str("# a \\ b\nA=1\n").unwrap()[0].0 == "A");
+    }
+
+    #[test]
+    fn inline_comments_that_systemd_keeps_in_the_value_are_refused() {
+        for (text, col) in [
+            ("KUBE_KUBELET_EXTRA_ARGS=\"--v=2\" # verbose\n", 33),
+            ("A='x'# note\n", 6),
+            ("A=value # note\n", 9),
+        ] {
+            let err = parse_str(text).unwrap_err();
+            assert_eq!((err.line, err.column), (1, col), "{text:?}");
+            assert!(
+                matches!(&err.problem, Problem::InlineComment { text } if text.starts_with('#')),
+                "{err:?}"
+            );
+            assert!(err.problem.to_string().contains("no inline comments"));
+        }
+        // A '#' inside a value is the value's.
+        assert_eq!(parse_str("A=x#y\nB=\"a # b\"\n").unwrap()[1].1, "a # b");
     }
 
     #[test]
@@ -420,7 +502,6 @@ mod tests {
             ("A=x \"y\"\n", &[("A", "x \"y\"")]),
             ("A=\nB=  \n", &[("A", ""), ("B", "")]),
             ("  A  =  spaced value  \n", &[("A", "spaced value")]),
-            ("# comment \\\nA=swallowed\nB=1\n", &[("B", "1")]),
             ("; comment\n#A=1\nB=2", &[("B", "2")]),
             ("A=1\nA=2\n", &[("A", "2")]),
             ("A=\\ lead\n", &[("A", " lead")]),
