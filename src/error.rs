@@ -137,7 +137,8 @@ fn pki_hint(e: &pki::Error) -> Option<String> {
             "run 'kube-bootstrap pki init' on the leader, or issue the file with the CA that made ca.crt".into(),
         ),
         pki::Error::WrongNode { bundle, node, .. } => Some(format!(
-            "on the leader, run 'kube-bootstrap pki node {node} --out FILE' and install that bundle (this one is for '{bundle}')"
+            "on the leader, run 'kube-bootstrap pki node {node} --out FILE' and install that bundle (this one is for '{}')",
+            crate::shown::quote(bundle)
         )),
         pki::Error::NotRegular { path }
         | pki::Error::TooLarge { path, .. }

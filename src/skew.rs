@@ -121,10 +121,12 @@ pub fn parse_version(body: &[u8]) -> Result<(Minor, String), String> {
         digits.parse().ok()
     };
     match (number(&info.major), number(&info.minor)) {
-        (Some(major), Some(minor)) => Ok(((major, minor), info.git_version)),
+        // The answer is the leader's text: escaped here, so no message can carry a forged line.
+        (Some(major), Some(minor)) => Ok(((major, minor), crate::shown::quote(&info.git_version))),
         _ => Err(format!(
             "unreadable version major '{}' minor '{}'",
-            info.major, info.minor
+            crate::shown::quote(&info.major),
+            crate::shown::quote(&info.minor)
         )),
     }
 }

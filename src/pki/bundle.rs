@@ -35,13 +35,15 @@ fn bundle_err(path: &Path, reason: impl Into<String>) -> Error {
 /// `pki node NODE --out FILE`: issues the kubelet and kube-proxy pairs for `node` with this
 /// leader's CA and writes them with `ca.crt` as a tar (mode 0600: it holds keys).
 pub fn node(settings: &Settings, node: &str, out: &Path) -> Result<Vec<Outcome>, Error> {
-    let valid =
-        crate::settings::parse::sans(node).is_some_and(|v| v.len() == 1 && !v[0].starts_with('*'));
-    if !valid {
+    // The kubelet registers a lowercased host name; anything else Kubernetes would refuse
+    // (spaces, commas, newlines, U+2028) never reaches a certificate.
+    let lowered = node.to_ascii_lowercase();
+    if !super::valid_node_name(&lowered) {
         return Err(Error::NodeName {
             name: node.to_string(),
         });
     }
+    let node = lowered.as_str();
     let dir = settings.path(&settings.cluster.pki_dir);
     // A `pki init` making the CA at the same time: wait for it, then read what it made.
     let _lock = super::lock_dir(&dir)?;
@@ -55,7 +57,7 @@ pub fn node(settings: &Settings, node: &str, out: &Path) -> Result<Vec<Outcome>,
     let mut files: BTreeMap<&str, Vec<u8>> = BTreeMap::new();
     files.insert("ca.crt", ca.cert_pem.clone().into_bytes());
     let mut identities = Vec::new();
-    for leaf in node_leaves(&node.to_ascii_lowercase()) {
+    for leaf in node_leaves(node) {
         let (cert, key) = issue::leaf(
             &leaf,
             &ca.cert_pem,
@@ -113,7 +115,7 @@ fn read_bundle(path: &Path, bytes: &[u8]) -> Result<BTreeMap<&'static str, Vec<u
             .path()
             .map_err(|e| bundle_err(path, format!("unreadable entry name: {e}")))?
             .into_owned();
-        let shown = name.display().to_string();
+        let shown = crate::shown::quote(&name.display().to_string());
         let parts: Vec<_> = name
             .components()
             .filter(|c| !matches!(c, PathPart::CurDir))
@@ -192,7 +194,19 @@ pub fn install(settings: &Settings, file: &Path) -> Result<Vec<Outcome>, Error> 
                 .common_name
                 .as_deref()
                 .and_then(|cn| cn.strip_prefix("system:node:"))
-                .ok_or_else(|| bundle_err(&path, "kubelet.crt is not a system:node: identity"))?
+                .filter(|n| super::valid_node_name(n))
+                .ok_or_else(|| {
+                    bundle_err(
+                        &path,
+                        format!(
+                            "kubelet.crt's subject {} is not a system:node:<node name> identity",
+                            crate::shown::quote(&super::identity(
+                                cert.common_name.as_deref(),
+                                &cert.organizations
+                            ))
+                        ),
+                    )
+                })?
                 .to_string();
         }
     }

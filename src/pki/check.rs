@@ -228,8 +228,12 @@ fn unreadable_hint(path: &Path) -> String {
     )
 }
 
+/// The subject as shown: escaped, since a certificate's names are anyone's text.
 fn x509_identity(cert: &CertInfo) -> String {
-    super::identity(cert.common_name.as_deref(), &cert.organizations)
+    crate::shown::quote(&super::identity(
+        cert.common_name.as_deref(),
+        &cert.organizations,
+    ))
 }
 
 fn key_mode_ok(f: &mut Findings, key: &Path) {
@@ -477,9 +481,15 @@ pub fn run(settings: &Settings) -> Result<(), Error> {
             Level::Warn => "warn",
             Level::Fail => "fail",
         };
-        text.push_str(&format!("{level:<5} {}: {}\n", f.path.display(), f.text));
+        // One finding, one line: a certificate's subject cannot start another.
+        let one = crate::shown::one_line;
+        text.push_str(&format!(
+            "{level:<5} {}: {}\n",
+            one(&f.path.display().to_string()),
+            one(&f.text)
+        ));
         if let Some(h) = &f.hint {
-            text.push_str(&format!("      hint: {h}\n"));
+            text.push_str(&format!("      hint: {}\n", one(h)));
         }
     }
     print!("{text}");

@@ -45,6 +45,24 @@ pub(crate) fn identity(cn: Option<&str>, orgs: &[String]) -> String {
     s
 }
 
+/// Whether `name` is a node name Kubernetes accepts: an IP address, or a DNS-1123 subdomain
+/// (lowercase alphanumerics, '-' and '.', labels starting and ending alphanumeric, at most
+/// 253 characters), as `ValidateNodeName` checks it. Nothing else reaches a certificate. Pure.
+pub fn valid_node_name(name: &str) -> bool {
+    if name.parse::<IpAddr>().is_ok() {
+        return true;
+    }
+    let label = |l: &str| {
+        let alnum = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit();
+        !l.is_empty()
+            && l.len() <= 63
+            && l.starts_with(alnum)
+            && l.ends_with(alnum)
+            && l.chars().all(|c| alnum(c) || c == '-')
+    };
+    !name.is_empty() && name.len() <= 253 && name.split('.').all(label)
+}
+
 /// The kubelet's and kube-proxy's client certificates for the node that registers as `node`.
 pub fn node_leaves(node: &str) -> Vec<Leaf> {
     vec![
@@ -282,6 +300,30 @@ mod tests {
         let capped = info(&want, 10 * day);
         assert_eq!(renewal(&capped, &want, true, true, 0, 30, 10 * day), None);
         assert!(renewal(&capped, &want, true, true, 0, 30, 20 * day).is_some());
+    }
+
+    #[test]
+    fn node_names_are_validated_as_kubernetes_validates_them() {
+        for ok in ["10.0.0.5", "fd00::5", "node-1", "n1.example.test", "a"] {
+            assert!(valid_node_name(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            " node",
+            "node ",
+            "a,b",
+            "node\nhint: forged",
+            "node\u{2028}x",
+            "Node1",
+            "-node",
+            "node-",
+            "a..b",
+            "*.example.test",
+            "under_score",
+            &"a".repeat(254),
+        ] {
+            assert!(!valid_node_name(bad), "{bad:?}");
+        }
     }
 
     #[test]

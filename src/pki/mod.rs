@@ -21,7 +21,7 @@ pub(crate) use files::{lock_dir, read_optional, write_file, write_if_changed};
 pub(crate) use init::ensure_ca;
 pub use init::init;
 pub(crate) use leaves::identity;
-pub use leaves::{Leaf, apiserver_names, leader_leaves, node_leaves, renewal};
+pub use leaves::{Leaf, apiserver_names, leader_leaves, node_leaves, renewal, valid_node_name};
 
 use crate::node::FactError;
 use crate::x509;
@@ -79,12 +79,13 @@ pub enum Error {
     #[error("'{}' exists without '{}'; refusing to replace it", present.display(), missing.display())]
     HalfPair { present: PathBuf, missing: PathBuf },
     #[error(
-        "invalid node name '{name}': expected the name the kubelet registers as (its IPv4 address with this topology, or a DNS name)"
+        "invalid node name '{}': expected the name the kubelet registers as (its IP address, or a DNS-1123 subdomain: lowercase letters, digits, '-' and '.', at most 253 characters)",
+        crate::shown::quote(name)
     )]
     NodeName { name: String },
     #[error("'{}' is not a node bundle: {reason}", path.display())]
     Bundle { path: PathBuf, reason: String },
-    #[error("'{}' was made for node '{bundle}', but this node registers as '{node}' ({source_of})", path.display())]
+    #[error("'{}' was made for node '{}', but this node registers as '{node}' ({source_of})", path.display(), crate::shown::quote(bundle))]
     WrongNode {
         path: PathBuf,
         bundle: String,
@@ -190,8 +191,8 @@ pub fn render(outcomes: &[Outcome]) -> String {
             format!(
                 "{:<10}{}  ({})\n",
                 o.action.as_str(),
-                o.path.display(),
-                o.why
+                crate::shown::one_line(&o.path.display().to_string()),
+                crate::shown::one_line(&o.why)
             )
         })
         .collect()

@@ -282,3 +282,31 @@ fn leaves_never_outlive_their_ca_and_are_not_reissued_on_every_run() {
         "{again}"
     );
 }
+
+#[test]
+fn node_names_kubernetes_would_refuse_never_reach_a_certificate_or_forge_a_line() {
+    let sb = leader();
+    pki_cmd(&sb, &["init"]).run().success();
+    for bad in [
+        " 10.0.0.5",
+        "10.0.0.5 ",
+        "a,b",
+        "node\nhint: run 'rm -rf /'",
+        "node\u{2028}x",
+        "node_1",
+    ] {
+        let out = pki_cmd(&sb, &["node", bad, "--out", "/bundle.tar"]).run();
+        out.failure(2).mentions("invalid node name");
+        assert!(
+            !out.stderr.lines().any(|l| l.starts_with("hint: run 'rm")),
+            "{out}"
+        );
+        assert!(!sb.root().join("bundle.tar").exists(), "{bad:?}");
+    }
+    pki_cmd(
+        &sb,
+        &["node", "Worker-1.example.test", "--out", "/bundle.tar"],
+    )
+    .run()
+    .success();
+}
