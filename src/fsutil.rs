@@ -48,16 +48,59 @@ pub fn parent(path: &Path) -> &Path {
 /// a new temporary file in the same directory (never an existing file or a link someone planted
 /// there), fsync, rename, fsync the directory.
 pub fn write_atomic(path: &Path, contents: &[u8], mode: u32) -> Result<(), Error> {
-    write_atomic_via(path, contents, mode, temp_names(path))
+    stage(path, contents, mode)?.commit()
 }
 
-/// [`write_atomic`] with the candidate temporary names given (tests plant files at them).
+/// A whole new file written and fsynced beside `path` but not yet renamed over it: the step
+/// that needs disk space is done, what is left ([`Staged::commit`]) only renames. Dropped
+/// without a commit, the temporary file is removed.
+#[derive(Debug)]
+pub struct Staged {
+    tmp: PathBuf,
+    path: PathBuf,
+    committed: bool,
+}
+
+impl Staged {
+    /// Renames the staged file over its path and fsyncs the directory.
+    pub fn commit(mut self) -> Result<(), Error> {
+        fs::rename(&self.tmp, &self.path).map_err(io_err("rename into place", &self.path))?;
+        self.committed = true;
+        sync_dir(parent(&self.path))
+    }
+}
+
+impl Drop for Staged {
+    fn drop(&mut self) {
+        if !self.committed {
+            let _ = fs::remove_file(&self.tmp);
+        }
+    }
+}
+
+/// The first half of [`write_atomic`]: `contents` in a new temporary file beside `path`,
+/// with `mode`, fsynced.
+pub fn stage(path: &Path, contents: &[u8], mode: u32) -> Result<Staged, Error> {
+    stage_via(path, contents, mode, temp_names(path))
+}
+
+#[cfg(test)]
 fn write_atomic_via(
     path: &Path,
     contents: &[u8],
     mode: u32,
-    mut names: impl Iterator<Item = PathBuf>,
+    names: impl Iterator<Item = PathBuf>,
 ) -> Result<(), Error> {
+    stage_via(path, contents, mode, names)?.commit()
+}
+
+/// [`stage`] with the candidate temporary names given (tests plant files at them).
+fn stage_via(
+    path: &Path,
+    contents: &[u8],
+    mode: u32,
+    mut names: impl Iterator<Item = PathBuf>,
+) -> Result<Staged, Error> {
     let dir = parent(path);
     create_dir_all(dir)?;
     let (tmp, mut f) = loop {
@@ -81,19 +124,19 @@ fn write_atomic_via(
             }
         }
     };
-    let result = (|| {
-        f.write_all(contents).map_err(io_err("write", &tmp))?;
-        // The umask may have narrowed the mode given to open().
-        f.set_permissions(fs::Permissions::from_mode(mode))
-            .map_err(io_err("set permissions on", &tmp))?;
-        f.sync_all().map_err(io_err("fsync", &tmp))?;
-        fs::rename(&tmp, path).map_err(io_err("rename into place", path))
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    result?;
-    sync_dir(dir)
+    // Removed on every error below, and on drop unless committed.
+    let staged = Staged {
+        tmp,
+        path: path.to_path_buf(),
+        committed: false,
+    };
+    let tmp = &staged.tmp;
+    f.write_all(contents).map_err(io_err("write", tmp))?;
+    // The umask may have narrowed the mode given to open().
+    f.set_permissions(fs::Permissions::from_mode(mode))
+        .map_err(io_err("set permissions on", tmp))?;
+    f.sync_all().map_err(io_err("fsync", tmp))?;
+    Ok(staged)
 }
 
 /// Creates a file that did not exist: `O_EXCL` and `O_NOFOLLOW`, so neither a file nor a
@@ -299,6 +342,29 @@ mod tests {
         let file = dir.path().join("ok");
         fs::write(&file, b"x").unwrap();
         assert_eq!(unusable_file(&file), None);
+    }
+
+    #[test]
+    fn a_staged_file_is_invisible_until_committed_and_gone_when_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("record.json");
+        fs::write(&path, b"old").unwrap();
+        let staged = stage(&path, b"new", 0o644).unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"old");
+        drop(staged);
+        assert_eq!(
+            fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "temp file left"
+        );
+        assert_eq!(fs::read(&path).unwrap(), b"old");
+        stage(&path, b"new", 0o644).unwrap().commit().unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"new");
+        assert_eq!(
+            fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "temp file left"
+        );
     }
 
     #[test]

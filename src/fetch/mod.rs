@@ -158,6 +158,10 @@ fn fetch_one(settings: &Settings, component: Fetchable, progress_bar: bool) -> R
     // Warm path: no lock, no runtime, no network.
     if let Some(record) = installed(settings, &paths, true)? {
         tracing::info!(component = %component, version = %version, sha256 = %record.sha256, path = %paths.target.display(), "already installed");
+        // A lowered KUBE_KEEP_RELEASES takes effect without waiting for the next upgrade.
+        if releases::list(settings, binary).len() > settings.keep_releases as usize {
+            releases::prune(settings, binary);
+        }
         return write_env_file(settings, component, &paths, &record);
     }
 

@@ -19,6 +19,7 @@ mod records;
 mod rollback;
 mod secrets;
 mod skew;
+mod state_dir;
 mod support;
 mod systemd;
 mod tls;
