@@ -29,6 +29,41 @@ pub fn create_dir_all(dir: &Path) -> Result<(), Error> {
     fs::create_dir_all(dir).map_err(io_err("create directory", dir))
 }
 
+/// Creates `dir` and the directories between `root` and it, refusing any that is a symbolic
+/// link or not a directory: what is written below `root` stays below it, whatever was planted
+/// inside. `root` itself may be a link (the operator's choice).
+pub fn create_dirs_within(root: &Path, dir: &Path) -> Result<(), Error> {
+    create_dir_all(root)?;
+    let Ok(inside) = dir.strip_prefix(root) else {
+        return Err(Error {
+            action: "write outside the directory given, to",
+            path: dir.to_path_buf(),
+            source: io::ErrorKind::InvalidInput.into(),
+        });
+    };
+    let mut at = root.to_path_buf();
+    for part in inside.components() {
+        at.push(part);
+        match fs::create_dir(&at) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(io_err("create directory", &at)(e)),
+        }
+        let meta = fs::symlink_metadata(&at).map_err(io_err("stat", &at))?;
+        if !meta.is_dir() {
+            return Err(Error {
+                action: "write through",
+                path: at,
+                source: io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "a symbolic link or not a directory: nothing is written outside the directory given",
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
 /// fsyncs a directory so that a rename inside it survives a crash.
 pub fn sync_dir(dir: &Path) -> Result<(), Error> {
     File::open(dir)
@@ -365,6 +400,19 @@ mod tests {
             1,
             "temp file left"
         );
+    }
+
+    #[test]
+    fn create_dirs_within_refuses_a_planted_link() {
+        let dir = tempfile::tempdir().unwrap();
+        let (root, outside) = (dir.path().join("mirror"), dir.path().join("outside"));
+        fs::create_dir_all(&root).unwrap();
+        fs::create_dir_all(&outside).unwrap();
+        create_dirs_within(&root, &root.join("v1/bin/linux")).unwrap();
+        std::os::unix::fs::symlink(&outside, root.join("v2")).unwrap();
+        let err = create_dirs_within(&root, &root.join("v2/bin/linux")).unwrap_err();
+        assert_eq!(err.path, root.join("v2"));
+        assert_eq!(fs::read_dir(&outside).unwrap().count(), 0, "wrote outside");
     }
 
     #[test]
