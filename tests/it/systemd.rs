@@ -602,7 +602,18 @@ fn node_script_names_the_missing_cgroup_namespace_from_a_nested_cgroup() {
         .arg(scratch.path())
         .arg("5")
         .stdin(std::process::Stdio::null());
-    let out = crate::support::cmd::spawn_bounded(cmd, "node.sh", Duration::from_secs(60)).wait();
+    let out = crate::support::cmd::spawn_bounded(
+        cmd,
+        "in-cgroup.sh then node.sh",
+        Duration::from_secs(60),
+    )
+    .wait();
+    // in-cgroup.sh speaks first: a failure there is the harness's, not node.sh's.
+    assert!(
+        !out.stderr.contains("in-cgroup.sh: cannot")
+            && !out.stderr.contains("in-cgroup.sh: no cgroup2"),
+        "tests/systemd/in-cgroup.sh could not place node.sh in cgroup {cgroup}\n{out}"
+    );
     assert_eq!(
         out.code(),
         Some(1),
