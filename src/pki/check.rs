@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use super::{
     Error, Leaf, ca_mismatch_hint, command_for, half_pair_hint, leader_leaves, node_leaves, now,
-    read_optional, unusable_hint,
+    read_error_hint, read_optional, unusable_hint,
 };
 use crate::node::NodeFacts;
 use crate::settings::Settings;
@@ -174,14 +174,6 @@ fn check_ca_key(f: &mut Findings, dir: &Path, ca_path: &Path, ca: &CertInfo) {
     }
 }
 
-/// The hint for a file that could not be read: permissions, or a file that is not one.
-fn read_error_hint(e: &Error, path: &Path) -> String {
-    match e {
-        Error::Io { .. } => unreadable_hint(path),
-        _ => unusable_hint(path),
-    }
-}
-
 fn check_expiry(f: &mut Findings, path: &Path, cert: &CertInfo, settings: &Settings, what: &str) {
     let left = cert.not_after - now();
     let until = x509::format_time(cert.not_after);
@@ -218,14 +210,6 @@ fn check_expiry(f: &mut Findings, path: &Path, cert: &CertInfo, settings: &Setti
             None,
         );
     }
-}
-
-/// For a file that exists but cannot be read.
-fn unreadable_hint(path: &Path) -> String {
-    format!(
-        "run as a user that can read '{}' (root), or check its permissions",
-        path.display()
-    )
 }
 
 /// The subject as shown: escaped, since a certificate's names are anyone's text.

@@ -135,6 +135,17 @@ pub fn unusable_hint(path: &Path) -> String {
     }
 }
 
+/// The hint for a file that could not be read: permissions, or a file that is not one.
+pub(crate) fn read_error_hint(e: &Error, path: &Path) -> String {
+    match e {
+        Error::Io { .. } => format!(
+            "run as a user that can read '{}' (root), or check its permissions",
+            path.display()
+        ),
+        _ => unusable_hint(path),
+    }
+}
+
 /// The way out for one half of a pair without the other.
 pub fn half_pair_hint(present: &Path, missing: &Path) -> String {
     format!(
