@@ -286,7 +286,7 @@ async fn from_mirror(
                 settings.fetch_retries,
                 "checksum",
                 attempts,
-                Some(net),
+                &|e| net.failed(e),
                 async || {
                     net.fetching(&side);
                     transport.side_file(&side, paths.binary).await

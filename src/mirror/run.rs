@@ -258,7 +258,7 @@ async fn from_upstream(
                 settings.fetch_retries,
                 "checksum",
                 attempts,
-                None,
+                &|_| {},
                 async || transport.side_file(&side_url, binary).await,
             )
             .await?;
