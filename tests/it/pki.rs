@@ -12,7 +12,7 @@ use crate::netenv::Netns;
 use crate::support::artifact::sha256_hex;
 use crate::support::cmd::{Kb, Outcome};
 use crate::support::server::Served;
-use crate::support::{Sandbox, kb, running_as_root};
+use crate::support::{Sandbox, kb, node_sandbox, running_as_root, write};
 
 const LEADER: &str = "k8s.example.test";
 const LEADER_IP: &str = "10.0.0.1";
@@ -30,24 +30,7 @@ const LEAVES: [&str; 7] = [
 
 /// A leader sandbox: `/etc/leader` names `leader`, the node is `node_ip`.
 fn leader(leader: &str, node_ip: &str) -> Sandbox {
-    let sb = Sandbox::new();
-    write(
-        sb.root(),
-        "etc/leader",
-        &format!("LEADER_ENDPOINT={leader}\n"),
-    );
-    write(
-        sb.root(),
-        "etc/network-environment",
-        &format!("DEFAULT_IPV4={node_ip}\n"),
-    );
-    sb
-}
-
-fn write(root: &Path, rel: &str, content: &str) {
-    let path = root.join(rel);
-    fs::create_dir_all(path.parent().unwrap()).unwrap();
-    fs::write(path, content).unwrap();
+    node_sandbox(leader, node_ip)
 }
 
 fn pki_dir(sb: &Sandbox) -> PathBuf {
