@@ -189,6 +189,16 @@ pub fn create_new(path: &Path, mode: u32) -> io::Result<File> {
 /// Writes the file only when its content differs, so unchanged files keep their identity and
 /// the warm path does no fsync. Returns whether it wrote.
 pub fn write_if_changed(path: &Path, contents: &[u8], mode: u32) -> Result<bool, Error> {
+    match stage_if_changed(path, contents, mode)? {
+        Some(staged) => staged.commit().map(|()| true),
+        None => Ok(false),
+    }
+}
+
+/// [`stage`] only when the file's content or mode differ: `None` when it is as wanted.
+/// Several files staged first and committed after change together or not at all on a
+/// full disk (every commit is a rename).
+pub fn stage_if_changed(path: &Path, contents: &[u8], mode: u32) -> Result<Option<Staged>, Error> {
     // Bounded and non-blocking: a FIFO or a huge file planted at `path` is simply replaced.
     match read_bounded(path, contents.len() as u64) {
         Ok(existing) if existing == contents => {
@@ -198,7 +208,7 @@ pub fn write_if_changed(path: &Path, contents: &[u8], mode: u32) -> Result<bool,
                 .mode()
                 & 0o7777;
             if current == mode {
-                return Ok(false);
+                return Ok(None);
             }
         }
         Ok(_) | Err(BoundedReadError::NotRegular | BoundedReadError::TooLarge) => {}
@@ -211,8 +221,7 @@ pub fn write_if_changed(path: &Path, contents: &[u8], mode: u32) -> Result<bool,
             });
         }
     }
-    write_atomic(path, contents, mode)?;
-    Ok(true)
+    stage(path, contents, mode).map(Some)
 }
 
 /// Why [`read_bounded`] read nothing.

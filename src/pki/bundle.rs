@@ -7,7 +7,7 @@ use std::path::{Component as PathPart, Path};
 
 use super::{
     Action, CERT_MODE, Error, KEY_MODE, Outcome, ensure_ca, io_err, issue, node_leaves,
-    read_optional, write_file, write_if_changed,
+    read_optional, write_file,
 };
 use crate::node::NodeFacts;
 use crate::settings::Settings;
@@ -237,10 +237,19 @@ pub fn install(settings: &Settings, file: &Path) -> Result<Vec<Outcome>, Error> 
             ca: local_ca,
         });
     }
-    let mut out = Vec::new();
+    // Every file written before any is renamed: a full disk leaves the node's files as they
+    // were, never a new key beside an old certificate or a new CA beside old leaves.
+    let mut staged = Vec::new();
+    let mut changed = Vec::new();
     for (name, mode) in FILES {
+        let s = super::files::stage_if_changed(&dir.join(name), &files[name], mode)?;
+        changed.push(s.is_some());
+        staged.extend(s);
+    }
+    super::files::commit(staged)?;
+    let mut out = Vec::new();
+    for ((name, _), wrote) in FILES.into_iter().zip(changed) {
         let target = dir.join(name);
-        let wrote = write_if_changed(&target, &files[name], mode)?;
         out.push(Outcome {
             action: if wrote { Action::Made } else { Action::Kept },
             path: target,

@@ -73,6 +73,28 @@ pub(crate) fn write_if_changed(path: &Path, bytes: &[u8], mode: u32) -> Result<b
     crate::fsutil::write_if_changed(path, bytes, mode).map_err(from_fsutil)
 }
 
+/// Stages a file (written and fsynced beside `path`, renamed over it by `commit`).
+pub(crate) fn stage(path: &Path, bytes: &[u8], mode: u32) -> Result<crate::fsutil::Staged, Error> {
+    crate::fsutil::stage(path, bytes, mode).map_err(from_fsutil)
+}
+
+/// Stages a file only when its content or mode differ.
+pub(crate) fn stage_if_changed(
+    path: &Path,
+    bytes: &[u8],
+    mode: u32,
+) -> Result<Option<crate::fsutil::Staged>, Error> {
+    crate::fsutil::stage_if_changed(path, bytes, mode).map_err(from_fsutil)
+}
+
+/// Renames staged files into place, in order.
+pub(crate) fn commit(staged: Vec<crate::fsutil::Staged>) -> Result<(), Error> {
+    for s in staged {
+        s.commit().map_err(from_fsutil)?;
+    }
+    Ok(())
+}
+
 fn from_fsutil(e: crate::fsutil::Error) -> Error {
     Error::Io {
         action: e.action,

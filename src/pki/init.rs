@@ -276,10 +276,14 @@ fn ensure_leaf(
         settings.pki.cert_days,
         ca.info.not_after,
     )?;
+    // Both written before either is renamed: a full disk leaves the old pair, never a new key
+    // beside the old certificate.
+    let mut staged = Vec::new();
     if let Some(k) = new_key {
-        write_file(&key, k.as_bytes(), KEY_MODE)?;
+        staged.push(super::files::stage(&key, k.as_bytes(), KEY_MODE)?);
     }
-    write_file(&crt, cert_pem.as_bytes(), CERT_MODE)?;
+    staged.push(super::files::stage(&crt, cert_pem.as_bytes(), CERT_MODE)?);
+    super::files::commit(staged)?;
     verify_pair(&crt, &key, Some(&ca.info))?;
     let (action, why) = match reason {
         None => (Action::Made, format!("missing; {}", leaf.identity())),

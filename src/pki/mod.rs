@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 pub use bundle::{install, node};
-pub(crate) use files::{lock_dir, read_optional, write_file, write_if_changed};
+pub(crate) use files::{lock_dir, read_optional, write_file};
 pub(crate) use init::ensure_ca;
 pub use init::init;
 pub(crate) use leaves::identity;

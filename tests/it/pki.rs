@@ -899,3 +899,42 @@ fn operator_certificates_in_the_pki_dir_are_used_and_never_overwritten() {
         "{check}"
     );
 }
+
+#[test]
+fn pki_install_onto_a_full_disk_changes_no_file() {
+    if !running_as_root() {
+        eprintln!("skipped: needs root for mount namespaces");
+        return;
+    }
+    let lead = leader(LEADER, LEADER_IP);
+    init(&lead).run().success();
+    let worker = leader(LEADER_IP, "10.0.0.2");
+    for name in ["first.tar", "second.tar"] {
+        kb(lead.root())
+            .args(&["pki", "node", "10.0.0.2", "--out", &format!("/{name}")])
+            .run()
+            .success();
+        fs::copy(lead.root().join(name), worker.root().join(name)).unwrap();
+    }
+    kb(worker.root())
+        .args(&["pki", "install", "/first.tar"])
+        .run()
+        .success();
+    let dir = pki_dir(&worker);
+    let before = hashes(&dir);
+    // Room for one new file of the four that change: the first is written, the second is
+    // not, and the first must not be renamed over its old self alone.
+    let out = in_mount_namespace(
+        kb(worker.root()).args(&["pki", "install", "/second.tar"]),
+        &dir,
+        r#"tmp=$(mktemp -d); cp -a "$d/." "$tmp/"; mount -t tmpfs -o size=64k tmpfs "$d"; cp -a "$tmp/." "$d/"; rm -rf "$tmp"; dd if=/dev/zero of="$d/fill" bs=4k count=1000 2>/dev/null || true; truncate -s -4096 "$d/fill""#,
+    );
+    assert_eq!(out.code(), Some(1), "{out}");
+    out.mentions("No space left on device");
+    assert!(out.stderr.contains(&before), "files changed inside\n{out}");
+    let listing = out.stderr.split("LISTING:").nth(1).unwrap_or_default();
+    assert!(
+        !listing.contains(".tmp"),
+        "a temporary file survived\n{out}"
+    );
+}
