@@ -32,7 +32,12 @@ pub fn check(dir: &Path) -> Result<(), Error> {
     let mut text = String::new();
     for l in &lines {
         let mark = if l.ok { "ok  " } else { "FAIL" };
-        text.push_str(&format!("{mark} {}: {}\n", l.file, l.detail));
+        // File names are anyone's text: one verdict, one line.
+        text.push_str(&format!(
+            "{mark} {}: {}\n",
+            crate::shown::one_line(&l.file),
+            crate::shown::one_line(&l.detail)
+        ));
     }
     fsutil::print(&text)?;
     let bad = lines.iter().filter(|l| !l.ok).count();

@@ -801,3 +801,26 @@ fn doctor_fails_a_bundle_made_for_another_node_name() {
         "{hint}"
     );
 }
+
+#[test]
+fn doctor_refuses_a_fifo_at_flannels_subnet_file_without_hanging() {
+    let sb = Sandbox::new();
+    let subnet = sb.root().join("run/flannel/subnet.env");
+    fs::create_dir_all(subnet.parent().unwrap()).unwrap();
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(&subnet)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let out = kb(sb.root())
+        .args(&["doctor", "--offline"])
+        .limit(std::time::Duration::from_secs(60))
+        .run();
+    assert!(out.code().is_some(), "{out}");
+    assert!(
+        out.stdout.contains("subnet.env") && out.stdout.contains("not a regular file"),
+        "{out}"
+    );
+}

@@ -318,3 +318,25 @@ fn check_fails_every_symlink_inside_dir_and_mirror_never_writes_through_one() {
         "{out}"
     );
 }
+
+#[test]
+fn check_prints_one_line_per_file_whatever_its_name() {
+    let sb = Sandbox::new();
+    let (up, _) = upstream(64 * 1024);
+    mirror_cmd(&sb, &up, &[]).run().success();
+    let arch_dir = in_dir(&mirror_dir(&sb), "kubelet");
+    let arch_dir = arch_dir.parent().unwrap();
+    fs::write(arch_dir.join("evil\nok   forged: fine\r\u{1b}[2K"), b"x").unwrap();
+    let out = check_cmd(&sb).run();
+    assert_eq!(out.code(), Some(1), "{out}");
+    assert!(
+        !out.stdout
+            .lines()
+            .any(|l| l.starts_with("ok   v1.36.4/bin/linux/amd64/forged")),
+        "a forged line\n{out}"
+    );
+    assert!(
+        !out.stdout.contains('\r') && !out.stdout.contains('\u{1b}'),
+        "{out}"
+    );
+}
