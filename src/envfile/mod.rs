@@ -90,7 +90,7 @@ pub enum Problem {
     )]
     CommentContinues,
     #[error(
-        "'#' after the value: systemd has no inline comments and would make '{}' part of the value; put the comment on a line of its own",
+        "comment after the value: systemd has no inline comments and would make '{}' part of the value; put the comment on a line of its own",
         crate::shown::quote(text)
     )]
     InlineComment { text: String },
@@ -281,7 +281,7 @@ pub fn parse_str(text: &str) -> Result<Vec<(String, String)>, SyntaxError> {
                     push(&mut key, &mut value, key_end, None, key_at)?;
                     state = State::PreKey;
                     after_quote = false;
-                } else if c == '#' && after_quote {
+                } else if (c == '#' || c == ';') && after_quote {
                     let text = rest_of_line(at);
                     return Err(fail(here, Problem::InlineComment { text }));
                 } else if c == '\'' {

@@ -44,12 +44,13 @@ fn inline_comments_that_systemd_keeps_in_the_value_are_refused() {
     for (text, col) in [
         ("KUBE_KUBELET_EXTRA_ARGS=\"--v=2\" # verbose\n", 33),
         ("A='x'# note\n", 6),
+        ("A=\"x\" ; note\n", 7),
         ("A=value # note\n", 9),
     ] {
         let err = parse_str(text).unwrap_err();
         assert_eq!((err.line, err.column), (1, col), "{text:?}");
         assert!(
-            matches!(&err.problem, Problem::InlineComment { text } if text.starts_with('#')),
+            matches!(&err.problem, Problem::InlineComment { text } if text.starts_with(['#', ';'])),
             "{err:?}"
         );
         assert!(err.problem.to_string().contains("no inline comments"));

@@ -247,6 +247,15 @@ pub fn install(settings: &Settings, file: &Path) -> Result<Vec<Outcome>, Error> 
         staged.extend(s);
     }
     super::files::commit(staged)?;
+    // Read back: what the node's flags will point at is what the bundle held.
+    let ca_info = super::files::parse_cert(&local_ca, &files["ca.crt"])?;
+    for stem in ["kubelet", "proxy"] {
+        super::files::verify_pair(
+            &dir.join(format!("{stem}.crt")),
+            &dir.join(format!("{stem}.key")),
+            Some(&ca_info),
+        )?;
+    }
     let mut out = Vec::new();
     for ((name, _), wrote) in FILES.into_iter().zip(changed) {
         let target = dir.join(name);

@@ -4,7 +4,9 @@
 use std::io;
 use std::path::Path;
 
-use super::files::{create_dir, parse_cert, read_optional, write_file, write_if_changed};
+use super::files::{
+    create_dir, parse_cert, read_optional, verify_pair, write_file, write_if_changed,
+};
 use super::{
     ADMIN_CONF, Action, CA_ORGANIZATION, CERT_MODE, Error, KEY_MODE, Leaf, Outcome, issue,
     leader_leaves, now, renewal,
@@ -113,29 +115,6 @@ pub(crate) fn ca_key_matches(
             source,
         }),
     }
-}
-
-/// Reads back a pair just written: the certificate parses, the key is its private half and,
-/// when a CA is given, the CA signed it. A file that does not read back as written (another
-/// writer, a failing disk) is an error, never a silent success.
-fn verify_pair(crt: &Path, key: &Path, ca: Option<&CertInfo>) -> Result<(), Error> {
-    let not_verified = |path: &Path, expected: &str| Error::NotVerified {
-        path: path.to_path_buf(),
-        expected: expected.into(),
-    };
-    let cert = read_optional(crt)?.ok_or_else(|| not_verified(crt, "a certificate"))?;
-    let info = parse_cert(crt, &cert)?;
-    let key_pem = read_optional(key)?.ok_or_else(|| not_verified(key, "a private key"))?;
-    if !x509::key_matches(&info, &String::from_utf8_lossy(&key_pem)).unwrap_or(false) {
-        return Err(not_verified(
-            key,
-            "the private key of the certificate beside it",
-        ));
-    }
-    if ca.is_some_and(|ca| !x509::signed_by(&info, ca)) {
-        return Err(not_verified(crt, "a certificate signed by ca.crt"));
-    }
-    Ok(())
 }
 
 /// Makes or keeps `sa.key`/`sa.pub`: never replaces the key.
