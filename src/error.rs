@@ -80,6 +80,14 @@ impl Error {
             | Error::Exec(exec::Error::Flags(e))
             | Error::Explain(explain::Error::Flags(e)) => flags_hint(e),
             Error::Exec(exec::Error::Io(e)) | Error::Explain(explain::Error::Io(e)) => io_hint(e),
+            Error::Exec(exec::Error::BinaryRefused {
+                bad_record: Some(record),
+                component,
+                ..
+            }) => Some(format!(
+                "the record, not the binary, is what could not be used: with too many open files, raise the limit (LimitNOFILE=); otherwise remove '{}' and run 'kube-bootstrap fetch {component}', which verifies the binary again and records it",
+                record.display()
+            )),
             Error::Exec(
                 exec::Error::BinaryRefused { component, .. }
             )

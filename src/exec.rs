@@ -29,6 +29,9 @@ pub enum Error {
         component: &'static str,
         path: PathBuf,
         reason: String,
+        /// The install record is there but could not be read (not "missing"): the hint is
+        /// about the record, not about fetching.
+        bad_record: Option<PathBuf>,
     },
 
     #[error(
@@ -74,6 +77,10 @@ pub fn run(
             component: component.name(),
             path: plan.binary.clone(),
             reason: stale.to_string(),
+            bad_record: match &stale {
+                fetch::Stale::BadRecord { path, .. } => Some(PathBuf::from(path)),
+                _ => None,
+            },
         })?;
     let record = &installed.record;
     let missing: Vec<_> = plan

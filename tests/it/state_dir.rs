@@ -173,7 +173,18 @@ fn an_unusable_record_is_named_as_such_not_as_missing() {
     let out = node.kb().args(&["exec", KUBELET]).run();
     out.failure(1)
         .mentions("is unusable")
-        .mentions("not a regular file");
+        .mentions("not a regular file")
+        .mentions("hint: the record, not the binary");
     assert!(!out.stderr.contains("missing"), "{out}");
     assert!(!out.stderr.contains("fetching again"), "{out}");
+    // Out of file descriptors: the same words, never "missing".
+    fs::remove_dir(&record).unwrap();
+    fs::write(&record, "{}").unwrap();
+    let out = node
+        .kb()
+        .args(&["exec", KUBELET])
+        .wrapped(&["sh", "-c", "ulimit -n 4; exec \"$@\"", "sh"])
+        .run();
+    out.failure(1).mentions("Too many open files");
+    assert!(!out.stderr.contains("missing"), "{out}");
 }
