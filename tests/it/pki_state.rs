@@ -142,6 +142,18 @@ fn a_ca_key_that_is_not_the_cas_stops_init_node_and_check_naming_both_files() {
             .any(|l| l.starts_with("fail") && l.contains("ca.key") && l.contains("does not match")),
         "{check}"
     );
+    let doctor = kb(sb.root())
+        .args(&["doctor", "--offline", "apiserver"])
+        .limit(Duration::from_secs(60))
+        .run();
+    assert_eq!(doctor.code(), Some(1), "{doctor}");
+    assert!(
+        doctor
+            .stdout
+            .lines()
+            .any(|l| l.starts_with("fail") && l.contains("ca.key' does not match")),
+        "{doctor}"
+    );
 }
 
 #[test]
