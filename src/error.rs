@@ -80,6 +80,14 @@ impl Error {
             | Error::Exec(exec::Error::Flags(e))
             | Error::Explain(explain::Error::Flags(e)) => flags_hint(e),
             Error::Exec(exec::Error::Io(e)) | Error::Explain(explain::Error::Io(e)) => io_hint(e),
+            Error::Exec(exec::Error::BinaryRefused {
+                bad_record: Some(record),
+                component,
+                ..
+            }) => Some(format!(
+                "the record, not the binary, is what could not be used: with too many open files, raise the limit (LimitNOFILE=); otherwise remove '{}' and run 'kube-bootstrap fetch {component}', which verifies the binary again and records it",
+                record.display()
+            )),
             Error::Exec(
                 exec::Error::BinaryRefused { component, .. }
             )
@@ -90,7 +98,11 @@ impl Error {
                 "{}; 'kube-bootstrap flags --explain' shows which flag needs which file",
                 missing.first().map_or_else(
                     || "run 'kube-bootstrap pki init' on the leader".into(),
-                    |(_, p)| pki::command_for(p)
+                    |(_, p, why)| if why == "missing" {
+                        pki::command_for(p)
+                    } else {
+                        pki::unusable_hint(p)
+                    }
                 )
             )),
             Error::Pki(e) => pki_hint(e),
@@ -133,7 +145,17 @@ fn pki_hint(e: &pki::Error) -> Option<String> {
             "run 'kube-bootstrap pki init' on the leader, or issue the file with the CA that made ca.crt".into(),
         ),
         pki::Error::WrongNode { bundle, node, .. } => Some(format!(
-            "on the leader, run 'kube-bootstrap pki node {node} --out FILE' and install that bundle (this one is for '{bundle}')"
+            "on the leader, run 'kube-bootstrap pki node {node} --out FILE' and install that bundle (this one is for '{}')",
+            crate::shown::quote(bundle)
+        )),
+        pki::Error::NotRegular { path }
+        | pki::Error::TooLarge { path, .. }
+        | pki::Error::Unreadable { path, .. } => Some(pki::unusable_hint(path)),
+        pki::Error::HalfPair { present, missing } => Some(pki::half_pair_hint(present, missing)),
+        pki::Error::CaKeyMismatch { key, cert } => Some(pki::ca_mismatch_hint(key, cert)),
+        pki::Error::NotVerified { path, .. } => Some(format!(
+            "another program may be writing '{}', or its disk is failing; run the command again once nothing else writes there",
+            crate::fsutil::parent(path).display()
         )),
         pki::Error::CheckFailed { .. } => {
             Some("the lines marked 'fail' above say what is wrong and what to do".into())

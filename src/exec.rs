@@ -29,15 +29,19 @@ pub enum Error {
         component: &'static str,
         path: PathBuf,
         reason: String,
+        /// The install record is there but could not be read (not "missing"): the hint is
+        /// about the record, not about fetching.
+        bad_record: Option<PathBuf>,
     },
 
     #[error(
-        "files the {component} flags point at are missing:{}",
+        "files the {component} flags point at are missing or unusable:{}",
         MissingList(missing)
     )]
     MissingFiles {
         component: &'static str,
-        missing: Vec<(String, PathBuf)>,
+        /// The flag, the file and what is wrong with it.
+        missing: Vec<(String, PathBuf, String)>,
     },
 
     #[error("cannot execute '{}'", path.display())]
@@ -48,12 +52,12 @@ pub enum Error {
     },
 }
 
-struct MissingList<'a>(&'a [(String, PathBuf)]);
+struct MissingList<'a>(&'a [(String, PathBuf, String)]);
 
 impl std::fmt::Display for MissingList<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        for (flag, path) in self.0 {
-            write!(f, "\n  - '{}' ({flag})", path.display())?;
+        for (flag, path, why) in self.0 {
+            write!(f, "\n  - '{}' ({flag}): {why}", path.display())?;
         }
         Ok(())
     }
@@ -73,12 +77,16 @@ pub fn run(
             component: component.name(),
             path: plan.binary.clone(),
             reason: stale.to_string(),
+            bad_record: match &stale {
+                fetch::Stale::BadRecord { path, .. } => Some(PathBuf::from(path)),
+                _ => None,
+            },
         })?;
     let record = &installed.record;
     let missing: Vec<_> = plan
         .missing_files()
         .into_iter()
-        .map(|r| (r.flag.clone(), r.path.clone()))
+        .map(|(r, why)| (r.flag.clone(), r.path.clone(), why))
         .collect();
     if !missing.is_empty() {
         return Err(Error::MissingFiles {

@@ -69,9 +69,9 @@ pub fn flags(
 ) -> Result<(), Error> {
     let plan = plan(settings, component, extra)?;
     let missing = plan.missing_files();
-    for m in &missing {
+    for (m, why) in &missing {
         // Here the point is to see; `exec` refuses to start without them.
-        tracing::warn!(component = %component, flag = %m.flag, path = %m.path.display(), hint = %crate::pki::command_for(&m.path), "file not found");
+        tracing::warn!(component = %component, flag = %m.flag, path = %m.path.display(), problem = %why, hint = %crate::pki::command_for(&m.path), "required file missing or unusable");
     }
     let text = if json {
         render_json(&plan)
@@ -105,7 +105,7 @@ fn render_json(plan: &Plan) -> String {
             .map(|r| JsonRequired {
                 flag: &r.flag,
                 path: r.path.display().to_string(),
-                exists: r.path.exists(),
+                exists: crate::fsutil::unusable_file(&r.path).is_none(),
             })
             .collect(),
         warnings: &plan.warnings,
@@ -146,10 +146,17 @@ pub fn render_explain(plan: &Plan) -> String {
     if !plan.required.is_empty() {
         out.push_str("\n# files that must exist\n");
         for r in &plan.required {
-            let state = if r.path.exists() { "ok" } else { "MISSING" };
-            out.push_str(&format!("{state:7} {} ({})\n", r.path.display(), r.flag));
-            if !r.path.exists() {
-                out.push_str(&format!("    <- {}\n", crate::pki::command_for(&r.path)));
+            match crate::fsutil::unusable_file(&r.path) {
+                None => out.push_str(&format!("{:7} {} ({})\n", "ok", r.path.display(), r.flag)),
+                Some(why) => {
+                    out.push_str(&format!(
+                        "{:7} {} ({}): {why}\n",
+                        "MISSING",
+                        r.path.display(),
+                        r.flag
+                    ));
+                    out.push_str(&format!("    <- {}\n", crate::pki::command_for(&r.path)));
+                }
             }
         }
     }

@@ -57,7 +57,12 @@ pub enum Ca {
     Required { path: PathBuf, var: &'static str },
     /// A bundle that may not exist yet (the cluster's CA on a node being set up).
     IfReadable(PathBuf),
+    /// A bundle the caller already read (within its own deadline); no roots when it holds none.
+    Pem(Vec<u8>),
 }
+
+/// Largest CA bundle read (a system bundle is about 200 KiB).
+pub const MAX_CA_BUNDLE: u64 = 4 << 20;
 
 /// What the client is for.
 #[derive(Debug, Clone)]
@@ -148,16 +153,22 @@ fn proxy_list(p: &Proxies) -> Result<Vec<reqwest::Proxy>, Error> {
 fn roots(ca: &Ca) -> Result<Vec<reqwest::Certificate>, Error> {
     match ca {
         Ca::System => Ok(Vec::new()),
-        Ca::IfReadable(path) => Ok(std::fs::read(path)
+        // Bounded and non-blocking: a FIFO or `/dev/zero` planted at the path adds no roots.
+        Ca::IfReadable(path) => Ok(crate::fsutil::read_bounded(path, MAX_CA_BUNDLE)
             .ok()
             .and_then(|pem| reqwest::Certificate::from_pem_bundle(&pem).ok())
             .unwrap_or_default()),
+        Ca::Pem(pem) => Ok(reqwest::Certificate::from_pem_bundle(pem).unwrap_or_default()),
         Ca::Required { path, var } => {
-            let pem = std::fs::read(path).map_err(|source| Error::CaFile {
-                var,
-                path: path.clone(),
-                source,
-            })?;
+            let pem =
+                crate::fsutil::read_bounded(path, MAX_CA_BUNDLE).map_err(|e| Error::CaFile {
+                    var,
+                    path: path.clone(),
+                    source: match e {
+                        crate::fsutil::BoundedReadError::Io(e) => e,
+                        other => io::Error::new(io::ErrorKind::InvalidData, other.to_string()),
+                    },
+                })?;
             let certs =
                 reqwest::Certificate::from_pem_bundle(&pem).map_err(|source| Error::CaBundle {
                     var,

@@ -100,12 +100,30 @@ pub fn init(verbosity: i8) -> Sink {
     sink
 }
 
+/// How a log line on stderr shows a field: `name=value`, the message bare, and every value
+/// through [`crate::shown::one_line`], so a value from outside (a server's answer, a file's
+/// content) can neither start another line nor move a terminal's cursor.
+fn write_field(
+    w: &mut tracing_subscriber::fmt::format::Writer<'_>,
+    field: &tracing::field::Field,
+    value: &dyn std::fmt::Debug,
+) -> std::fmt::Result {
+    let text = crate::shown::one_line(&format!("{value:?}"));
+    if field.name() == "message" {
+        write!(w, "{text}")
+    } else {
+        write!(w, "{}={text}", field.name())
+    }
+}
+
 fn init_stderr(filter: Targets) {
+    use tracing_subscriber::field::MakeExt;
     let terminal = std::io::stderr().is_terminal();
     let fmt = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         .with_target(false)
-        .with_ansi(terminal);
+        .with_ansi(terminal)
+        .fmt_fields(tracing_subscriber::fmt::format::debug_fn(write_field).delimited(" "));
     if terminal {
         // At a terminal the operator reads along; timestamps are noise.
         tracing_subscriber::registry()
@@ -120,6 +138,43 @@ fn init_stderr(filter: Targets) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_field_from_outside_cannot_forge_a_log_line() {
+        use std::sync::{Arc, Mutex};
+        use tracing_subscriber::field::MakeExt;
+        let out = Arc::new(Mutex::new(Vec::<u8>::new()));
+        let sink = Arc::clone(&out);
+        let layer = tracing_subscriber::fmt::layer()
+            .with_writer(move || Capture(Arc::clone(&sink)))
+            .with_ansi(false)
+            .without_time()
+            .fmt_fields(tracing_subscriber::fmt::format::debug_fn(write_field).delimited(" "));
+        let subscriber = tracing_subscriber::registry().with(layer);
+        tracing::subscriber::with_default(subscriber, || {
+            let answer = "v1\nERROR forged: rm -rf /\r\u{1b}[2K";
+            tracing::warn!(apiserver = %answer, "version skew not checked");
+        });
+        let text = String::from_utf8(out.lock().unwrap().clone()).unwrap();
+        assert_eq!(text.lines().count(), 1, "{text}");
+        assert!(!text.contains('\r') && !text.contains('\u{1b}'), "{text:?}");
+        assert!(
+            text.contains("version skew not checked apiserver=v1\\nERROR forged"),
+            "{text}"
+        );
+    }
+
+    struct Capture(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Capture {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
 
     #[test]
     fn verbosity_maps_to_levels() {

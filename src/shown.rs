@@ -32,6 +32,24 @@ pub fn quote(text: &str) -> String {
     out
 }
 
+/// `text` made one line that cannot move the cursor: newlines, carriage returns, other control
+/// characters and invisible format characters escaped as [`quote`] escapes them, nothing cut.
+/// The last guard of every report that prints one finding per line (doctor, `pki check`).
+pub fn one_line(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            c if c.is_control() || is_invisible_format(c) => {
+                let _ = write!(out, "\\u{{{:x}}}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 /// [`quote`] of bytes that may not be UTF-8 (invalid sequences become U+FFFD).
 pub fn quote_bytes(bytes: &[u8]) -> String {
     quote(&String::from_utf8_lossy(bytes))
@@ -109,6 +127,15 @@ mod tests {
         ] {
             assert_eq!(quote(raw), want, "{raw:?}");
         }
+    }
+
+    #[test]
+    fn one_line_escapes_what_moves_the_cursor_and_keeps_the_rest() {
+        assert_eq!(
+            one_line("ok x\nhint: forged\r\u{1b}[1Afail\u{2028}"),
+            "ok x\\nhint: forged\\r\\u{1b}[1Afail\\u{2028}"
+        );
+        assert_eq!(one_line("a\\b 'q' ünï"), "a\\b 'q' ünï");
     }
 
     #[test]

@@ -121,10 +121,12 @@ pub fn parse_version(body: &[u8]) -> Result<(Minor, String), String> {
         digits.parse().ok()
     };
     match (number(&info.major), number(&info.minor)) {
-        (Some(major), Some(minor)) => Ok(((major, minor), info.git_version)),
+        // The answer is the leader's text: escaped here, so no message can carry a forged line.
+        (Some(major), Some(minor)) => Ok(((major, minor), crate::shown::quote(&info.git_version))),
         _ => Err(format!(
             "unreadable version major '{}' minor '{}'",
-            info.major, info.minor
+            crate::shown::quote(&info.major),
+            crate::shown::quote(&info.minor)
         )),
     }
 }
@@ -138,7 +140,7 @@ pub fn apiserver_url(settings: &Settings, endpoint: &Endpoint) -> String {
 /// Before a kubelet or kube-proxy release is installed: asks the leader's `/version` and
 /// refuses a release outside the policy. Anything else, an unreachable leader included, only
 /// logs. `KUBE_SKEW_CHECK=off` skips it.
-pub fn guard(settings: &Settings, component: Component) -> Result<(), Refused> {
+pub fn guard(settings: &Settings, component: Component, within: Duration) -> Result<(), Refused> {
     if !settings.skew_check || !matches!(component, Component::Kubelet | Component::Proxy) {
         return Ok(());
     }
@@ -151,7 +153,7 @@ pub fn guard(settings: &Settings, component: Component) -> Result<(), Refused> {
     };
     let url = apiserver_url(settings, &endpoint);
     let release = settings.version.to_string();
-    let (apiserver, git_version) = match ask(settings, &url) {
+    let (apiserver, git_version) = match ask(settings, &url, within) {
         Ok(found) => found,
         Err(why) => {
             tracing::warn!(component = %component, url = %url, error = %why, disable = env_vars::KUBE_SKEW_CHECK, "version skew not checked: the leader's apiserver did not answer; going on");
@@ -176,11 +178,29 @@ pub fn guard(settings: &Settings, component: Component) -> Result<(), Refused> {
 }
 
 /// GET `<url>/version`, bounded; the apiserver's release, or why there is none.
-fn ask(settings: &Settings, url: &str) -> Result<(Minor, String), String> {
+/// Everything it reads counts against `within`, the fetch's remaining deadline.
+fn ask(settings: &Settings, url: &str, within: Duration) -> Result<(Minor, String), String> {
+    let started = std::time::Instant::now();
+    let ca_path = settings.path(settings.cluster.pki_dir.join("ca.crt"));
+    // A missing or unusable ca.crt only means no cluster roots; one that does not answer
+    // within the deadline (a FIFO, a hung mount) ends the check.
+    let ca = match crate::fsutil::read_bounded_within(&ca_path, http::MAX_CA_BUNDLE, within) {
+        Ok(pem) => pem,
+        Err(crate::fsutil::BoundedReadError::Io(e)) if e.kind() == std::io::ErrorKind::TimedOut => {
+            return Err(format!(
+                "'{}' was not read within {}={}s",
+                ca_path.display(),
+                env_vars::KUBE_FETCH_DEADLINE,
+                within.as_secs()
+            ));
+        }
+        Err(_) => Vec::new(),
+    };
+    let left = within.saturating_sub(started.elapsed());
     let client = http::Blocking::new(&http::Options {
-        ca: http::Ca::IfReadable(settings.path(settings.cluster.pki_dir.join("ca.crt"))),
-        connect_timeout: CONNECT_TIMEOUT,
-        timeout: Some(REQUEST_TIMEOUT),
+        ca: http::Ca::Pem(ca),
+        connect_timeout: CONNECT_TIMEOUT.min(left),
+        timeout: Some(REQUEST_TIMEOUT.min(left)),
         follow_redirects: false,
         // The leader is on the cluster's own network: never through a proxy.
         proxies: None,

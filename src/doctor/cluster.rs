@@ -31,16 +31,23 @@ fn plan_of(plans: &[Plan], c: Component) -> Option<&Plan> {
     plans.iter().find(|p| p.component == c)
 }
 
+/// A pki file, read as pki reads them: bounded, regular files only (a FIFO never blocks).
+pub(super) fn read_pki_file(path: &Path) -> Result<Vec<u8>, String> {
+    match crate::pki::read_optional(path) {
+        Ok(Some(bytes)) => Ok(bytes),
+        Ok(None) => Err(format!("'{}' is missing", path.display())),
+        Err(e) => Err(chain(&e)),
+    }
+}
+
 fn read_cert(path: &Path) -> Result<CertInfo, String> {
-    let bytes =
-        std::fs::read(path).map_err(|e| format!("cannot read '{}': {e}", path.display()))?;
+    let bytes = read_pki_file(path)?;
     x509::parse_cert_pem(&bytes).map_err(|e| format!("'{}' {}", path.display(), chain(&e)))
 }
 
 /// The public half (DER SubjectPublicKeyInfo) of a key file: a `PUBLIC KEY`, or a private key.
 fn public_half(path: &Path) -> Result<Vec<u8>, String> {
-    let bytes =
-        std::fs::read(path).map_err(|e| format!("cannot read '{}': {e}", path.display()))?;
+    let bytes = read_pki_file(path)?;
     x509::parse_public_key_pem(&bytes)
         .or_else(|_| x509::private_key_public_half(&String::from_utf8_lossy(&bytes)))
         .map_err(|e| format!("'{}' {}", path.display(), chain(&e)))

@@ -11,7 +11,7 @@ use crate::flags::{self, Plan, Required};
 use crate::node::NodeFacts;
 use crate::settings::Settings;
 
-use super::certs::{certificate_expiry, expiry};
+use super::certs::{certificate_validity, expiry};
 use super::report::{Findings, Status};
 
 /// Computes each component's plan, reporting the ones that cannot be computed.
@@ -113,7 +113,7 @@ pub fn check(settings: &Settings, plans: &[Plan], f: &mut Findings) {
 fn check_file(r: &Required, now: i64, warn_days: u32, f: &mut Findings) {
     let path = &r.path;
     let cert_hint = || crate::pki::command_for(path);
-    let bytes = match std::fs::read(path) {
+    let bytes = match super::cluster::read_pki_file(path) {
         Ok(b) => b,
         Err(e) => {
             f.fail(
@@ -124,9 +124,9 @@ fn check_file(r: &Required, now: i64, warn_days: u32, f: &mut Findings) {
             return;
         }
     };
-    match certificate_expiry(&bytes) {
-        Ok(Some(not_after)) => {
-            let (status, text) = expiry(not_after, now, warn_days);
+    match certificate_validity(&bytes) {
+        Ok(Some((not_before, not_after))) => {
+            let (status, text) = expiry(not_before, not_after, now, warn_days);
             let finding = format!("'{}' ({}) {text}", path.display(), r.flag);
             let hint = (status != Status::Ok).then(|| crate::pki::command_for(path));
             f.push("certificate", status, finding, hint);

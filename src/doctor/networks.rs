@@ -30,7 +30,9 @@ pub fn check(settings: &Settings, d: Option<&Discovery>, f: &mut Findings) {
     let range = settings.cluster.service_range;
     let mut others: Vec<(String, Cidr)> = Vec::new();
     let flannel = settings.path(FLANNEL_SUBNET_ENV);
-    match std::fs::read_to_string(&flannel) {
+    // Bounded and non-blocking, like every file others could plant: a FIFO never hangs doctor.
+    let read = crate::fsutil::read_bounded(&flannel, crate::envfile::MAX_FILE_BYTES);
+    match read.map(|b| String::from_utf8_lossy(&b).into_owned()) {
         Ok(text) => match parse_flannel_network(&text) {
             Some(net) => others.push((format!("FLANNEL_NETWORK in '{}'", flannel.display()), net)),
             None => f.warn(
@@ -39,7 +41,8 @@ pub fn check(settings: &Settings, d: Option<&Discovery>, f: &mut Findings) {
                 "check flannel's configuration: the file should set FLANNEL_NETWORK=<CIDR>",
             ),
         },
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(crate::fsutil::BoundedReadError::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => {
+        }
         Err(e) => f.warn(
             "service-range",
             format!("cannot read '{}': {e}", flannel.display()),

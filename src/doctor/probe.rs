@@ -36,11 +36,13 @@ pub fn connect(host: &str, port: u16, within: Duration) -> Result<(SocketAddr, D
     Err(last)
 }
 
-/// The first line of a body, shortened.
+/// The first line of a body, shortened and escaped (a server's text never forges a line or
+/// sends terminal escapes).
 pub fn excerpt(body: &str) -> String {
     let line = body.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
-    let mut out: String = line.chars().take(120).collect();
-    if out.len() < line.len() {
+    let cut: String = line.chars().take(120).collect();
+    let mut out = crate::shown::quote(&cut);
+    if cut.len() < line.len() {
         out.push_str("...");
     }
     if out.is_empty() {

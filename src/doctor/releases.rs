@@ -100,6 +100,21 @@ fn kept(settings: &Settings, components: &[Component], f: &mut Findings) {
             continue;
         }
         let (text, bytes) = fetch::kept_summary(&kept);
+        let limit = settings.keep_releases as usize;
+        if kept.len() > limit {
+            // Copies beyond the limit go at the next fetch; until then they are disk in use.
+            f.warn(
+                "releases",
+                format!(
+                    "{}: {} kept ({text}, {} on disk), more than KUBE_KEEP_RELEASES={limit}",
+                    b.binary(),
+                    kept.len(),
+                    fetch::human(bytes)
+                ),
+                format!("the next 'kube-bootstrap fetch {b}' prunes them to {limit}"),
+            );
+            continue;
+        }
         f.ok(
             "releases",
             format!(

@@ -103,14 +103,15 @@ pub fn count(checks: &[Check], status: Status) -> usize {
 pub fn render(checks: &[Check]) -> String {
     let mut out = String::new();
     for c in checks {
+        // One check, one line: text from servers and files cannot start another.
         out.push_str(&format!(
             "{:<4}  {:<13} {}",
             c.status.as_str(),
             c.check,
-            c.finding
+            crate::shown::one_line(&c.finding)
         ));
         if let Some(hint) = &c.hint {
-            out.push_str(&format!("; hint: {hint}"));
+            out.push_str(&format!("; hint: {}", crate::shown::one_line(hint)));
         }
         out.push('\n');
     }
@@ -142,5 +143,20 @@ mod tests {
             "ok    config        settings valid\n\
              fail  etcd          GET http://127.0.0.1:2379/health failed: connection refused; hint: start etcd\n"
         );
+    }
+
+    #[test]
+    fn a_server_body_cannot_forge_a_line_or_overwrite_one() {
+        let body = "oops\r\u{1b}[2K ok    etcd          healthy\nhint: forged";
+        let checks = vec![Check {
+            check: "apiserver",
+            status: Status::Fail,
+            finding: format!("GET /healthz: 500: {}", crate::doctor::probe::excerpt(body)),
+            hint: Some(format!("see {body}")),
+        }];
+        let out = render(&checks);
+        assert_eq!(out.lines().count(), 1, "{out}");
+        assert!(!out.contains('\r') && !out.contains('\u{1b}'), "{out}");
+        assert!(out.contains("oops\\r\\u{1b}[2K"), "{out}");
     }
 }

@@ -1,6 +1,5 @@
 //! Checksums: hex encoding, hashing files, and parsing `<url>.sha256` side files.
 
-use std::fs::File;
 use std::io::{self, Read};
 use std::path::Path;
 
@@ -39,10 +38,22 @@ pub fn hash_reader(mut file: impl Read) -> io::Result<(String, u64)> {
     Ok((hex(&hasher.finalize()), size))
 }
 
-/// The first 20 bytes of a file (fewer if it is shorter), for the ELF check.
+/// The first 20 bytes of a file (fewer if it is shorter), for the ELF check. Opened
+/// non-blocking: a FIFO swapped in at the path is read as empty, never waited on.
 pub fn read_header(path: &Path) -> io::Result<Vec<u8>> {
+    use std::os::unix::fs::OpenOptionsExt;
     let mut buf = Vec::with_capacity(20);
-    File::open(path)?.take(20).read_to_end(&mut buf)?;
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(nix::libc::O_NONBLOCK | nix::libc::O_CLOEXEC)
+        .open(path)?;
+    if !file.metadata()?.is_file() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "not a regular file",
+        ));
+    }
+    file.take(20).read_to_end(&mut buf)?;
     Ok(buf)
 }
 

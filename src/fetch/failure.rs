@@ -4,7 +4,6 @@ use std::fmt;
 use std::io;
 use std::path::PathBuf;
 
-use super::retry;
 use crate::arch::ElfMismatch;
 use crate::causes::chain;
 use crate::{fsutil, http};
@@ -191,7 +190,7 @@ impl FetchError {
     /// Whether the same mirror may succeed if asked again.
     pub fn is_transient(&self) -> bool {
         match self {
-            FetchError::Status { status, .. } => retry::transient_status(*status),
+            FetchError::Status { status, .. } => transient_status(*status),
             // Builder, redirect-policy and TLS errors (an untrusted certificate, a failed
             // handshake) repeat identically; everything else on the wire (connect, reset,
             // timeout, broken body) can heal.
@@ -242,4 +241,24 @@ pub struct MirrorFailure {
     /// Requests made to this mirror (checksum and binary, retries included).
     pub attempts: u32,
     pub reason: FetchError,
+}
+
+/// HTTP statuses worth retrying (curl's list): timeouts, rate limits and server errors.
+pub fn transient_status(status: u16) -> bool {
+    matches!(status, 408 | 429) || (500..=599).contains(&status)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn transient_statuses_are_curls() {
+        for s in [408, 429, 500, 502, 503, 504] {
+            assert!(transient_status(s), "{s}");
+        }
+        for s in [400, 401, 403, 404, 410, 416] {
+            assert!(!transient_status(s), "{s}");
+        }
+    }
 }

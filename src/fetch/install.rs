@@ -51,10 +51,12 @@ pub(super) fn out_of_space(
     }
 }
 
-/// Makes a verified partial file the installed binary: mode 0755, rename over the target,
-/// fsync the directory, then the record. Until the rename the previous binary is untouched.
-/// Mode and identity are taken from the open file we wrote, never through the path, and the
-/// target must then be that very file.
+/// Makes a verified partial file the installed binary: mode 0755, the new record staged
+/// beside the old one, rename over the target, fsync the directory, then the record renamed
+/// into place. A failure before the binary's rename (a full state directory) leaves the
+/// previous release and its record; after it, only renames are left, so the node keeps the
+/// new release with its record. Mode and identity are taken from the open file we wrote,
+/// never through the path, and the target must then be that very file.
 pub(super) fn install(
     settings: &Settings,
     paths: &Paths,
@@ -67,6 +69,27 @@ pub(super) fn install(
     let (file, partial) = partial.into_read_only()?;
     file.set_permissions(std::fs::Permissions::from_mode(0o755))
         .map_err(io_err("set permissions on", &partial))?;
+    let mut record = Record {
+        binary: paths.binary.to_string(),
+        version: settings.version.to_string(),
+        arch: settings.arch.to_string(),
+        url: crate::http::redact(url),
+        sha256: sha256.to_string(),
+        size,
+        identity: Identity::of_file(&file).map_err(io_err("stat", &partial))?,
+    };
+    // The record first, while the previous release is still in place: this is the write
+    // that needs space in the state directory.
+    let staged = match record.stage(&paths.record) {
+        Ok(staged) => staged,
+        Err(e) => {
+            if is_disk_full(&e.source) {
+                // Verified bytes no one can install: they would only keep the disk full.
+                let _ = std::fs::remove_file(&partial);
+            }
+            return Err(e.into());
+        }
+    };
     std::fs::rename(&partial, &paths.target).map_err(io_err("install", &paths.target))?;
     fsutil::sync_dir(&paths.bin_dir)?;
     remove_stale_partials(paths);
@@ -80,16 +103,16 @@ pub(super) fn install(
         }
         .into());
     }
-    let record = Record {
-        binary: paths.binary.to_string(),
-        version: settings.version.to_string(),
-        arch: settings.arch.to_string(),
-        url: crate::http::redact(url),
-        sha256: sha256.to_string(),
-        size,
-        identity,
-    };
-    record.write(&paths.record)?;
+    staged.commit()?;
+    // The rename changed the file's ctime: record the identity it has now, so warm starts
+    // trust it without a re-hash. Best effort: the staged record already speaks for these
+    // bytes, and a differing identity only means one re-hash by content.
+    if identity != record.identity {
+        record.identity = identity;
+        if let Err(e) = record.write(&paths.record) {
+            tracing::debug!(path = %paths.record.display(), error = %crate::causes::chain(&e), "install record keeps the identity from before the rename");
+        }
+    }
     Ok(record)
 }
 

@@ -39,7 +39,11 @@ pub fn verify_installed(settings: &Settings, component: Component) -> Result<Che
 /// Opens the installed binary and checks it against the stored record.
 fn check_installed(settings: &Settings, paths: &Paths) -> Result<(std::fs::File, Checked), Stale> {
     let file = record::open_installed(&paths.target);
-    let previous = Record::read(&paths.record).or_else(|| {
+    let previous = Record::load(&paths.record).map_err(|reason| Stale::BadRecord {
+        path: paths.record.display().to_string(),
+        reason,
+    })?;
+    let previous = previous.or_else(|| {
         // A node upgraded from a release that named records after the binary: that record
         // speaks for this file only if it describes this very file.
         let legacy = Record::read_if_exists(&paths.legacy_record)?;
@@ -85,7 +89,11 @@ pub(super) fn installed(
 ) -> Result<Option<Record>, Error> {
     match check_installed(settings, paths) {
         Ok((_, checked)) => {
-            refresh(paths, &checked)?;
+            // The binary was verified by its content: a record that cannot be refreshed (a
+            // full or read-only state directory) costs a re-hash next time, not the start.
+            if let Err(e) = refresh(paths, &checked) {
+                tracing::warn!(component = %paths.component, path = %paths.record.display(), error = %crate::causes::chain(&e), "cannot refresh the install record; the binary was verified by its content");
+            }
             Ok(Some(checked.record))
         }
         Err(stale) => {

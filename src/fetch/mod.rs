@@ -158,6 +158,10 @@ fn fetch_one(settings: &Settings, component: Fetchable, progress_bar: bool) -> R
     // Warm path: no lock, no runtime, no network.
     if let Some(record) = installed(settings, &paths, true)? {
         tracing::info!(component = %component, version = %version, sha256 = %record.sha256, path = %paths.target.display(), "already installed");
+        // A lowered KUBE_KEEP_RELEASES takes effect without waiting for the next upgrade.
+        if releases::list(settings, binary).len() > settings.keep_releases as usize {
+            releases::prune(settings, binary);
+        }
         return write_env_file(settings, component, &paths, &record);
     }
 
@@ -174,7 +178,11 @@ fn fetch_one(settings: &Settings, component: Fetchable, progress_bar: bool) -> R
     }
     // Before a kubelet or kube-proxy changes: the leader's /version against the skew policy.
     if let Fetchable::Component(c) = component {
-        crate::skew::guard(settings, c)?;
+        crate::skew::guard(
+            settings,
+            c,
+            deadline.saturating_duration_since(Instant::now()),
+        )?;
     }
     // Going back to a kept release needs no network.
     if let Some(record) = releases::restore(settings, &paths, pin)? {
@@ -278,7 +286,7 @@ async fn from_mirror(
                 settings.fetch_retries,
                 "checksum",
                 attempts,
-                Some(net),
+                &|e| net.failed(e),
                 async || {
                     net.fetching(&side);
                     transport.side_file(&side, paths.binary).await

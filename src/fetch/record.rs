@@ -64,27 +64,29 @@ pub struct Record {
 const MAX_RECORD: u64 = 64 * 1024;
 
 impl Record {
-    /// Reads a record; a missing or unreadable one is `None` (the binary is fetched again).
-    pub fn read(path: &Path) -> Option<Record> {
+    /// Reads a record: `Ok(None)` only when there is none, an error when it is there but
+    /// cannot be read or is not one of ours (too many open files is not a missing record).
+    pub fn load(path: &Path) -> Result<Option<Record>, String> {
         // A record is a few hundred bytes: anything much larger, or not a regular file, was
         // not written by us.
         let text = match fsutil::read_bounded(path, MAX_RECORD) {
             Ok(t) => t,
             Err(fsutil::BoundedReadError::Io(e)) if e.kind() == io::ErrorKind::NotFound => {
-                return None;
+                return Ok(None);
             }
-            Err(e) => {
-                tracing::warn!(path = %path.display(), error = %e, "cannot read install record, fetching again");
-                return None;
-            }
+            Err(e) => return Err(format!("cannot read it: {e}")),
         };
-        match serde_json::from_slice(&text) {
-            Ok(r) => Some(r),
-            Err(e) => {
-                tracing::warn!(path = %path.display(), error = %e, "invalid install record, fetching again");
-                None
-            }
-        }
+        serde_json::from_slice(&text)
+            .map(Some)
+            .map_err(|e| format!("not an install record: {e}"))
+    }
+
+    /// [`Record::load`] for callers to whom an unusable record is no record; why is logged.
+    pub fn read(path: &Path) -> Option<Record> {
+        Record::load(path).unwrap_or_else(|reason| {
+            tracing::warn!(path = %path.display(), error = %reason, "install record unusable");
+            None
+        })
     }
 
     /// Reads a record that may not exist, without a word when it does not.
@@ -95,10 +97,15 @@ impl Record {
 
     /// Writes the record atomically.
     pub fn write(&self, path: &Path) -> Result<(), fsutil::Error> {
+        self.stage(path)?.commit()
+    }
+
+    /// Writes the record beside `path`, to be renamed over it by [`fsutil::Staged::commit`].
+    pub fn stage(&self, path: &Path) -> Result<fsutil::Staged, fsutil::Error> {
         // Serializing plain strings and integers cannot fail.
         let mut json = serde_json::to_vec_pretty(self).unwrap_or_default();
         json.push(b'\n');
-        fsutil::write_atomic(path, &json, 0o644)
+        fsutil::stage(path, &json, 0o644)
     }
 }
 
@@ -141,6 +148,11 @@ pub enum Stale {
     Missing,
     NotRegular,
     Changed,
+    /// The record is there but could not be read, or is not one (not the same as missing).
+    BadRecord {
+        path: String,
+        reason: String,
+    },
 }
 
 impl std::fmt::Display for Stale {
@@ -166,6 +178,9 @@ impl std::fmt::Display for Stale {
             Stale::Missing => f.write_str("installed binary is missing"),
             Stale::NotRegular => f.write_str("installed binary is not a regular file"),
             Stale::Changed => f.write_str("installed binary changed since it was fetched"),
+            Stale::BadRecord { path, reason } => {
+                write!(f, "install record '{path}' is unusable: {reason}")
+            }
         }
     }
 }

@@ -90,7 +90,17 @@ fn now() -> u64 {
 
 /// Copies `src` into the partial file at `partial`, hashing every byte; the partial is
 /// fsynced, and its digest and size returned. `src` is opened without following a symlink.
+/// On any failure the partial file is removed: a copy that failed (a full disk above all)
+/// must not stay behind and keep the disk full.
 fn copy_hashed(src: &Path, partial: &Path, limit: u64) -> Result<(Partial, String), Error> {
+    let copied = copy_hashed_into(src, partial, limit);
+    if copied.is_err() {
+        let _ = std::fs::remove_file(partial);
+    }
+    copied
+}
+
+fn copy_hashed_into(src: &Path, partial: &Path, limit: u64) -> Result<(Partial, String), Error> {
     let mut from = OpenOptions::new()
         .read(true)
         .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_NONBLOCK)
@@ -126,6 +136,8 @@ fn copy_hashed(src: &Path, partial: &Path, limit: u64) -> Result<(Partial, Strin
 /// effort: a failure is logged, never fatal (the new release still installs).
 pub fn keep_installed(settings: &Settings, paths: &Paths) {
     if settings.keep_releases == 0 {
+        // Copies kept under an earlier setting go too: 0 means none kept.
+        prune(settings, paths.binary);
         return;
     }
     let Some(record) = Record::read(&paths.record) else {
@@ -163,11 +175,21 @@ fn keep(settings: &Settings, paths: &Paths, record: &Record) -> Result<(), Error
             return Ok(());
         }
         meta.size = out.len();
-        std::fs::set_permissions(out.path(), std::fs::Permissions::from_mode(0o600))
-            .map_err(io_err("set permissions on", out.path()))?;
-        std::fs::rename(out.path(), &file).map_err(io_err("keep", &file))?;
+        let kept = std::fs::set_permissions(out.path(), std::fs::Permissions::from_mode(0o600))
+            .map_err(io_err("set permissions on", out.path()))
+            .and_then(|()| std::fs::rename(out.path(), &file).map_err(io_err("keep", &file)));
+        if let Err(e) = kept {
+            out.discard();
+            return Err(e.into());
+        }
+        // A copy without its `.json` is invisible to `list` and would never be pruned.
+        if let Err(e) = write_meta(&json, &meta) {
+            let _ = std::fs::remove_file(&file);
+            return Err(e.into());
+        }
+    } else {
+        write_meta(&json, &meta)?;
     }
-    write_meta(&json, &meta)?;
     fsutil::sync_dir(&dir)?;
     tracing::info!(binary = %paths.binary, version = %record.version, sha256 = %record.sha256, path = %file.display(), "kept for a rollback");
     prune(settings, paths.binary);
@@ -181,8 +203,22 @@ fn write_meta(path: &Path, meta: &Kept) -> Result<(), fsutil::Error> {
     fsutil::write_atomic(path, &json, 0o644)
 }
 
-/// Removes the least recently kept copies beyond `KUBE_KEEP_RELEASES`.
-fn prune(settings: &Settings, binary: &str) {
+/// Removes the least recently kept copies beyond `KUBE_KEEP_RELEASES`, and what interrupted
+/// keeps left in the store: partial copies, and copies without their `.json`.
+pub(super) fn prune(settings: &Settings, binary: &str) {
+    let dir = store(settings, binary);
+    if let Ok(entries) = std::fs::read_dir(&dir) {
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let orphan = !name.starts_with('.')
+                && !name.ends_with(".json")
+                && std::fs::symlink_metadata(meta_path(&entry.path())).is_err();
+            if (name.starts_with('.') && name.ends_with(".partial")) || orphan {
+                tracing::info!(binary, path = %entry.path().display(), "removing what an interrupted keep left");
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
+    }
     for old in list(settings, binary)
         .into_iter()
         .skip(settings.keep_releases as usize)
@@ -211,7 +247,22 @@ pub fn restore(
     };
     fsutil::create_dir_all(&paths.bin_dir)?;
     let partial_path = paths.partial(&kept.meta.sha256);
-    let (out, sha) = copy_hashed(&kept.path, &partial_path, settings.max_download_bytes)?;
+    let (out, sha) = match copy_hashed(&kept.path, &partial_path, settings.max_download_bytes) {
+        Ok(copied) => copied,
+        // Said as a download says it: the partial is gone, and where and how much is named.
+        Err(Error::Io(e)) if super::install::is_disk_full(&e.source) => {
+            return Err(Error::DiskFull {
+                binary: paths.binary,
+                dir: paths.bin_dir.clone(),
+                needed: Some(kept.meta.size),
+                available: nix::sys::statvfs::statvfs(&paths.bin_dir)
+                    .ok()
+                    .map(|s| s.blocks_available().saturating_mul(s.fragment_size())),
+                source: e.source,
+            });
+        }
+        Err(e) => return Err(e),
+    };
     let header = super::read_header(out.path()).map_err(io_err("read", out.path()))?;
     if sha != kept.meta.sha256 || crate::arch::check_elf(&header, settings.arch).is_err() {
         out.discard();
@@ -227,13 +278,14 @@ pub fn restore(
             io_err("use", &kept.path)(std::io::Error::from(std::io::ErrorKind::InvalidData))
         })?;
     let record = install(settings, paths, out, &url, &sha, size)?;
-    write_meta(
-        &meta_path(&kept.path),
-        &Kept {
-            kept_at: now(),
-            ..kept.meta
-        },
-    )?;
+    // Only the order of pruning depends on it: the release is installed either way.
+    let touched = Kept {
+        kept_at: now(),
+        ..kept.meta
+    };
+    if let Err(e) = write_meta(&meta_path(&kept.path), &touched) {
+        tracing::warn!(binary = %paths.binary, error = %crate::causes::chain(&e), "cannot update when the kept release was last used");
+    }
     tracing::info!(binary = %paths.binary, version = %version, sha256 = %sha, path = %paths.target.display(), "restored a kept release, no network used");
     Ok(Some(record))
 }

@@ -5,17 +5,11 @@ use std::hash::{BuildHasher, Hasher};
 use std::time::Duration;
 
 use super::failure::FetchError;
-use super::network::Network;
 
 /// The first backoff's upper bound; each retry doubles it.
 const BASE: Duration = Duration::from_millis(250);
 /// The largest backoff upper bound.
 const CAP: Duration = Duration::from_secs(10);
-
-/// HTTP statuses worth retrying (curl's list): timeouts, rate limits and server errors.
-pub fn transient_status(status: u16) -> bool {
-    matches!(status, 408 | 429) || (500..=599).contains(&status)
-}
 
 /// The delay before retry number `attempt` (0-based): uniformly random in
 /// `[0, min(CAP, BASE * 2^attempt)]`, so a thousand nodes that failed together do not retry
@@ -36,21 +30,21 @@ fn random() -> u64 {
 }
 
 /// Runs `op` until it succeeds, fails for good, or has been retried `retries` times; counts
-/// every request in `attempts`, and tells `net` (a fetch's, for its deadline error) each
-/// failure.
+/// every request in `attempts`, and tells `failed` each failure (a fetch records the last one
+/// for its deadline error).
 pub(crate) async fn with_retries<T>(
     retries: u32,
     what: &str,
     attempts: &mut u32,
-    net: Option<&Network>,
+    failed: &dyn Fn(&FetchError),
     mut op: impl AsyncFnMut() -> Result<T, FetchError>,
 ) -> Result<T, FetchError> {
     let mut retry = 0;
     loop {
         *attempts += 1;
         let result = op().await;
-        if let (Err(e), Some(net)) = (&result, net) {
-            net.failed(e);
+        if let Err(e) = &result {
+            failed(e);
         }
         match result {
             Ok(v) => return Ok(v),
@@ -68,16 +62,6 @@ pub(crate) async fn with_retries<T>(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn statuses() {
-        for s in [408, 429, 500, 502, 503, 504] {
-            assert!(transient_status(s), "{s}");
-        }
-        for s in [400, 401, 403, 404, 410, 416] {
-            assert!(!transient_status(s), "{s}");
-        }
-    }
 
     #[test]
     fn backoff_stays_under_its_ceiling_and_varies() {

@@ -79,7 +79,12 @@ pub async fn download(
                 resume_from = partial.len(),
                 "downloading"
             );
-            with_retries(want.retries, "download", attempts, net, async || {
+            let failed = |e: &super::FetchError| {
+                if let Some(net) = net {
+                    net.failed(e);
+                }
+            };
+            with_retries(want.retries, "download", attempts, &failed, async || {
                 if let Some(net) = net {
                     net.fetching(want.url);
                 }

@@ -112,11 +112,12 @@ impl Plan {
         self.flags.iter().map(Flag::arg).collect()
     }
 
-    /// Required files that do not exist (or cannot be read).
-    pub fn missing_files(&self) -> Vec<&Required> {
+    /// Required files that are missing, unreadable or not regular files, each with what is
+    /// wrong. Never blocks: a FIFO planted at a path is refused, not opened for reading.
+    pub fn missing_files(&self) -> Vec<(&Required, String)> {
         self.required
             .iter()
-            .filter(|r| std::fs::File::open(&r.path).is_err())
+            .filter_map(|r| crate::fsutil::unusable_file(&r.path).map(|why| (r, why)))
             .collect()
     }
 }

@@ -32,7 +32,12 @@ pub fn check(dir: &Path) -> Result<(), Error> {
     let mut text = String::new();
     for l in &lines {
         let mark = if l.ok { "ok  " } else { "FAIL" };
-        text.push_str(&format!("{mark} {}: {}\n", l.file, l.detail));
+        // File names are anyone's text: one verdict, one line.
+        text.push_str(&format!(
+            "{mark} {}: {}\n",
+            crate::shown::one_line(&l.file),
+            crate::shown::one_line(&l.detail)
+        ));
     }
     fsutil::print(&text)?;
     let bad = lines.iter().filter(|l| !l.ok).count();
@@ -66,26 +71,66 @@ fn is_dir(path: &Path) -> bool {
     std::fs::symlink_metadata(path).is_ok_and(|m| m.is_dir())
 }
 
+/// A failure for a symbolic link inside DIR: what the mirror serves must be what was checked,
+/// and a link can point at any tree (a tampered one included).
+fn link_line(path: &Path, file: String) -> Option<Line> {
+    let target = std::fs::read_link(path).ok()?;
+    Some(Line {
+        ok: false,
+        file,
+        detail: format!(
+            "is a symbolic link to '{}': a mirror holds its files itself, and --check does not follow links",
+            crate::shown::quote(&target.display().to_string())
+        ),
+    })
+}
+
 fn scan(dir: &Path) -> Result<Vec<Line>, Error> {
     let mut lines = Vec::new();
     for version in names(dir)? {
         let version_dir = dir.join(&version);
-        if version.parse::<KubeVersion>().is_err() || !is_dir(&version_dir) {
+        if version.parse::<KubeVersion>().is_err() {
+            continue;
+        }
+        if let Some(l) = link_line(&version_dir, version.clone()) {
+            lines.push(l);
+            continue;
+        }
+        if !is_dir(&version_dir) {
             continue;
         }
         let mut hashes: BTreeMap<(String, String), String> = BTreeMap::new();
         let linux = version_dir.join("bin/linux");
-        for arch_name in names(&linux)? {
+        let mut linked = false;
+        for (path, file) in [
+            (version_dir.join("bin"), format!("{version}/bin")),
+            (linux.clone(), format!("{version}/bin/linux")),
+        ] {
+            if let Some(l) = link_line(&path, file) {
+                lines.push(l);
+                linked = true;
+                break;
+            }
+        }
+        for arch_name in if linked { Vec::new() } else { names(&linux)? } {
             let Ok(arch) = arch_name.parse::<Arch>() else {
                 continue;
             };
             let arch_dir = linux.join(&arch_name);
+            if let Some(l) = link_line(&arch_dir, format!("{version}/bin/linux/{arch_name}")) {
+                lines.push(l);
+                continue;
+            }
             if !is_dir(&arch_dir) {
                 continue;
             }
             let files = names(&arch_dir)?;
             for name in files.iter().filter(|n| !n.starts_with('.')) {
                 let file = layout::relative(&version, &arch_name, name);
+                if let Some(l) = link_line(&arch_dir.join(name), file.clone()) {
+                    lines.push(l);
+                    continue;
+                }
                 if let Some(binary) = name.strip_suffix(".sha256") {
                     if !files.iter().any(|f| f == binary) {
                         lines.push(Line {
@@ -121,6 +166,10 @@ fn scan(dir: &Path) -> Result<Vec<Line>, Error> {
             else {
                 continue;
             };
+            if let Some(l) = link_line(&version_dir.join(&name), format!("{version}/{name}")) {
+                lines.push(l);
+                continue;
+            }
             let problems = pins(&version_dir.join(&name), &version, arch, &hashes);
             lines.push(Line {
                 ok: problems.is_empty(),

@@ -121,21 +121,23 @@ pub fn run(settings: &Settings, dir: &Path, plan: &Plan, jobs: usize) -> Result<
     }
 }
 
-/// One run at a time per directory: two would write the same partial files.
+/// One run at a time per directory: two would write the same partial files. The `flock` is
+/// on DIR itself, so no lock file sits where a web server serving DIR would publish it.
 fn lock(dir: &Path) -> Result<Flock<File>, Error> {
-    let path = dir.join(".kube-bootstrap-mirror.lock");
     let file = OpenOptions::new()
         .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .mode(0o644)
-        .custom_flags(nix::libc::O_NOFOLLOW)
-        .open(&path)
-        .map_err(io_err("open lock file", &path))?;
-    Flock::lock(file, FlockArg::LockExclusiveNonblock).map_err(|_| Error::Busy {
+        .custom_flags(nix::libc::O_DIRECTORY | nix::libc::O_CLOEXEC)
+        .open(dir)
+        .map_err(io_err("open", dir))?;
+    let lock = Flock::lock(file, FlockArg::LockExclusiveNonblock).map_err(|_| Error::Busy {
         dir: dir.to_path_buf(),
-    })
+    })?;
+    // Earlier releases left their (empty) lock file in DIR, served with the mirror.
+    let old = dir.join(".kube-bootstrap-mirror.lock");
+    if std::fs::symlink_metadata(&old).is_ok_and(|m| m.is_file() && m.len() == 0) {
+        let _ = std::fs::remove_file(&old);
+    }
+    Ok(lock)
 }
 
 fn worker(shared: &Shared<'_>) -> Result<(), Error> {
@@ -256,7 +258,7 @@ async fn from_upstream(
                 settings.fetch_retries,
                 "checksum",
                 attempts,
-                None,
+                &|_| {},
                 async || transport.side_file(&side_url, binary).await,
             )
             .await?;
@@ -267,7 +269,8 @@ async fn from_upstream(
         }
     };
     let arch_dir = layout::arch_dir(shared.dir, &item.version, item.arch.as_str());
-    fsutil::create_dir_all(&arch_dir)?;
+    // Never through a link planted inside DIR: everything written stays inside it.
+    fsutil::create_dirs_within(shared.dir, &arch_dir)?;
     let target = arch_dir.join(binary);
     let side = arch_dir.join(format!("{binary}.sha256"));
     match present(&target, &expected, item) {
@@ -337,6 +340,7 @@ fn write_pins(
     mut pins: BTreeMap<&'static str, String>,
 ) -> Result<(), fsutil::Error> {
     let path = layout::pins_path(dir, version, arch);
+    fsutil::create_dirs_within(dir, fsutil::parent(&path))?;
     if let Ok(old) = crate::envfile::read(&path)
         && old
             .iter()

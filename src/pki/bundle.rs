@@ -7,7 +7,7 @@ use std::path::{Component as PathPart, Path};
 
 use super::{
     Action, CERT_MODE, Error, KEY_MODE, Outcome, ensure_ca, io_err, issue, node_leaves,
-    read_optional, write_file, write_if_changed,
+    read_optional, write_file,
 };
 use crate::node::NodeFacts;
 use crate::settings::Settings;
@@ -35,14 +35,18 @@ fn bundle_err(path: &Path, reason: impl Into<String>) -> Error {
 /// `pki node NODE --out FILE`: issues the kubelet and kube-proxy pairs for `node` with this
 /// leader's CA and writes them with `ca.crt` as a tar (mode 0600: it holds keys).
 pub fn node(settings: &Settings, node: &str, out: &Path) -> Result<Vec<Outcome>, Error> {
-    let valid =
-        crate::settings::parse::sans(node).is_some_and(|v| v.len() == 1 && !v[0].starts_with('*'));
-    if !valid {
+    // The kubelet registers a lowercased host name; anything else Kubernetes would refuse
+    // (spaces, commas, newlines, U+2028) never reaches a certificate.
+    let lowered = node.to_ascii_lowercase();
+    if !super::valid_node_name(&lowered) {
         return Err(Error::NodeName {
             name: node.to_string(),
         });
     }
+    let node = lowered.as_str();
     let dir = settings.path(&settings.cluster.pki_dir);
+    // A `pki init` making the CA at the same time: wait for it, then read what it made.
+    let _lock = super::lock_dir(&dir)?;
     let ca = ensure_ca(settings, &dir, &mut Vec::new(), false)?;
     let Some(ca_key) = &ca.key_pem else {
         return Err(Error::NoCaKey {
@@ -53,8 +57,15 @@ pub fn node(settings: &Settings, node: &str, out: &Path) -> Result<Vec<Outcome>,
     let mut files: BTreeMap<&str, Vec<u8>> = BTreeMap::new();
     files.insert("ca.crt", ca.cert_pem.clone().into_bytes());
     let mut identities = Vec::new();
-    for leaf in node_leaves(&node.to_ascii_lowercase()) {
-        let (cert, key) = issue::leaf(&leaf, &ca.cert_pem, ca_key, None, settings.pki.cert_days)?;
+    for leaf in node_leaves(node) {
+        let (cert, key) = issue::leaf(
+            &leaf,
+            &ca.cert_pem,
+            ca_key,
+            None,
+            settings.pki.cert_days,
+            ca.info.not_after,
+        )?;
         let (crt_name, key_name) = match leaf.name {
             "kubelet" => ("kubelet.crt", "kubelet.key"),
             _ => ("proxy.crt", "proxy.key"),
@@ -104,7 +115,7 @@ fn read_bundle(path: &Path, bytes: &[u8]) -> Result<BTreeMap<&'static str, Vec<u
             .path()
             .map_err(|e| bundle_err(path, format!("unreadable entry name: {e}")))?
             .into_owned();
-        let shown = name.display().to_string();
+        let shown = crate::shown::quote(&name.display().to_string());
         let parts: Vec<_> = name
             .components()
             .filter(|c| !matches!(c, PathPart::CurDir))
@@ -150,14 +161,12 @@ fn read_bundle(path: &Path, bytes: &[u8]) -> Result<BTreeMap<&'static str, Vec<u
 /// its files into `KUBE_PKI_DIR` with their modes, each only when it differs.
 pub fn install(settings: &Settings, file: &Path) -> Result<Vec<Outcome>, Error> {
     let path = settings.path(file);
-    let f = std::fs::File::open(&path).map_err(io_err("open", &path))?;
-    let mut bytes = Vec::new();
-    f.take(MAX_BUNDLE + 1)
-        .read_to_end(&mut bytes)
-        .map_err(io_err("read", &path))?;
-    if bytes.len() as u64 > MAX_BUNDLE {
-        return Err(bundle_err(&path, "larger than 1 MiB"));
-    }
+    // Bounded and non-blocking: a FIFO or a device given as FILE is refused, not read.
+    let bytes = super::files::read_bounded(&path, MAX_BUNDLE)?.ok_or_else(|| Error::Io {
+        action: "open",
+        path: path.clone(),
+        source: std::io::ErrorKind::NotFound.into(),
+    })?;
     let files = read_bundle(&path, &bytes)?;
     let text = |name: &str| String::from_utf8_lossy(&files[name]).into_owned();
     let parse = |name: &str| {
@@ -185,7 +194,19 @@ pub fn install(settings: &Settings, file: &Path) -> Result<Vec<Outcome>, Error> 
                 .common_name
                 .as_deref()
                 .and_then(|cn| cn.strip_prefix("system:node:"))
-                .ok_or_else(|| bundle_err(&path, "kubelet.crt is not a system:node: identity"))?
+                .filter(|n| super::valid_node_name(n))
+                .ok_or_else(|| {
+                    bundle_err(
+                        &path,
+                        format!(
+                            "kubelet.crt's subject {} is not a system:node:<node name> identity",
+                            crate::shown::quote(&super::identity(
+                                cert.common_name.as_deref(),
+                                &cert.organizations
+                            ))
+                        ),
+                    )
+                })?
                 .to_string();
         }
     }
@@ -207,6 +228,7 @@ pub fn install(settings: &Settings, file: &Path) -> Result<Vec<Outcome>, Error> 
     }
     let dir = settings.path(&settings.cluster.pki_dir);
     std::fs::create_dir_all(&dir).map_err(io_err("create directory", &dir))?;
+    let _lock = super::lock_dir(&dir)?;
     let local_ca = dir.join("ca.crt");
     let replaces_ca = read_optional(&local_ca)?.is_some_and(|existing| existing != files["ca.crt"]);
     if replaces_ca && dir.join("ca.key").exists() {
@@ -215,10 +237,28 @@ pub fn install(settings: &Settings, file: &Path) -> Result<Vec<Outcome>, Error> 
             ca: local_ca,
         });
     }
-    let mut out = Vec::new();
+    // Every file written before any is renamed: a full disk leaves the node's files as they
+    // were, never a new key beside an old certificate or a new CA beside old leaves.
+    let mut staged = Vec::new();
+    let mut changed = Vec::new();
     for (name, mode) in FILES {
+        let s = super::files::stage_if_changed(&dir.join(name), &files[name], mode)?;
+        changed.push(s.is_some());
+        staged.extend(s);
+    }
+    super::files::commit(staged)?;
+    // Read back: what the node's flags will point at is what the bundle held.
+    let ca_info = super::files::parse_cert(&local_ca, &files["ca.crt"])?;
+    for stem in ["kubelet", "proxy"] {
+        super::files::verify_pair(
+            &dir.join(format!("{stem}.crt")),
+            &dir.join(format!("{stem}.key")),
+            Some(&ca_info),
+        )?;
+    }
+    let mut out = Vec::new();
+    for ((name, _), wrote) in FILES.into_iter().zip(changed) {
         let target = dir.join(name);
-        let wrote = write_if_changed(&target, &files[name], mode)?;
         out.push(Outcome {
             action: if wrote { Action::Made } else { Action::Kept },
             path: target,

@@ -4,7 +4,10 @@
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-use super::{Error, Leaf, command_for, leader_leaves, node_leaves, now, read_optional};
+use super::{
+    Error, Leaf, ca_mismatch_hint, command_for, half_pair_hint, leader_leaves, node_leaves, now,
+    read_error_hint, read_optional, unusable_hint,
+};
 use crate::node::NodeFacts;
 use crate::settings::Settings;
 use crate::x509::{self, CertInfo};
@@ -80,18 +83,19 @@ pub fn findings(settings: &Settings) -> Vec<Finding> {
                     Level::Fail,
                     &ca_path,
                     crate::causes::chain(&e),
-                    Some(command_for(&ca_path)),
+                    Some(unusable_hint(&ca_path)),
                 );
                 None
             }
         },
         Ok(None) => {
-            f.push(
-                Level::Fail,
-                &ca_path,
-                "is missing".into(),
-                Some(command_for(&ca_path)),
-            );
+            let key = dir.join("ca.key");
+            let hint = if std::fs::symlink_metadata(&key).is_ok() {
+                half_pair_hint(&key, &ca_path)
+            } else {
+                command_for(&ca_path)
+            };
+            f.push(Level::Fail, &ca_path, "is missing".into(), Some(hint));
             None
         }
         Err(e) => {
@@ -99,11 +103,14 @@ pub fn findings(settings: &Settings) -> Vec<Finding> {
                 Level::Fail,
                 &ca_path,
                 crate::causes::chain(&e),
-                Some(unreadable_hint(&ca_path)),
+                Some(read_error_hint(&e, &ca_path)),
             );
             None
         }
     };
+    if let Some(ca) = &ca {
+        check_ca_key(&mut f, &dir, &ca_path, ca);
+    }
     let node_ip = facts.node_ip.as_ref().ok().map(|k| k.value);
     let leader = is_leader(&dir);
     let leaves: Vec<Leaf> = match (leader, node_ip, facts.leader.as_ref()) {
@@ -132,11 +139,56 @@ pub fn findings(settings: &Settings) -> Vec<Finding> {
     f.0
 }
 
+/// `ca.key`, when this node has it: the CA certificate's own key, and private.
+fn check_ca_key(f: &mut Findings, dir: &Path, ca_path: &Path, ca: &CertInfo) {
+    let key = dir.join("ca.key");
+    match read_optional(&key) {
+        Ok(None) => {}
+        Ok(Some(k)) => {
+            match super::init::ca_key_matches(ca_path, ca, &key, &String::from_utf8_lossy(&k)) {
+                Ok(()) => f.push(Level::Ok, &key, "is the key of ca.crt".into(), None),
+                Err(Error::CaKeyMismatch { key, cert }) => f.push(
+                    Level::Fail,
+                    &key,
+                    format!(
+                        "does not match '{}': nothing can be signed with it",
+                        cert.display()
+                    ),
+                    Some(ca_mismatch_hint(&key, &cert)),
+                ),
+                Err(e) => f.push(
+                    Level::Fail,
+                    &key,
+                    crate::causes::chain(&e),
+                    Some(unusable_hint(&key)),
+                ),
+            }
+            key_mode_ok(f, &key);
+        }
+        Err(e) => f.push(
+            Level::Fail,
+            &key,
+            crate::causes::chain(&e),
+            Some(read_error_hint(&e, &key)),
+        ),
+    }
+}
+
 fn check_expiry(f: &mut Findings, path: &Path, cert: &CertInfo, settings: &Settings, what: &str) {
     let left = cert.not_after - now();
     let until = x509::format_time(cert.not_after);
     let who = x509_identity(cert);
-    if left <= 0 {
+    if cert.not_before > now() {
+        f.push_expiry(
+            Level::Fail,
+            path,
+            format!(
+                "{what} {who} is not valid before {} (check this node's clock)",
+                x509::format_time(cert.not_before)
+            ),
+            Some(format!("{} to re-issue it", command_for(path))),
+        );
+    } else if left <= 0 {
         f.push_expiry(
             Level::Fail,
             path,
@@ -160,16 +212,12 @@ fn check_expiry(f: &mut Findings, path: &Path, cert: &CertInfo, settings: &Setti
     }
 }
 
-/// For a file that exists but cannot be read.
-fn unreadable_hint(path: &Path) -> String {
-    format!(
-        "run as a user that can read '{}' (root), or check its permissions",
-        path.display()
-    )
-}
-
+/// The subject as shown: escaped, since a certificate's names are anyone's text.
 fn x509_identity(cert: &CertInfo) -> String {
-    super::identity(cert.common_name.as_deref(), &cert.organizations)
+    crate::shown::quote(&super::identity(
+        cert.common_name.as_deref(),
+        &cert.organizations,
+    ))
 }
 
 fn key_mode_ok(f: &mut Findings, key: &Path) {
@@ -265,7 +313,7 @@ fn check_leaf(
                 Level::Fail,
                 &crt,
                 crate::causes::chain(&e),
-                Some(command_for(&crt)),
+                Some(unusable_hint(&crt)),
             );
             return;
         }
@@ -274,7 +322,7 @@ fn check_leaf(
                 Level::Fail,
                 &crt,
                 crate::causes::chain(&e),
-                Some(unreadable_hint(&crt)),
+                Some(read_error_hint(&e, &crt)),
             );
             return;
         }
@@ -304,7 +352,22 @@ fn check_leaf(
             f.push(
                 Level::Fail,
                 &crt,
-                format!("is not signed by ca.crt (issuer {})", cert.issuer),
+                format!(
+                    "is not signed by ca.crt (issuer {})",
+                    crate::shown::quote(&cert.issuer)
+                ),
+                Some(command_for(&crt)),
+            );
+        }
+        if cert.not_after > ca.not_after {
+            f.push(
+                Level::Warn,
+                &crt,
+                format!(
+                    "outlives its CA: valid until {}, ca.crt until {}",
+                    x509::format_time(cert.not_after),
+                    x509::format_time(ca.not_after)
+                ),
                 Some(command_for(&crt)),
             );
         }
@@ -321,11 +384,17 @@ fn check_leaf(
             }
             key_mode_ok(f, &key);
         }
-        _ => f.push(
+        Ok(None) => f.push(
             Level::Fail,
             &key,
             "is missing".into(),
             Some(command_for(&key)),
+        ),
+        Err(e) => f.push(
+            Level::Fail,
+            &key,
+            crate::causes::chain(&e),
+            Some(read_error_hint(&e, &key)),
         ),
     }
     if leaf.server && !cert.server_auth || !leaf.server && !cert.client_auth {
@@ -396,9 +465,15 @@ pub fn run(settings: &Settings) -> Result<(), Error> {
             Level::Warn => "warn",
             Level::Fail => "fail",
         };
-        text.push_str(&format!("{level:<5} {}: {}\n", f.path.display(), f.text));
+        // One finding, one line: a certificate's subject cannot start another.
+        let one = crate::shown::one_line;
+        text.push_str(&format!(
+            "{level:<5} {}: {}\n",
+            one(&f.path.display().to_string()),
+            one(&f.text)
+        ));
         if let Some(h) = &f.hint {
-            text.push_str(&format!("      hint: {h}\n"));
+            text.push_str(&format!("      hint: {}\n", one(h)));
         }
     }
     print!("{text}");

@@ -4,7 +4,9 @@
 use std::io;
 use std::path::Path;
 
-use super::files::{create_dir, parse_cert, read_optional, write_file, write_if_changed};
+use super::files::{
+    create_dir, parse_cert, read_optional, verify_pair, write_file, write_if_changed,
+};
 use super::{
     ADMIN_CONF, Action, CA_ORGANIZATION, CERT_MODE, Error, KEY_MODE, Leaf, Outcome, issue,
     leader_leaves, now, renewal,
@@ -62,6 +64,7 @@ pub(crate) fn ensure_ca(
             // which the next run refuses instead of silently making a second CA.
             write_file(&key, key_pem.as_bytes(), KEY_MODE)?;
             write_file(&crt, cert_pem.as_bytes(), CERT_MODE)?;
+            verify_pair(&crt, &key, None)?;
             for p in [&crt, &key] {
                 out.push(Outcome {
                     action: Action::Made,
@@ -80,6 +83,11 @@ pub(crate) fn ensure_ca(
         }
     };
     let info = parse_cert(&crt, cert_pem.as_bytes())?;
+    // Nothing is signed with a key that is not ca.crt's: leaves it signed would be refused by
+    // every component, and re-issued on every run.
+    if let Some(k) = &key_pem {
+        ca_key_matches(&crt, &info, &key, k)?;
+    }
     let ours = info.organizations.iter().any(|o| o == CA_ORGANIZATION);
     Ok(Ca {
         cert_pem,
@@ -87,6 +95,26 @@ pub(crate) fn ensure_ca(
         key_pem,
         ours,
     })
+}
+
+/// Whether `key` (the text of `key_path`) is the private half of the CA certificate `info`.
+pub(crate) fn ca_key_matches(
+    crt: &Path,
+    info: &CertInfo,
+    key_path: &Path,
+    key: &str,
+) -> Result<(), Error> {
+    match x509::key_matches(info, key) {
+        Ok(true) => Ok(()),
+        Ok(false) => Err(Error::CaKeyMismatch {
+            key: key_path.to_path_buf(),
+            cert: crt.to_path_buf(),
+        }),
+        Err(source) => Err(Error::Unreadable {
+            path: key_path.to_path_buf(),
+            source,
+        }),
+    }
 }
 
 /// Makes or keeps `sa.key`/`sa.pub`: never replaces the key.
@@ -158,6 +186,15 @@ fn ensure_leaf(
     let key_pem = read_optional(&key)?.map(|k| String::from_utf8_lossy(&k).into_owned());
     let reason = match &cert {
         None => None,
+        // A leaf is derived data: one that does not parse (truncated, garbage) is made again
+        // with the CA that made it, never left for `pki check` to report for ever.
+        Some(bytes) if ca.ours && x509::parse_cert_pem(bytes).is_err() => {
+            let why = x509::parse_cert_pem(bytes)
+                .err()
+                .map(|e| crate::causes::chain(&e))
+                .unwrap_or_default();
+            Some(format!("unreadable: {why}"))
+        }
         Some(bytes) => {
             let info = parse_cert(&crt, bytes)?;
             let matches = key_pem
@@ -170,6 +207,7 @@ fn ensure_leaf(
                 matches,
                 now(),
                 settings.pki.renew_before_days,
+                ca.info.not_after,
             ) {
                 None => {
                     out.push(Outcome {
@@ -209,12 +247,23 @@ fn ensure_leaf(
         _ => None,
     };
     let reused = reuse.is_some();
-    let (cert_pem, new_key) =
-        issue::leaf(leaf, &ca.cert_pem, ca_key, reuse, settings.pki.cert_days)?;
+    let (cert_pem, new_key) = issue::leaf(
+        leaf,
+        &ca.cert_pem,
+        ca_key,
+        reuse,
+        settings.pki.cert_days,
+        ca.info.not_after,
+    )?;
+    // Both written before either is renamed: a full disk leaves the old pair, never a new key
+    // beside the old certificate.
+    let mut staged = Vec::new();
     if let Some(k) = new_key {
-        write_file(&key, k.as_bytes(), KEY_MODE)?;
+        staged.push(super::files::stage(&key, k.as_bytes(), KEY_MODE)?);
     }
-    write_file(&crt, cert_pem.as_bytes(), CERT_MODE)?;
+    staged.push(super::files::stage(&crt, cert_pem.as_bytes(), CERT_MODE)?);
+    super::files::commit(staged)?;
+    verify_pair(&crt, &key, Some(&ca.info))?;
     let (action, why) = match reason {
         None => (Action::Made, format!("missing; {}", leaf.identity())),
         Some(why) => (Action::Reissued, why),
@@ -257,6 +306,9 @@ pub fn init(settings: &Settings) -> Result<Vec<Outcome>, Error> {
     })?;
     let dir = settings.path(&settings.cluster.pki_dir);
     create_dir(&dir)?;
+    // Everything below is decided from what is on disk once the lock is held: a concurrent
+    // first run makes the CA, this one keeps it.
+    let _lock = super::lock_dir(&dir)?;
     let mut out = Vec::new();
     let ca = ensure_ca(settings, &dir, &mut out, true)?;
     ensure_sa(&dir, &mut out)?;

@@ -17,11 +17,15 @@ fn gen_err(what: &str) -> impl FnOnce(rcgen::Error) -> Error + '_ {
     }
 }
 
-/// Validity from now (backdated an hour for clock skew between nodes).
-fn validity(params: &mut CertificateParams, days: u32) {
+/// Validity from now (backdated an hour for clock skew between nodes), never past `until`
+/// (Unix seconds: the CA's notAfter, which no leaf may outlive).
+fn validity(params: &mut CertificateParams, days: u32, until: Option<i64>) {
     let now = time::OffsetDateTime::now_utc();
     params.not_before = now - time::Duration::hours(1);
     params.not_after = now + time::Duration::days(i64::from(days));
+    if let Some(end) = until.and_then(|u| time::OffsetDateTime::from_unix_timestamp(u).ok()) {
+        params.not_after = params.not_after.min(end);
+    }
 }
 
 fn serial() -> SerialNumber {
@@ -51,7 +55,7 @@ pub fn ca(days: u32) -> Result<(String, String), Error> {
         KeyUsagePurpose::DigitalSignature,
     ];
     params.serial_number = Some(serial());
-    validity(&mut params, days);
+    validity(&mut params, days, None);
     let cert = params
         .self_signed(&key)
         .map_err(gen_err("the CA certificate"))?;
@@ -85,6 +89,7 @@ pub fn leaf(
     ca_key_pem: &str,
     key: Option<KeyPair>,
     days: u32,
+    ca_not_after: i64,
 ) -> Result<(String, Option<String>), Error> {
     let what = format!("{}.crt", leaf.name);
     let ca_key = load_key(ca_key_pem)?;
@@ -124,7 +129,7 @@ pub fn leaf(
     }
     params.use_authority_key_identifier_extension = true;
     params.serial_number = Some(serial());
-    validity(&mut params, days);
+    validity(&mut params, days, Some(ca_not_after));
     let cert = params.signed_by(&key, &issuer).map_err(gen_err(&what))?;
     Ok((cert.pem(), new.then(|| key.serialize_pem())))
 }

@@ -45,6 +45,24 @@ pub(crate) fn identity(cn: Option<&str>, orgs: &[String]) -> String {
     s
 }
 
+/// Whether `name` is a node name Kubernetes accepts: an IP address, or a DNS-1123 subdomain
+/// (lowercase alphanumerics, '-' and '.', labels starting and ending alphanumeric, at most
+/// 253 characters), as `ValidateNodeName` checks it. Nothing else reaches a certificate. Pure.
+pub fn valid_node_name(name: &str) -> bool {
+    if name.parse::<IpAddr>().is_ok() {
+        return true;
+    }
+    let label = |l: &str| {
+        let alnum = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit();
+        !l.is_empty()
+            && l.len() <= 63
+            && l.starts_with(alnum)
+            && l.ends_with(alnum)
+            && l.chars().all(|c| alnum(c) || c == '-')
+    };
+    !name.is_empty() && name.len() <= 253 && name.split('.').all(label)
+}
+
 /// The kubelet's and kube-proxy's client certificates for the node that registers as `node`.
 pub fn node_leaves(node: &str) -> Vec<Leaf> {
     vec![
@@ -129,6 +147,7 @@ pub fn renewal(
     key_matches: bool,
     now: i64,
     renew_before_days: u32,
+    ca_not_after: i64,
 ) -> Option<String> {
     if !signed_by_ca {
         return Some("not signed by ca.crt".into());
@@ -165,8 +184,23 @@ pub fn renewal(
         }
         return Some(format!("names changed: {}", diff.join(", ")));
     }
+    if existing.not_before > now {
+        return Some(format!(
+            "not valid before {}",
+            x509::format_time(existing.not_before)
+        ));
+    }
+    if existing.not_after > ca_not_after {
+        return Some(format!(
+            "outlives its CA (valid until {}, ca.crt until {})",
+            x509::format_time(existing.not_after),
+            x509::format_time(ca_not_after)
+        ));
+    }
     let left = existing.not_after - now;
-    if left < i64::from(renew_before_days) * 86_400 {
+    // A leaf that already ends with its CA gains nothing from a new one: the CA is what
+    // expires, and re-issuing would repeat on every run.
+    if left < i64::from(renew_before_days) * 86_400 && existing.not_after < ca_not_after {
         return Some(format!(
             "expires {} (within KUBE_PKI_RENEW_BEFORE={renew_before_days} days)",
             x509::format_time(existing.not_after)
@@ -215,34 +249,81 @@ mod tests {
         let day = 86_400;
         let want = apiserver(&["10.0.0.1", "127.0.0.1"]);
         let fresh = info(&want, 100 * day);
-        assert_eq!(renewal(&fresh, &want, true, true, 0, 30), None);
+        assert_eq!(renewal(&fresh, &want, true, true, 0, 30, i64::MAX), None);
         let soon = info(&want, 10 * day);
         assert!(
-            renewal(&soon, &want, true, true, 0, 30)
+            renewal(&soon, &want, true, true, 0, 30, i64::MAX)
                 .unwrap()
                 .contains("within KUBE_PKI_RENEW_BEFORE=30 days")
         );
         let moved = apiserver(&["10.0.0.2", "127.0.0.1"]);
         assert_eq!(
-            renewal(&fresh, &moved, true, true, 0, 30).unwrap(),
+            renewal(&fresh, &moved, true, true, 0, 30, i64::MAX).unwrap(),
             "names changed: adds 10.0.0.2, drops 10.0.0.1"
         );
         assert_eq!(
-            renewal(&fresh, &want, false, true, 0, 30).unwrap(),
+            renewal(&fresh, &want, false, true, 0, 30, i64::MAX).unwrap(),
             "not signed by ca.crt"
         );
         assert!(
-            renewal(&fresh, &want, true, false, 0, 30)
+            renewal(&fresh, &want, true, false, 0, 30, i64::MAX)
                 .unwrap()
                 .contains("key file")
         );
         let node = &node_leaves("10.0.0.5")[0];
         let other = &node_leaves("10.0.0.6")[0];
         assert!(
-            renewal(&info(node, 100 * day), other, true, true, 0, 30)
+            renewal(&info(node, 100 * day), other, true, true, 0, 30, i64::MAX)
                 .unwrap()
                 .starts_with("identity changed")
         );
+    }
+
+    #[test]
+    fn renewal_looks_at_not_before_and_the_cas_end() {
+        let day = 86_400;
+        let want = apiserver(&["10.0.0.1"]);
+        let mut future = info(&want, 100 * day);
+        future.not_before = 2 * day;
+        assert!(
+            renewal(&future, &want, true, true, day, 30, i64::MAX)
+                .unwrap()
+                .starts_with("not valid before")
+        );
+        let long = info(&want, 100 * day);
+        assert!(
+            renewal(&long, &want, true, true, 0, 30, 50 * day)
+                .unwrap()
+                .starts_with("outlives its CA")
+        );
+        // Ending with an expiring CA: a new leaf would end there too, so it is kept.
+        let capped = info(&want, 10 * day);
+        assert_eq!(renewal(&capped, &want, true, true, 0, 30, 10 * day), None);
+        assert!(renewal(&capped, &want, true, true, 0, 30, 20 * day).is_some());
+    }
+
+    #[test]
+    fn node_names_are_validated_as_kubernetes_validates_them() {
+        for ok in ["10.0.0.5", "fd00::5", "node-1", "n1.example.test", "a"] {
+            assert!(valid_node_name(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            " node",
+            "node ",
+            "a,b",
+            "node\nhint: forged",
+            "node\u{2028}x",
+            "Node1",
+            "-node",
+            "node-",
+            "a..b",
+            "*.example.test",
+            "under_score",
+            &"a".repeat(254),
+        ] {
+            assert!(!valid_node_name(bad), "{bad:?}");
+        }
     }
 
     #[test]

@@ -17,11 +17,11 @@ use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 pub use bundle::{install, node};
-pub(crate) use files::{read_optional, write_file, write_if_changed};
+pub(crate) use files::{lock_dir, read_optional, write_file};
 pub(crate) use init::ensure_ca;
 pub use init::init;
 pub(crate) use leaves::identity;
-pub use leaves::{Leaf, apiserver_names, leader_leaves, node_leaves, renewal};
+pub use leaves::{Leaf, apiserver_names, leader_leaves, node_leaves, renewal, valid_node_name};
 
 use crate::node::FactError;
 use crate::x509;
@@ -46,6 +46,14 @@ pub enum Error {
         #[source]
         source: io::Error,
     },
+    #[error("'{}' is not a regular file (a FIFO, a device or a directory); refusing to read it", path.display())]
+    NotRegular { path: PathBuf },
+    #[error("'{}' is larger than {max} bytes; refusing to read it", path.display())]
+    TooLarge { path: PathBuf, max: u64 },
+    #[error("'{}' does not match '{}': its public key is not the CA certificate's", key.display(), cert.display())]
+    CaKeyMismatch { key: PathBuf, cert: PathBuf },
+    #[error("'{}' was written but does not read back as {expected}", path.display())]
+    NotVerified { path: PathBuf, expected: String },
     #[error("cannot read '{}'", path.display())]
     Unreadable {
         path: PathBuf,
@@ -71,12 +79,13 @@ pub enum Error {
     #[error("'{}' exists without '{}'; refusing to replace it", present.display(), missing.display())]
     HalfPair { present: PathBuf, missing: PathBuf },
     #[error(
-        "invalid node name '{name}': expected the name the kubelet registers as (its IPv4 address with this topology, or a DNS name)"
+        "invalid node name '{}': expected the name the kubelet registers as (its IP address, or a DNS-1123 subdomain: lowercase letters, digits, '-' and '.', at most 253 characters)",
+        crate::shown::quote(name)
     )]
     NodeName { name: String },
-    #[error("'{}' is not a node bundle: {reason}", path.display())]
+    #[error("'{}' is not a node bundle: {}", path.display(), crate::shown::one_line(reason))]
     Bundle { path: PathBuf, reason: String },
-    #[error("'{}' was made for node '{bundle}', but this node registers as '{node}' ({source_of})", path.display())]
+    #[error("'{}' was made for node '{}', but this node registers as '{node}' ({source_of})", path.display(), crate::shown::quote(bundle))]
     WrongNode {
         path: PathBuf,
         bundle: String,
@@ -101,6 +110,59 @@ pub fn command_for(file: &Path) -> String {
         }
         _ => "run 'kube-bootstrap pki init' on the leader".into(),
     }
+}
+
+/// Whether a file of `KUBE_PKI_DIR` is one that is never re-made (the CA and the
+/// service-account key): a broken one is restored, not replaced.
+fn irreplaceable(name: &str) -> bool {
+    matches!(name, "ca.crt" | "ca.key" | "sa.key" | "sa.pub")
+}
+
+/// The one way out for a file of `KUBE_PKI_DIR` that is there but unusable (not a regular
+/// file, too large, garbage, truncated): shared by the errors of `pki` and by `pki check`.
+pub fn unusable_hint(path: &Path) -> String {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    if irreplaceable(&name) {
+        format!(
+            "restore '{}' from a backup; kube-bootstrap never replaces the cluster CA or the service-account key",
+            path.display()
+        )
+    } else {
+        format!("remove '{}', then {}", path.display(), command_for(path))
+    }
+}
+
+/// The hint for a file that could not be read: permissions, or a file that is not one.
+pub(crate) fn read_error_hint(e: &Error, path: &Path) -> String {
+    match e {
+        Error::Io { .. } => format!(
+            "run as a user that can read '{}' (root), or check its permissions",
+            path.display()
+        ),
+        _ => unusable_hint(path),
+    }
+}
+
+/// The way out for one half of a pair without the other.
+pub fn half_pair_hint(present: &Path, missing: &Path) -> String {
+    format!(
+        "restore '{}' from a backup; if nothing was ever issued with '{}' (an interrupted first 'kube-bootstrap pki init'), remove it and run 'kube-bootstrap pki init' again",
+        missing.display(),
+        present.display()
+    )
+}
+
+/// The way out for a CA key that is not the CA certificate's.
+pub fn ca_mismatch_hint(key: &Path, cert: &Path) -> String {
+    format!(
+        "restore the key that belongs to '{}' from a backup (compare 'openssl pkey -pubout -in {}' with 'openssl x509 -pubkey -noout -in {}'); nothing is signed until they match",
+        cert.display(),
+        key.display(),
+        cert.display()
+    )
 }
 
 /// What `pki init` or `pki install` did with one file.
@@ -140,8 +202,8 @@ pub fn render(outcomes: &[Outcome]) -> String {
             format!(
                 "{:<10}{}  ({})\n",
                 o.action.as_str(),
-                o.path.display(),
-                o.why
+                crate::shown::one_line(&o.path.display().to_string()),
+                crate::shown::one_line(&o.why)
             )
         })
         .collect()

@@ -342,6 +342,19 @@ impl Settings {
             "a whole number of days (1-36500)",
             parse::days(36500),
         )?;
+        // A leaf that lives no longer than the renewal window is re-issued on every run.
+        if cert_days <= renew_before_days {
+            return Err(invalid(
+                var::KUBE_PKI_CERT_DAYS,
+                &cert_days.to_string(),
+                r.origins[var::KUBE_PKI_CERT_DAYS].clone(),
+                &format!(
+                    "more days than {}={renew_before_days}, or every certificate is re-issued on every run; raise it or lower {}",
+                    var::KUBE_PKI_RENEW_BEFORE,
+                    var::KUBE_PKI_RENEW_BEFORE
+                ),
+            ));
+        }
         let runtime_endpoint = r.parse(
             var::KUBE_CONTAINER_RUNTIME_ENDPOINT,
             "unix:///run/containerd/containerd.sock",

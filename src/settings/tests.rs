@@ -244,3 +244,22 @@ fn pins_are_normalized_per_binary() {
     .unwrap();
     assert_eq!(s.pins["kubectl"], "ab".repeat(32));
 }
+
+#[test]
+fn cert_days_must_exceed_renew_before() {
+    let env = [
+        ("KUBE_ARCH", "amd64"),
+        ("KUBE_PKI_CERT_DAYS", "30"),
+        ("KUBE_PKI_RENEW_BEFORE", "30"),
+    ];
+    let err = settings("", &env, CliOverrides::default()).unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("KUBE_PKI_CERT_DAYS='30'"), "{text}");
+    assert!(text.contains("KUBE_PKI_RENEW_BEFORE=30"), "{text}");
+    let env = [
+        ("KUBE_ARCH", "amd64"),
+        ("KUBE_PKI_CERT_DAYS", "31"),
+        ("KUBE_PKI_RENEW_BEFORE", "30"),
+    ];
+    assert!(settings("", &env, CliOverrides::default()).is_ok());
+}

@@ -10,16 +10,10 @@ use std::process::Command;
 use serde_json::Value;
 
 use crate::support::cmd::{Kb, Outcome};
-use crate::support::{Sandbox, kb};
+use crate::support::{Sandbox, kb, node_sandbox, write};
 
 const LEADER_IP: &str = "10.0.0.1";
 const WORKER_IP: &str = "10.0.0.2";
-
-fn write(root: &Path, rel: &str, content: &str) {
-    let path = root.join(rel);
-    fs::create_dir_all(path.parent().unwrap()).unwrap();
-    fs::write(path, content).unwrap();
-}
 
 /// A node: the config file names the release (the test harness's environment sets
 /// `KUBE_VERSION`, which wins: the struct carries it too), `/etc/leader` the leader, and
@@ -40,21 +34,11 @@ impl Node {
 }
 
 fn node(version: &'static str, leader: &str, ip: &str) -> Node {
-    let sb = Sandbox::new();
+    let sb = node_sandbox(leader, ip);
     write(
         sb.root(),
         "etc/kube-bootstrap.env",
         &format!("KUBE_VERSION={version}\n"),
-    );
-    write(
-        sb.root(),
-        "etc/leader",
-        &format!("LEADER_ENDPOINT={leader}\n"),
-    );
-    write(
-        sb.root(),
-        "etc/network-environment",
-        &format!("DEFAULT_IPV4={ip}\n"),
     );
     Node { sb, version }
 }

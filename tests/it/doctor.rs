@@ -153,6 +153,8 @@ impl Node {
     fn install_bundle(&self, days: u32) {
         kb(self.leader.root())
             .env("KUBE_PKI_CERT_DAYS", days.to_string())
+            // Short-lived leaves need a renewal window shorter than their life.
+            .env("KUBE_PKI_RENEW_BEFORE", (days / 2).max(1).to_string())
             .args(&["pki", "node", NODE_IP, "--out", "/bundle.tar"])
             .run()
             .success();
@@ -833,5 +835,28 @@ fn doctor_fails_a_bundle_made_for_another_node_name() {
     assert!(
         hint.contains(&format!("kube-bootstrap pki node {NODE_IP}")),
         "{hint}"
+    );
+}
+
+#[test]
+fn doctor_refuses_a_fifo_at_flannels_subnet_file_without_hanging() {
+    let sb = Sandbox::new();
+    let subnet = sb.root().join("run/flannel/subnet.env");
+    fs::create_dir_all(subnet.parent().unwrap()).unwrap();
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(&subnet)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let out = kb(sb.root())
+        .args(&["doctor", "--offline"])
+        .limit(std::time::Duration::from_secs(60))
+        .run();
+    assert!(out.code().is_some(), "{out}");
+    assert!(
+        out.stdout.contains("subnet.env") && out.stdout.contains("not a regular file"),
+        "{out}"
     );
 }

@@ -606,3 +606,58 @@ fn host_settings_reach_the_files_and_explain_names_their_origin() {
     );
     assert!(!out.stdout.contains("failCgroupV1 false"), "{out}");
 }
+
+/// Replaces `rel` with a FIFO no one ever writes to.
+fn plant_fifo(root: &Path, rel: &str) {
+    let path = root.join(rel);
+    let _ = fs::remove_file(&path);
+    let made = std::process::Command::new("mkfifo")
+        .arg(&path)
+        .status()
+        .unwrap();
+    assert!(made.success());
+}
+
+#[test]
+fn exec_and_explain_refuse_a_fifo_at_a_required_file_without_waiting() {
+    let node = Node::new(VERSION, &["kubelet"]);
+    plant_fifo(node.root(), "etc/kubernetes/pki/ca.crt");
+    let limit = std::time::Duration::from_secs(20);
+    node.kb()
+        .args(&["exec", "kubelet"])
+        .env("FAKE_RECORD", node.record_file().display().to_string())
+        .limit(limit)
+        .run()
+        .failure(1)
+        .mentions("pki/ca.crt' (")
+        .mentions("): not a regular file")
+        .mentions("hint: restore");
+    assert!(fake::read_record(&node.record_file()).is_none());
+    let explain = node
+        .kb()
+        .args(&["flags", "kubelet", "--explain"])
+        .limit(limit)
+        .run();
+    explain.success();
+    assert!(
+        explain.stdout.contains("): not a regular file"),
+        "{explain}"
+    );
+}
+
+#[test]
+fn a_fifo_at_ca_crt_does_not_stop_the_skew_guard_or_the_fetch() {
+    let node = Node::new(VERSION, &["kubelet"]);
+    plant_fifo(node.root(), "etc/kubernetes/pki/ca.crt");
+    let bytes = fake::bytes();
+    node.mirror.publish("v1.36.5", "kubelet", &bytes);
+    kb(node.root())
+        .version("v1.36.5")
+        .mirrors(&[&node.mirror.url()])
+        .allow_http()
+        .env("KUBE_FETCH_DEADLINE", "20")
+        .args(&["fetch", "kubelet"])
+        .limit(std::time::Duration::from_secs(40))
+        .run()
+        .success();
+}

@@ -6,7 +6,9 @@ use std::os::unix::fs::PermissionsExt;
 use std::process::Command;
 use std::time::Duration;
 
-use crate::support::artifact::{self, SIZE, artifact_path, sha256_hex, side_path};
+use crate::support::artifact::{
+    self, SIZE, artifact_path, kubelet, kubelet_path, sha256_hex, side_path,
+};
 use crate::support::mirror::{Behaviour, Mirror};
 use crate::support::{
     ARCH, Sandbox, VERSION, install_previous, kb, running_as_root, shell_quote, wait_until,
@@ -15,27 +17,13 @@ use crate::support::{
 const KUBELET: &str = "kubelet";
 
 /// The v1.36.4 kubelet artifact served by the test mirrors.
-fn kubelet() -> Vec<u8> {
-    artifact::elf(SIZE, 0x44)
-}
-
-/// A mirror serving `bytes` as kubelet v1.36.4 with a correct side file.
-fn serving(bytes: &[u8]) -> Mirror {
-    let mirror = Mirror::start();
-    mirror.publish(VERSION, KUBELET, bytes);
-    mirror
-}
-
-fn kubelet_path() -> String {
-    artifact_path(VERSION, KUBELET)
-}
 
 #[test]
 fn fetch_installs_binary_record_and_env_file() {
     let sb = Sandbox::new();
     let bytes = kubelet();
     let sha = sha256_hex(&bytes);
-    let mirror = serving(&bytes);
+    let mirror = Mirror::serving_kubelet(&bytes);
 
     kb(sb.root())
         .mirrors(&[&mirror.url()])
@@ -80,7 +68,7 @@ fn fetch_installs_binary_record_and_env_file() {
 fn warm_run_makes_no_network_request() {
     let sb = Sandbox::new();
     let bytes = kubelet();
-    let mirror = serving(&bytes);
+    let mirror = Mirror::serving_kubelet(&bytes);
     let fetch = kb(sb.root())
         .mirrors(&[&mirror.url()])
         .allow_http()
@@ -99,7 +87,7 @@ fn pinned_checksum_mismatch_fails_and_keeps_previous() {
     let sb = Sandbox::new();
     let previous = install_previous(&sb, KUBELET);
     let bytes = kubelet();
-    let mirror = serving(&bytes);
+    let mirror = Mirror::serving_kubelet(&bytes);
     let pin = sha256_hex(b"definitely not the kubelet");
 
     kb(sb.root())
@@ -146,7 +134,7 @@ fn html_page_served_for_binary_is_a_checksum_mismatch() {
     let sb = Sandbox::new();
     let previous = install_previous(&sb, KUBELET);
     let bytes = kubelet();
-    let mirror = serving(&bytes);
+    let mirror = Mirror::serving_kubelet(&bytes);
     let page = artifact::html_page();
     for _ in 0..10 {
         mirror.push(&kubelet_path(), Behaviour::Body(page.clone()));
@@ -210,9 +198,9 @@ fn side_file_with_file_name_is_accepted() {
 fn not_found_on_first_mirror_falls_through_to_second() {
     let sb = Sandbox::new();
     let bytes = kubelet();
-    let first = serving(&bytes);
+    let first = Mirror::serving_kubelet(&bytes);
     first.push(&kubelet_path(), Behaviour::Status(404));
-    let second = serving(&bytes);
+    let second = Mirror::serving_kubelet(&bytes);
 
     kb(sb.root())
         .mirrors(&[&first.url(), &second.url()])
@@ -242,7 +230,7 @@ fn not_found_on_first_mirror_falls_through_to_second() {
 fn service_unavailable_is_retried_then_succeeds() {
     let sb = Sandbox::new();
     let bytes = kubelet();
-    let mirror = serving(&bytes);
+    let mirror = Mirror::serving_kubelet(&bytes);
     mirror.push(&kubelet_path(), Behaviour::Status(503));
     mirror.push(&kubelet_path(), Behaviour::Status(503));
 
@@ -262,7 +250,7 @@ fn service_unavailable_is_retried_then_succeeds() {
 fn exhausted_retries_fail_and_keep_previous() {
     let sb = Sandbox::new();
     let previous = install_previous(&sb, KUBELET);
-    let mirror = serving(&kubelet());
+    let mirror = Mirror::serving_kubelet(&kubelet());
     for _ in 0..10 {
         mirror.push(&kubelet_path(), Behaviour::Status(503));
     }
@@ -289,7 +277,7 @@ fn cut_connection_resumes_with_range_request() {
     const CUT: usize = 700_001;
     let sb = Sandbox::new();
     let bytes = kubelet();
-    let mirror = serving(&bytes);
+    let mirror = Mirror::serving_kubelet(&bytes);
     mirror.push(&kubelet_path(), Behaviour::CutAfter(CUT));
 
     kb(sb.root())
@@ -317,7 +305,7 @@ fn range_ignored_by_server_restarts_from_zero() {
     const CUT: usize = 500_000;
     let sb = Sandbox::new();
     let bytes = kubelet();
-    let mirror = serving(&bytes);
+    let mirror = Mirror::serving_kubelet(&bytes);
     mirror.push(&kubelet_path(), Behaviour::CutAfter(CUT));
     mirror.push(&kubelet_path(), Behaviour::IgnoreRange);
 
@@ -344,7 +332,7 @@ fn range_ignored_by_server_restarts_from_zero() {
 fn stalled_transfer_is_abandoned_within_stall_timeout() {
     let sb = Sandbox::new();
     let bytes = kubelet();
-    let mirror = serving(&bytes);
+    let mirror = Mirror::serving_kubelet(&bytes);
     mirror.push(
         &kubelet_path(),
         Behaviour::Stall {
@@ -371,7 +359,7 @@ fn stalled_transfer_is_abandoned_within_stall_timeout() {
 fn plain_http_mirror_without_pin_is_refused_before_download() {
     let sb = Sandbox::new();
     let previous = install_previous(&sb, KUBELET);
-    let mirror = serving(&kubelet());
+    let mirror = Mirror::serving_kubelet(&kubelet());
 
     let out = kb(sb.root())
         .mirrors(&[&mirror.url()])
@@ -397,7 +385,7 @@ fn plain_http_mirror_without_pin_is_refused_before_download() {
 fn plain_http_mirror_with_pin_is_accepted() {
     let sb = Sandbox::new();
     let bytes = kubelet();
-    let mirror = serving(&bytes);
+    let mirror = Mirror::serving_kubelet(&bytes);
 
     kb(sb.root())
         .mirrors(&[&mirror.url()])
@@ -430,7 +418,7 @@ fn pin_variable_of_dashed_binary_name_is_honoured() {
 fn html_body_with_matching_side_file_is_refused_as_not_elf() {
     let sb = Sandbox::new();
     let previous = install_previous(&sb, KUBELET);
-    let mirror = serving(&artifact::html_page());
+    let mirror = Mirror::serving_kubelet(&artifact::html_page());
 
     kb(sb.root())
         .mirrors(&[&mirror.url()])
@@ -449,7 +437,7 @@ fn html_body_with_matching_side_file_is_refused_as_not_elf() {
 fn concurrent_fetches_download_once() {
     let sb = Sandbox::new();
     let bytes = kubelet();
-    let mirror = serving(&bytes);
+    let mirror = Mirror::serving_kubelet(&bytes);
     // 32 chunks 40 ms apart: the download lasts over a second, so all four overlap.
     mirror.push(
         &kubelet_path(),
@@ -484,7 +472,7 @@ fn killed_download_keeps_previous_and_rerun_succeeds() {
     let previous = install_previous(&sb, KUBELET);
     let bytes = kubelet();
     let sha = sha256_hex(&bytes);
-    let mirror = serving(&bytes);
+    let mirror = Mirror::serving_kubelet(&bytes);
     // 128 chunks 20 ms apart: about 2.5 s, ample time to kill it midway.
     mirror.push(
         &kubelet_path(),
@@ -517,7 +505,7 @@ fn killed_download_keeps_previous_and_rerun_succeeds() {
 fn read_only_bin_dir_error_names_the_directory() {
     let sb = Sandbox::new();
     let previous = install_previous(&sb, KUBELET);
-    let mirror = serving(&kubelet());
+    let mirror = Mirror::serving_kubelet(&kubelet());
     let bin_dir = sb.bin_dir();
     let dir = bin_dir.to_str().expect("utf-8 sandbox path");
     let fetch = kb(sb.root())
@@ -556,7 +544,7 @@ fn read_only_bin_dir_error_names_the_directory() {
 fn full_verification_refetches_binary_modified_in_place() {
     let sb = Sandbox::new();
     let bytes = kubelet();
-    let mirror = serving(&bytes);
+    let mirror = Mirror::serving_kubelet(&bytes);
     let fetch = kb(sb.root())
         .mirrors(&[&mirror.url()])
         .allow_http()
@@ -591,7 +579,7 @@ fn full_verification_refetches_binary_modified_in_place() {
 fn stamp_verification_refetches_when_identity_changes() {
     let sb = Sandbox::new();
     let bytes = kubelet();
-    let mirror = serving(&bytes);
+    let mirror = Mirror::serving_kubelet(&bytes);
     let fetch = kb(sb.root())
         .mirrors(&[&mirror.url()])
         .allow_http()
@@ -621,7 +609,7 @@ fn stamp_verification_refetches_when_identity_changes() {
 fn missing_binary_is_refetched() {
     let sb = Sandbox::new();
     let bytes = kubelet();
-    let mirror = serving(&bytes);
+    let mirror = Mirror::serving_kubelet(&bytes);
     let fetch = kb(sb.root())
         .mirrors(&[&mirror.url()])
         .allow_http()
@@ -640,7 +628,7 @@ fn missing_binary_is_refetched() {
 fn invalid_version_is_a_usage_error() {
     let sb = Sandbox::new();
     let previous = install_previous(&sb, KUBELET);
-    let mirror = serving(&kubelet());
+    let mirror = Mirror::serving_kubelet(&kubelet());
 
     kb(sb.root())
         .mirrors(&[&mirror.url()])
@@ -659,7 +647,7 @@ fn invalid_version_is_a_usage_error() {
 fn download_above_size_limit_is_refused() {
     let sb = Sandbox::new();
     let previous = install_previous(&sb, KUBELET);
-    let mirror = serving(&kubelet());
+    let mirror = Mirror::serving_kubelet(&kubelet());
     let limit = SIZE / 2;
 
     kb(sb.root())
@@ -708,7 +696,7 @@ fn file_mirror_is_resolved_inside_root() {
 fn config_file_in_root_supplies_settings() {
     let sb = Sandbox::new();
     let bytes = kubelet();
-    let mirror = serving(&bytes);
+    let mirror = Mirror::serving_kubelet(&bytes);
     let etc = sb.root().join("etc");
     fs::create_dir_all(&etc).expect("mkdir etc");
     fs::write(

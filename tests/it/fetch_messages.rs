@@ -12,16 +12,10 @@ use crate::support::{Sandbox, VERSION, kb};
 
 const KUBELET: &str = "kubelet";
 
-fn serving(bytes: &[u8]) -> Mirror {
-    let mirror = Mirror::start();
-    mirror.publish(VERSION, KUBELET, bytes);
-    mirror
-}
-
 #[test]
 fn redirect_to_a_file_url_is_refused_saying_why() {
     let sb = Sandbox::new();
-    let mirror = serving(&artifact::elf(SIZE, 0x44));
+    let mirror = Mirror::serving_kubelet(&artifact::elf(SIZE, 0x44));
     mirror.push(
         &side_path(VERSION, KUBELET),
         Behaviour::Redirect("file:///etc/shadow".into()),
@@ -41,7 +35,7 @@ fn redirect_to_a_file_url_is_refused_saying_why() {
 #[test]
 fn deadline_error_names_the_last_failure() {
     let sb = Sandbox::new();
-    let mirror = serving(&artifact::elf(SIZE, 0x44));
+    let mirror = Mirror::serving_kubelet(&artifact::elf(SIZE, 0x44));
     for _ in 0..100 {
         mirror.push(&side_path(VERSION, KUBELET), Behaviour::Status(503));
     }
@@ -101,7 +95,7 @@ fn mirror_failure_is_reported_once() {
 
     // When a later mirror serves, the earlier failure is a warning, once; -q hides it.
     let bytes = artifact::elf(SIZE, 0x44);
-    let good = serving(&bytes);
+    let good = Mirror::serving_kubelet(&bytes);
     let fetch = kb(sb.root())
         .mirrors(&[&empty.url(), &good.url()])
         .allow_http()

@@ -7,21 +7,11 @@ use std::os::unix::fs::{MetadataExt, PermissionsExt, symlink};
 use std::path::Path;
 
 use crate::records::UNREACHABLE;
-use crate::support::artifact::{self, SIZE, sha256_hex};
+use crate::support::artifact::{kubelet, sha256_hex};
 use crate::support::mirror::Mirror;
 use crate::support::{Sandbox, VERSION, kb};
 
 const KUBELET: &str = "kubelet";
-
-fn kubelet() -> Vec<u8> {
-    artifact::elf(SIZE, 0x44)
-}
-
-fn serving(bytes: &[u8]) -> Mirror {
-    let mirror = Mirror::start();
-    mirror.publish(VERSION, KUBELET, bytes);
-    mirror
-}
 
 /// A file outside the sandbox root that a planted link points at.
 fn precious(dir: &Path, name: &str) -> std::path::PathBuf {
@@ -48,7 +38,7 @@ fn symlinks_planted_at_the_partial_and_record_paths_are_never_followed() {
     let outside = tempfile::tempdir().unwrap();
     let bytes = kubelet();
     let sha = sha256_hex(&bytes);
-    let mirror = serving(&bytes);
+    let mirror = Mirror::serving_kubelet(&bytes);
     fs::create_dir_all(sb.bin_dir()).unwrap();
     let partial_target = precious(outside.path(), "partial-target");
     symlink(&partial_target, sb.partial(KUBELET, &sha)).unwrap();
@@ -172,7 +162,7 @@ fn complete_partial_from_a_killed_run_is_installed_without_a_download() {
 
     let sb = Sandbox::new();
     plant(&sb);
-    let mirror = serving(&bytes);
+    let mirror = Mirror::serving_kubelet(&bytes);
     kb(sb.root())
         .mirrors(&[&mirror.url()])
         .allow_http()
@@ -204,7 +194,7 @@ fn complete_partial_from_a_killed_run_is_installed_without_a_download() {
 #[test]
 fn huge_duration_and_size_settings_never_panic() {
     let bytes = kubelet();
-    let mirror = serving(&bytes);
+    let mirror = Mirror::serving_kubelet(&bytes);
     for (var, value) in [
         ("KUBE_FETCH_DEADLINE", "10000000000000000000"),
         ("KUBE_FETCH_DEADLINE", "18446744073709551615"),
@@ -283,7 +273,7 @@ fn fifos_at_a_file_mirror_or_a_partial_path_never_hang_fetch() {
 
     // A FIFO where the partial file goes is removed, and the download goes on.
     let sb = Sandbox::new();
-    let mirror = serving(&bytes);
+    let mirror = Mirror::serving_kubelet(&bytes);
     fs::create_dir_all(sb.bin_dir()).unwrap();
     mkfifo(&sb.partial(KUBELET, &sha));
     kb(sb.root())
@@ -315,7 +305,7 @@ fn disk_full_removes_the_partial_and_says_how_much_was_needed() {
     }
     let sb = Sandbox::new();
     let bytes = kubelet();
-    let mirror = serving(&bytes);
+    let mirror = Mirror::serving_kubelet(&bytes);
     fs::create_dir_all(sb.bin_dir()).unwrap();
     let dir = shell_quote(sb.bin_dir().to_str().unwrap());
     // A 256 KiB filesystem for a 2 MiB download; what is left in it is listed on stdout.

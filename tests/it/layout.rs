@@ -166,3 +166,64 @@ fn source_files_stay_under_the_size_limit() {
     }
     assert!(long.is_empty(), "files over {MAX_LINES} lines: {long:?}");
 }
+
+/// The sibling files `text` names through `super::` (outside its tests): `super::a::b`,
+/// `super::{a, b}`. Names that are not files of `siblings` (items of `mod.rs`) are left out.
+fn sibling_refs(text: &str, siblings: &BTreeSet<String>) -> BTreeSet<String> {
+    let code = text.split("#[cfg(test)]").next().unwrap_or_default();
+    crate_refs(&code.replace("super::", "crate::"))
+        .into_iter()
+        .filter(|m| siblings.contains(m))
+        .collect()
+}
+
+#[test]
+fn files_of_a_module_folder_import_each_other_without_circles() {
+    let root = src();
+    let mut checked = 0;
+    for entry in std::fs::read_dir(&root).unwrap() {
+        let dir = entry.unwrap().path();
+        if !dir.is_dir() {
+            continue;
+        }
+        let files: BTreeMap<String, PathBuf> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "rs"))
+            .filter_map(|p| {
+                let stem = p.file_stem()?.to_str()?.to_string();
+                (stem != "mod").then_some((stem, p))
+            })
+            .collect();
+        let siblings: BTreeSet<String> = files.keys().cloned().collect();
+        let graph: BTreeMap<String, BTreeSet<String>> = files
+            .iter()
+            .map(|(stem, path)| {
+                let text = std::fs::read_to_string(path).unwrap();
+                let mut refs = sibling_refs(&text, &siblings);
+                refs.remove(stem);
+                (stem.clone(), refs)
+            })
+            .collect();
+        if let Some(cycle) = find_cycle(&graph) {
+            panic!(
+                "import circle between the files of src/{}/: {}",
+                dir.file_name().unwrap().to_string_lossy(),
+                cycle.join(" -> ")
+            );
+        }
+        checked += 1;
+    }
+    assert!(checked >= 4, "no module folders found");
+}
+
+#[test]
+fn sibling_refs_read_super_paths_and_skip_tests() {
+    let siblings: BTreeSet<String> = ["retry", "failure", "network"]
+        .into_iter()
+        .map(String::from)
+        .collect();
+    let text = "use super::failure::FetchError;\nuse super::{Error, network::Network};\n#[cfg(test)]\nmod tests { use super::retry; }";
+    let got: Vec<_> = sibling_refs(text, &siblings).into_iter().collect();
+    assert_eq!(got, ["failure", "network"]);
+}

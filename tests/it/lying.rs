@@ -1,19 +1,11 @@
 //! Mirrors that fail or lie: a resumed download is never blamed on the wrong mirror, and a
 //! `206` is taken only for exactly the rest of the file.
 
-use crate::support::artifact::{self, SIZE, artifact_path, sha256_hex};
+use crate::support::artifact::{kubelet, kubelet_path, sha256_hex};
 use crate::support::mirror::{Behaviour, Mirror};
 use crate::support::{Sandbox, VERSION, kb};
 
 const KUBELET: &str = "kubelet";
-
-fn kubelet() -> Vec<u8> {
-    artifact::elf(SIZE, 0x44)
-}
-
-fn kubelet_path() -> String {
-    artifact_path(VERSION, KUBELET)
-}
 
 /// A mirror whose kubelet is `bytes` but whose side file names `good`'s digest.
 fn mirror_serving(bytes: &[u8], good: &[u8]) -> Mirror {

@@ -260,3 +260,83 @@ fn a_pinned_release_needs_no_upstream_side_file_and_may_use_plain_http() {
     );
     check_cmd(&sb).run().success();
 }
+
+#[test]
+fn check_fails_every_symlink_inside_dir_and_mirror_never_writes_through_one() {
+    let sb = Sandbox::new();
+    let (up, _) = upstream(64 * 1024);
+    mirror_cmd(&sb, &up, &[]).run().success();
+    let dir = mirror_dir(&sb);
+    // No lock file is published with the mirror.
+    assert!(
+        !fs::read_dir(&dir)
+            .unwrap()
+            .flatten()
+            .any(|e| e.file_name().to_string_lossy().contains("lock")),
+        "a lock file in the mirror directory"
+    );
+    // A tampered copy of the release outside DIR, linked in as the version directory.
+    let outside = sb.root().join("elsewhere");
+    fs::create_dir_all(&outside).unwrap();
+    fs::rename(dir.join(VERSION), outside.join(VERSION)).unwrap();
+    fs::write(in_dir(&outside, "kubelet"), b"tampered").unwrap();
+    std::os::unix::fs::symlink(outside.join(VERSION), dir.join(VERSION)).unwrap();
+    let out = check_cmd(&sb).run();
+    assert_eq!(out.code(), Some(1), "{out}");
+    assert!(
+        out.stdout
+            .lines()
+            .any(|l| l.starts_with("FAIL") && l.contains(VERSION) && l.contains("symbolic link")),
+        "{out}"
+    );
+    // mirror refuses to write through it, and the tree outside stays as it is.
+    let before = fs::read(in_dir(&outside, "kubelet")).unwrap();
+    let run = mirror_cmd(&sb, &up, &[]).run();
+    assert_ne!(run.code(), Some(0), "{run}");
+    run.mentions("symbolic link");
+    assert_eq!(fs::read(in_dir(&outside, "kubelet")).unwrap(), before);
+    assert!(
+        !fs::read_dir(outside.join(VERSION).join("bin/linux/amd64"))
+            .unwrap()
+            .flatten()
+            .any(|e| e.file_name().to_string_lossy().ends_with(".partial")),
+        "wrote a partial file outside DIR"
+    );
+    // A linked binary inside a real tree fails too.
+    fs::remove_file(dir.join(VERSION)).unwrap();
+    fs::rename(outside.join(VERSION), dir.join(VERSION)).unwrap();
+    mirror_cmd(&sb, &up, &[]).run().success();
+    let kubelet = in_dir(&dir, "kubelet");
+    fs::remove_file(&kubelet).unwrap();
+    std::os::unix::fs::symlink(in_dir(&dir, "kube-proxy"), &kubelet).unwrap();
+    let out = check_cmd(&sb).run();
+    assert_eq!(out.code(), Some(1), "{out}");
+    assert!(
+        out.stdout.lines().any(|l| l.starts_with("FAIL")
+            && l.contains("/kubelet:")
+            && l.contains("symbolic link")),
+        "{out}"
+    );
+}
+
+#[test]
+fn check_prints_one_line_per_file_whatever_its_name() {
+    let sb = Sandbox::new();
+    let (up, _) = upstream(64 * 1024);
+    mirror_cmd(&sb, &up, &[]).run().success();
+    let arch_dir = in_dir(&mirror_dir(&sb), "kubelet");
+    let arch_dir = arch_dir.parent().unwrap();
+    fs::write(arch_dir.join("evil\nok   forged: fine\r\u{1b}[2K"), b"x").unwrap();
+    let out = check_cmd(&sb).run();
+    assert_eq!(out.code(), Some(1), "{out}");
+    assert!(
+        !out.stdout
+            .lines()
+            .any(|l| l.starts_with("ok   v1.36.4/bin/linux/amd64/forged")),
+        "a forged line\n{out}"
+    );
+    assert!(
+        !out.stdout.contains('\r') && !out.stdout.contains('\u{1b}'),
+        "{out}"
+    );
+}

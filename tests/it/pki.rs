@@ -12,7 +12,7 @@ use crate::netenv::Netns;
 use crate::support::artifact::sha256_hex;
 use crate::support::cmd::{Kb, Outcome};
 use crate::support::server::Served;
-use crate::support::{Sandbox, kb, running_as_root};
+use crate::support::{Sandbox, kb, node_sandbox, running_as_root, write};
 
 const LEADER: &str = "k8s.example.test";
 const LEADER_IP: &str = "10.0.0.1";
@@ -30,24 +30,7 @@ const LEAVES: [&str; 7] = [
 
 /// A leader sandbox: `/etc/leader` names `leader`, the node is `node_ip`.
 fn leader(leader: &str, node_ip: &str) -> Sandbox {
-    let sb = Sandbox::new();
-    write(
-        sb.root(),
-        "etc/leader",
-        &format!("LEADER_ENDPOINT={leader}\n"),
-    );
-    write(
-        sb.root(),
-        "etc/network-environment",
-        &format!("DEFAULT_IPV4={node_ip}\n"),
-    );
-    sb
-}
-
-fn write(root: &Path, rel: &str, content: &str) {
-    let path = root.join(rel);
-    fs::create_dir_all(path.parent().unwrap()).unwrap();
-    fs::write(path, content).unwrap();
+    node_sandbox(leader, node_ip)
 }
 
 fn pki_dir(sb: &Sandbox) -> PathBuf {
@@ -292,7 +275,11 @@ fn rerun_changes_no_byte_and_a_moved_leader_reissues_only_the_apiserver_certific
 #[test]
 fn leaves_near_expiry_are_renewed_and_the_ca_and_service_account_key_never_touched() {
     let sb = leader(LEADER, LEADER_IP);
-    init(&sb).env("KUBE_PKI_CERT_DAYS", "10").run().success();
+    init(&sb)
+        .env("KUBE_PKI_CERT_DAYS", "10")
+        .env("KUBE_PKI_RENEW_BEFORE", "5")
+        .run()
+        .success();
     let first = snapshot(&sb);
     let check = kb(sb.root()).args(&["pki", "check"]).run();
     check.success();
@@ -910,5 +897,44 @@ fn operator_certificates_in_the_pki_dir_are_used_and_never_overwritten() {
             .stdout
             .contains("lacks names the apiserver is reached at"),
         "{check}"
+    );
+}
+
+#[test]
+fn pki_install_onto_a_full_disk_changes_no_file() {
+    if !running_as_root() {
+        eprintln!("skipped: needs root for mount namespaces");
+        return;
+    }
+    let lead = leader(LEADER, LEADER_IP);
+    init(&lead).run().success();
+    let worker = leader(LEADER_IP, "10.0.0.2");
+    for name in ["first.tar", "second.tar"] {
+        kb(lead.root())
+            .args(&["pki", "node", "10.0.0.2", "--out", &format!("/{name}")])
+            .run()
+            .success();
+        fs::copy(lead.root().join(name), worker.root().join(name)).unwrap();
+    }
+    kb(worker.root())
+        .args(&["pki", "install", "/first.tar"])
+        .run()
+        .success();
+    let dir = pki_dir(&worker);
+    let before = hashes(&dir);
+    // Room for one new file of the four that change: the first is written, the second is
+    // not, and the first must not be renamed over its old self alone.
+    let out = in_mount_namespace(
+        kb(worker.root()).args(&["pki", "install", "/second.tar"]),
+        &dir,
+        r#"tmp=$(mktemp -d); cp -a "$d/." "$tmp/"; mount -t tmpfs -o size=64k tmpfs "$d"; cp -a "$tmp/." "$d/"; rm -rf "$tmp"; dd if=/dev/zero of="$d/fill" bs=4k count=1000 2>/dev/null || true; truncate -s -4096 "$d/fill""#,
+    );
+    assert_eq!(out.code(), Some(1), "{out}");
+    out.mentions("No space left on device");
+    assert!(out.stderr.contains(&before), "files changed inside\n{out}");
+    let listing = out.stderr.split("LISTING:").nth(1).unwrap_or_default();
+    assert!(
+        !listing.contains(".tmp"),
+        "a temporary file survived\n{out}"
     );
 }

@@ -187,3 +187,22 @@ fn doctor_reports_skew_between_installed_control_plane_binaries() {
         .unwrap_or_else(|| panic!("no skew line\n{out}"));
     assert!(line.contains("kube-apiserver v1.36.4"), "{line}");
 }
+
+#[test]
+fn a_leaders_git_version_cannot_forge_a_hint_line_or_send_escapes() {
+    // JSON escapes: the parsed gitVersion holds a newline, a carriage return and an ESC.
+    let api = Apiserver::start("v1.35.2\\nhint: run 'rm -rf /'\\r\\u001b[1Afail");
+    let sb = node(&format!("127.0.0.1:{}", api.server.port), Some(&api));
+    let m = mirror("v1.36.4");
+    let out = guarded_fetch(&sb, &m, "v1.36.4", "kubelet").run();
+    out.failure(1).mentions("refusing kubelet v1.36.4");
+    assert!(
+        !out.stderr.lines().any(|l| l.starts_with("hint: run 'rm")),
+        "a forged hint line\n{out}"
+    );
+    assert!(
+        !out.stderr.contains('\r') && !out.stderr.contains('\u{1b}'),
+        "{out}"
+    );
+    out.mentions("v1.35.2\\nhint: run 'rm -rf /'\\r\\u{1b}[1Afail");
+}

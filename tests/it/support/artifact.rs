@@ -51,3 +51,13 @@ pub fn artifact_path(version: &str, binary: &str) -> String {
 pub fn side_path(version: &str, binary: &str) -> String {
     format!("{}.sha256", artifact_path(version, binary))
 }
+
+/// The kubelet most fetch tests serve: an amd64 ELF of [`SIZE`] bytes.
+pub fn kubelet() -> Vec<u8> {
+    elf(SIZE, 0x44)
+}
+
+/// The kubelet's path on a mirror, at [`crate::support::VERSION`].
+pub fn kubelet_path() -> String {
+    artifact_path(crate::support::VERSION, "kubelet")
+}

@@ -111,6 +111,14 @@ impl Mirror {
     }
 
     /// Base URL to use in `KUBE_MIRRORS`, e.g. `http://127.0.0.1:4242`.
+    /// A mirror serving `bytes` as the kubelet at [`crate::support::VERSION`], with a correct
+    /// side file.
+    pub fn serving_kubelet(bytes: &[u8]) -> Self {
+        let mirror = Mirror::start();
+        mirror.publish(crate::support::VERSION, "kubelet", bytes);
+        mirror
+    }
+
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
     }

@@ -213,3 +213,26 @@ pub fn running_as_root() -> bool {
 pub fn shell_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', r"'\''"))
 }
+
+/// Writes `content` at `root/rel`, making its directories.
+pub fn write(root: &Path, rel: &str, content: &str) {
+    let path = root.join(rel);
+    fs::create_dir_all(path.parent().expect("a path inside the root")).expect("create dirs");
+    fs::write(path, content).expect("write file");
+}
+
+/// A node sandbox: `/etc/leader` names `leader`, `/etc/network-environment` gives `node_ip`.
+pub fn node_sandbox(leader: &str, node_ip: &str) -> Sandbox {
+    let sb = Sandbox::new();
+    write(
+        sb.root(),
+        "etc/leader",
+        &format!("LEADER_ENDPOINT={leader}\n"),
+    );
+    write(
+        sb.root(),
+        "etc/network-environment",
+        &format!("DEFAULT_IPV4={node_ip}\n"),
+    );
+    sb
+}

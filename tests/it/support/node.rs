@@ -63,6 +63,7 @@ pub const SKIP_VAR: &str = "KUBE_BOOTSTRAP_SKIP_SYSTEMD_TESTS";
 /// `Err(reason)` when this machine cannot give a test a private mount and cgroup namespace (not
 /// root, unshare forbidden, a kernel without cgroup namespaces).
 pub fn namespaces_available() -> Result<(), String> {
+    cgroup2_hierarchy()?;
     let mut cmd = Command::new("unshare");
     cmd.args(["-m", "-C", "--propagation", "private", "true"])
         .stdin(Stdio::null());
@@ -79,6 +80,21 @@ pub fn namespaces_available() -> Result<(), String> {
     }
 }
 
+/// Where the host's cgroup2 hierarchy is mounted (unified, or hybrid's `unified`), or why
+/// there is none: a pure cgroup v1 host cannot place a test in a cgroup of its own.
+pub fn cgroup2_hierarchy() -> Result<PathBuf, String> {
+    use nix::sys::statfs::{CGROUP2_SUPER_MAGIC, statfs};
+    for dir in ["/sys/fs/cgroup", "/sys/fs/cgroup/unified"] {
+        if statfs(dir).is_ok_and(|s| s.filesystem_type() == CGROUP2_SUPER_MAGIC) {
+            return Ok(PathBuf::from(dir));
+        }
+    }
+    Err(
+        "no cgroup2 hierarchy at /sys/fs/cgroup or /sys/fs/cgroup/unified (a pure cgroup v1 host)"
+            .into(),
+    )
+}
+
 /// `Ok(true)` when the systemd tests can run; `Ok(false)` (after saying so) when the host
 /// cannot and [`SKIP_VAR`] asks to skip them; panics with what is missing otherwise.
 pub fn systemd_tests_runnable() -> bool {
@@ -90,7 +106,7 @@ pub fn systemd_tests_runnable() -> bool {
         }
         Err(reason) => panic!(
             "this host cannot run the systemd tests: {reason}\n\
-             (they need root, util-linux's unshare and Linux 4.6+; set {SKIP_VAR}=1 to skip them)"
+             (they need root, util-linux's unshare, Linux 4.6+ and a cgroup2 hierarchy; set {SKIP_VAR}=1 to skip them)"
         ),
     }
 }

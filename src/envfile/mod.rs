@@ -85,6 +85,15 @@ pub enum Problem {
         crate::shown::quote(text)
     )]
     NoAssignment { text: String },
+    #[error(
+        "comment ends in '\\': systemd continues the comment onto the next line and ignores that line; remove the '\\' or add an empty line after it"
+    )]
+    CommentContinues,
+    #[error(
+        "comment after the value: systemd has no inline comments and would make '{}' part of the value; put the comment on a line of its own",
+        crate::shown::quote(text)
+    )]
+    InlineComment { text: String },
     #[error("NUL byte: expected text (systemd stops reading the file here)")]
     Nul,
     #[error("invalid UTF-8: expected UTF-8 text (systemd refuses the whole file)")]
@@ -173,6 +182,8 @@ pub fn parse_str(text: &str) -> Result<Vec<(String, String)>, SyntaxError> {
         DoubleEscape,
         Comment,
         CommentEscape,
+        /// The line after a comment that ended in a backslash: systemd reads it as comment.
+        Swallowed,
     }
     let blank = |c: char| matches!(c, ' ' | '\t' | '\n' | '\r');
     let newline = |c: char| matches!(c, '\n' | '\r');
@@ -187,6 +198,19 @@ pub fn parse_str(text: &str) -> Result<Vec<(String, String)>, SyntaxError> {
     let (mut line, mut column) = (1usize, 0usize);
     let mut key_at = (1, 1);
     let mut quote_at = (1, 1);
+    let mut escape_at = (1, 1);
+    // Whether the value so far ended in a closing quote, or in a blank (where a '#' would
+    // look like a comment to a reader, but not to systemd).
+    let mut after_quote = false;
+    let mut after_blank = false;
+    let rest_of_line = |from: usize| -> String {
+        text[from..]
+            .split(['\n', '\r'])
+            .next()
+            .unwrap_or_default()
+            .trim_end()
+            .to_string()
+    };
 
     let fail = |(line, column): (usize, usize), problem| SyntaxError {
         line,
@@ -219,7 +243,7 @@ pub fn parse_str(text: &str) -> Result<Vec<(String, String)>, SyntaxError> {
         Ok(())
     };
 
-    for c in text.chars() {
+    for (at, c) in text.char_indices() {
         column += 1;
         let here = (line, column);
         if c == '\0' {
@@ -256,6 +280,10 @@ pub fn parse_str(text: &str) -> Result<Vec<(String, String)>, SyntaxError> {
                 if newline(c) {
                     push(&mut key, &mut value, key_end, None, key_at)?;
                     state = State::PreKey;
+                    after_quote = false;
+                } else if (c == '#' || c == ';') && after_quote {
+                    let text = rest_of_line(at);
+                    return Err(fail(here, Problem::InlineComment { text }));
                 } else if c == '\'' {
                     state = State::Single;
                     quote_at = here;
@@ -266,13 +294,20 @@ pub fn parse_str(text: &str) -> Result<Vec<(String, String)>, SyntaxError> {
                     state = State::ValueEscape;
                 } else if !blank(c) {
                     state = State::Value;
+                    after_blank = false;
                     value.push(c);
                 }
             }
             State::Value => {
+                if c == '#' && after_blank {
+                    let text = rest_of_line(at);
+                    return Err(fail(here, Problem::InlineComment { text }));
+                }
+                after_blank = blank(c);
                 if newline(c) {
                     push(&mut key, &mut value, key_end, value_end, key_at)?;
                     state = State::PreKey;
+                    after_quote = false;
                 } else if c == '\\' {
                     state = State::ValueEscape;
                     value_end = None;
@@ -294,6 +329,7 @@ pub fn parse_str(text: &str) -> Result<Vec<(String, String)>, SyntaxError> {
             State::Single => {
                 if c == '\'' {
                     state = State::PreValue;
+                    after_quote = true;
                 } else {
                     value.push(c);
                 }
@@ -301,6 +337,7 @@ pub fn parse_str(text: &str) -> Result<Vec<(String, String)>, SyntaxError> {
             State::Double => {
                 if c == '"' {
                     state = State::PreValue;
+                    after_quote = true;
                 } else if c == '\\' {
                     state = State::DoubleEscape;
                 } else {
@@ -319,11 +356,24 @@ pub fn parse_str(text: &str) -> Result<Vec<(String, String)>, SyntaxError> {
             State::Comment => {
                 if c == '\\' {
                     state = State::CommentEscape;
+                    escape_at = here;
                 } else if newline(c) {
                     state = State::PreKey;
                 }
             }
+            // Only a backslash right before the newline continues the comment.
+            State::CommentEscape if newline(c) => state = State::Swallowed,
             State::CommentEscape => state = State::Comment,
+            // An empty line or another comment loses nothing; anything else would be lost.
+            State::Swallowed => {
+                if newline(c) {
+                    state = State::PreKey;
+                } else if c == '#' || c == ';' {
+                    state = State::Comment;
+                } else if !blank(c) {
+                    return Err(fail(escape_at, Problem::CommentContinues));
+                }
+            }
         }
         if c == '\n' {
             line += 1;
@@ -347,143 +397,9 @@ pub fn parse_str(text: &str) -> Result<Vec<(String, String)>, SyntaxError> {
             push(&mut key, &mut value, key_end, value_end, key_at)?;
             Ok(out)
         }
-        State::PreKey | State::Comment | State::CommentEscape => Ok(out),
+        State::PreKey | State::Comment | State::CommentEscape | State::Swallowed => Ok(out),
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn quoting_round_trips_hard_values() {
-        for value in [
-            "",
-            "plain",
-            "with spaces",
-            "double \"quotes\"",
-            "single 'quotes'",
-            r"back\slash and \n",
-            "dollar $HOME ${PATH}",
-            "back`tick`",
-            "trailing space ",
-            "multi\nline",
-            "=equals=",
-        ] {
-            let text = render("header", &[("KEY", value.to_string())]);
-            assert_eq!(
-                parse_str(&text),
-                Ok(vec![("KEY".to_string(), value.to_string())]),
-                "{text}"
-            );
-        }
-    }
-
-    #[test]
-    fn quoted_forms_are_exact() {
-        assert_eq!(quote(r#"a"b\c$d`e"#), r#""a\"b\\c\$d\`e""#);
-    }
-
-    #[test]
-    fn parses_systemd_forms() {
-        let text = "# comment\n; other\nA=1\nB = 'x y'\nC=unquoted value  \nD=\"q\"tail\n";
-        let got = parse_str(text).unwrap();
-        let want = [
-            ("A", "1"),
-            ("B", "x y"),
-            ("C", "unquoted value"),
-            ("D", "qtail"),
-        ];
-        assert_eq!(got.len(), want.len(), "{got:?}");
-        for ((k, v), (wk, wv)) in got.iter().zip(want) {
-            assert_eq!((k.as_str(), v.as_str()), (wk, wv));
-        }
-    }
-
-    fn vars(text: &str) -> Vec<(String, String)> {
-        parse_str(text).unwrap_or_else(|e| panic!("{text:?}: {e:?}"))
-    }
-
-    #[test]
-    fn reads_what_systemd_reads() {
-        // (file text, the variables systemd 252's EnvironmentFile= gives; see
-        // tests/it/systemd.rs for the same files read by systemd itself)
-        let table: &[(&str, &[(&str, &str)])] = &[
-            ("A=$HOME ${PATH}\n", &[("A", "$HOME ${PATH}")]),
-            ("A=\"x\\$y\\`z\\\\w\\q\"\n", &[("A", "x$y`z\\w\\q")]),
-            ("A='$x \\n'\n", &[("A", "$x \\n")]),
-            ("A=1\r\nB=2\r\n", &[("A", "1"), ("B", "2")]),
-            ("A=one\\\n  two\n", &[("A", "one  two")]),
-            ("A=\"one\\\ntwo\"\n", &[("A", "onetwo")]),
-            ("A=\"x\"  y  \n", &[("A", "xy")]),
-            ("A='a' \"b\"\n", &[("A", "ab")]),
-            ("A=x \"y\"\n", &[("A", "x \"y\"")]),
-            ("A=\nB=  \n", &[("A", ""), ("B", "")]),
-            ("  A  =  spaced value  \n", &[("A", "spaced value")]),
-            ("# comment \\\nA=swallowed\nB=1\n", &[("B", "1")]),
-            ("; comment\n#A=1\nB=2", &[("B", "2")]),
-            ("A=1\nA=2\n", &[("A", "2")]),
-            ("A=\\ lead\n", &[("A", " lead")]),
-            ("A=trail\\ \n", &[("A", "trail ")]),
-            ("A=a#b ;c\n", &[("A", "a#b ;c")]),
-            ("A=\"multi\nline\"\n", &[("A", "multi\nline")]),
-        ];
-        for (text, want) in table {
-            let want: Vec<(String, String)> = want
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect();
-            assert_eq!(vars(text), want, "{text:?}");
-        }
-    }
-
-    #[test]
-    fn files_systemd_would_misread_are_refused_with_their_place() {
-        let table: &[(&str, usize, usize, &str)] = &[
-            ("A=1\nB=\"open\nC=3\n", 2, 3, "unterminated double quote"),
-            ("A='open", 1, 3, "unterminated single quote"),
-            ("A=1\nexport B=2\n", 2, 1, "remove 'export '"),
-            ("A=1\n  JUST_A_NAME\n", 2, 3, "has no '='"),
-            ("1A=x\n", 1, 1, "not a variable name"),
-            ("A-B=x\n", 1, 1, "not a variable name"),
-            ("A=x\0y\n", 1, 4, "NUL byte"),
-        ];
-        for (text, line, column, needle) in table {
-            let err = parse_str(text).expect_err(text);
-            assert_eq!(
-                (err.line, err.column),
-                (*line, *column),
-                "{text:?}: {err:?}"
-            );
-            assert!(
-                err.problem.to_string().contains(needle),
-                "{text:?}: {}",
-                err.problem
-            );
-        }
-        let err = parse_bytes(b"A=1\nB=\xff\n").expect_err("invalid UTF-8");
-        assert_eq!(
-            (err.line, err.column, &err.problem),
-            (2, 3, &Problem::NotUtf8)
-        );
-        let shown = err.in_file(Path::new("/etc/leader")).to_string();
-        assert_eq!(
-            shown,
-            "'/etc/leader':2:3: invalid UTF-8: expected UTF-8 text (systemd refuses the whole file)"
-        );
-    }
-
-    #[test]
-    fn reading_refuses_fifos_devices_and_huge_files() {
-        let dir = tempfile::tempdir().unwrap();
-        let fifo = dir.path().join("fifo");
-        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
-        assert!(matches!(read(&fifo), Err(Error::NotRegular { .. })));
-        let zero = dir.path().join("leader");
-        std::os::unix::fs::symlink("/dev/zero", &zero).unwrap();
-        assert!(matches!(read(&zero), Err(Error::NotRegular { .. })));
-        let big = dir.path().join("big");
-        std::fs::write(&big, vec![b'#'; MAX_FILE_BYTES as usize + 1]).unwrap();
-        assert!(matches!(read(&big), Err(Error::TooLarge { .. })));
-    }
-}
+mod tests;
