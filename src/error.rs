@@ -73,6 +73,9 @@ impl Error {
             Error::Settings(settings::Error::MissingRoot { .. }) => Some(
                 "--root names the directory that holds the node's files (/etc, /opt, /var, /run under it); create it or fix the path".to_string(),
             ),
+            Error::Settings(settings::Error::UnknownSettings { unknown }) => {
+                Some(unknown_hint(unknown))
+            }
             Error::Settings(_) | Error::Http(_) => None,
             Error::Io(e) => io_hint(e),
             Error::Fetch(e) => fetch_hint(e),
@@ -107,6 +110,23 @@ impl Error {
             ),
         }
     }
+}
+
+/// How to fix names in the config file that are not settings: rename or remove each.
+fn unknown_hint(unknown: &[settings::UnknownSetting]) -> String {
+    let fixes: Vec<String> = unknown
+        .iter()
+        .map(|u| match u.suggestion {
+            Some(meant) => format!("rename {} to {meant}", u.name),
+            None => format!("remove {}", u.name),
+        })
+        .collect();
+    let file = unknown.first().map(|u| u.file.display().to_string());
+    format!(
+        "{} in '{}' (README.md's Configuration table lists every setting)",
+        fixes.join(", "),
+        file.unwrap_or_default()
+    )
 }
 
 /// pki's hints name its own commands.

@@ -54,5 +54,7 @@ pub mod settings;
 pub mod shown;
 /// The version-skew guard: policy and the leader's `/version`.
 pub mod skew;
+/// Did-you-mean suggestions for mistyped names and values.
+pub mod spelling;
 /// Reading certificates and keys.
 pub mod x509;

@@ -351,7 +351,15 @@ impl Cli {
         }
     }
 
+    /// The settings, refusing a misspelt name in the config file.
     fn settings(&self, cli: &CliOverrides) -> Result<Settings, crate::settings::Error> {
+        let settings = self.settings_as_found(cli)?;
+        settings.refuse_unknown()?;
+        Ok(settings)
+    }
+
+    /// The settings, names in the config file that are not settings kept in `unknown`.
+    fn settings_as_found(&self, cli: &CliOverrides) -> Result<Settings, crate::settings::Error> {
         let creates = matches!(self.command, Command::Fetch(_) | Command::Pki(_));
         crate::settings::check_root(&self.root, creates)?;
         let overlay = Overlay::load(&self.root, self.config.as_deref(), cli)?;
@@ -407,7 +415,7 @@ impl MirrorArgs {
 impl DoctorArgs {
     fn run(&self, cli: &Cli) -> Result<(), Error> {
         // An invalid setting is a finding here, not the end.
-        let settings = cli.settings(&self.overrides.to_overrides());
+        let settings = cli.settings_as_found(&self.overrides.to_overrides());
         crate::doctor::run(
             settings,
             &crate::doctor::Options {

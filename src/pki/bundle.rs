@@ -91,8 +91,25 @@ pub fn node(settings: &Settings, node: &str, out: &Path) -> Result<Vec<Outcome>,
     }])
 }
 
+/// Whether `bytes` start with a tar header: POSIX ustar, pax and GNU tar all put "ustar" at
+/// offset 257 of the first 512-byte block.
+fn looks_like_tar(bytes: &[u8]) -> bool {
+    bytes.len() >= 512 && bytes.get(257..262) == Some(b"ustar".as_slice())
+}
+
 /// Reads and checks a bundle: exactly the known regular files, each once, no links, no paths.
 fn read_bundle(path: &Path, bytes: &[u8]) -> Result<BTreeMap<&'static str, Vec<u8>>, Error> {
+    // Without this check the tar reader takes any file's first bytes as an entry name and the
+    // error quotes them raw (a text file, a PEM, a gzip).
+    if !looks_like_tar(bytes) {
+        return Err(bundle_err(
+            path,
+            format!(
+                "it starts with '{}'",
+                crate::shown::quote_bytes(&bytes[..bytes.len().min(32)])
+            ),
+        ));
+    }
     let mut files = BTreeMap::new();
     let mut archive = tar::Archive::new(bytes);
     let entries = archive
@@ -104,7 +121,7 @@ fn read_bundle(path: &Path, bytes: &[u8]) -> Result<BTreeMap<&'static str, Vec<u
             .path()
             .map_err(|e| bundle_err(path, format!("unreadable entry name: {e}")))?
             .into_owned();
-        let shown = name.display().to_string();
+        let shown = crate::shown::quote(&name.display().to_string());
         let parts: Vec<_> = name
             .components()
             .filter(|c| !matches!(c, PathPart::CurDir))

@@ -74,7 +74,7 @@ pub enum Error {
         "invalid node name '{name}': expected the name the kubelet registers as (its IPv4 address with this topology, or a DNS name)"
     )]
     NodeName { name: String },
-    #[error("'{}' is not a node bundle: {reason}", path.display())]
+    #[error("'{}' is not a kube-bootstrap bundle (a tar file made by 'kube-bootstrap pki node'): {reason}", path.display())]
     Bundle { path: PathBuf, reason: String },
     #[error("'{}' was made for node '{bundle}', but this node registers as '{node}' ({source_of})", path.display())]
     WrongNode {

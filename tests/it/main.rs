@@ -11,6 +11,7 @@ mod layout;
 mod leader;
 mod lying;
 mod mirror;
+mod mistakes;
 mod netenv;
 mod pki;
 mod proxy;

@@ -794,7 +794,7 @@ fn install_refuses_bundles_with_paths_links_or_missing_files() {
             .args(&["pki", "install", "/crafted.tar"])
             .run()
             .failure(1)
-            .mentions("is not a node bundle")
+            .mentions("is not a kube-bootstrap bundle (a tar file")
             .mentions(reason);
         assert!(
             !pki_dir(&worker).exists() || fs::read_dir(pki_dir(&worker)).unwrap().count() == 0,

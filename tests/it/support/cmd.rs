@@ -57,6 +57,12 @@ impl Kb {
         self
     }
 
+    /// Removes a variable the builder set (`KUBE_VERSION`, to let the config file decide).
+    pub fn unset(mut self, key: &str) -> Self {
+        self.env.remove(key);
+        self
+    }
+
     /// Sets `KUBE_VERSION`.
     pub fn version(self, version: &str) -> Self {
         self.env("KUBE_VERSION", version)
