@@ -17,6 +17,7 @@ mod pki;
 mod proxy;
 mod records;
 mod rollback;
+mod said_once;
 mod secrets;
 mod skew;
 mod support;
