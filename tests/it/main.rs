@@ -15,6 +15,7 @@ mod mistakes;
 mod netenv;
 mod pki;
 mod proxy;
+mod readme;
 mod records;
 mod rollback;
 mod said_once;
