@@ -17,11 +17,13 @@ use crate::settings::{CliOverrides, Overlay, Settings};
     max_term_width = 100
 )]
 pub struct Cli {
-    /// Directory every path lives under (the node's /etc, /opt, /run, /var)
+    /// Directory the node's own files live under (/etc/leader, /opt/bin, /var/lib...); paths typed
+    /// on the command line (--config, --out, --output, FILE, DIR) are taken as given
     #[arg(long, global = true, value_name = "DIR", env = env_vars::KUBE_BOOTSTRAP_ROOT, default_value = "/", help_heading = GLOBAL)]
     pub root: PathBuf,
 
-    /// Config file, systemd EnvironmentFile= format [default: /etc/kube-bootstrap.env, optional]
+    /// Config file, systemd EnvironmentFile= format, as given [default: /etc/kube-bootstrap.env
+    /// under --root, optional]
     #[arg(long, global = true, value_name = "FILE", help_heading = GLOBAL)]
     pub config: Option<PathBuf>,
 
@@ -89,7 +91,7 @@ pub struct FetchArgs {
 /// `kube-bootstrap mirror DIR [COMPONENT...] [--kube-version V]... [--arch A]...` or `--check DIR`
 #[derive(Debug, Args)]
 pub struct MirrorArgs {
-    /// The mirror directory (not under --root: it is usually on another machine's disk)
+    /// The mirror directory, as given (relative to the current directory; never under --root)
     #[arg(value_name = "DIR")]
     pub dir: PathBuf,
 
@@ -191,7 +193,7 @@ pub struct DoctorArgs {
 /// `kube-bootstrap network-env [--output FILE]`
 #[derive(Debug, Args)]
 pub struct NetworkEnvArgs {
-    /// Write the file here, atomically (inside --root), instead of printing it
+    /// Write the file here, atomically, instead of printing it (as given, not under --root)
     #[arg(long, short, value_name = "FILE")]
     pub output: Option<PathBuf>,
 }
@@ -223,7 +225,7 @@ pub struct PkiNodeArgs {
     #[arg(value_name = "NODE")]
     pub node: String,
 
-    /// Where to write the bundle, inside --root (mode 0600: it holds private keys)
+    /// Where to write the bundle, as given (not under --root), mode 0600: it holds private keys
     #[arg(long, short, value_name = "FILE")]
     pub out: PathBuf,
 }
@@ -231,7 +233,7 @@ pub struct PkiNodeArgs {
 /// `kube-bootstrap pki install FILE`
 #[derive(Debug, Args)]
 pub struct PkiInstallArgs {
-    /// A bundle made by 'kube-bootstrap pki node' (inside --root)
+    /// A bundle made by 'kube-bootstrap pki node', as given (not under --root)
     #[arg(value_name = "FILE")]
     pub file: PathBuf,
 }
@@ -344,7 +346,7 @@ impl Cli {
                 Ok(crate::explain::env(&settings, args.component)?)
             }
             Command::Doctor(args) => args.run(&self),
-            Command::NetworkEnv(args) => args.run(&self),
+            Command::NetworkEnv(args) => args.run(),
             Command::Pki(args) => args.run(&self),
             Command::Mirror(args) => args.run(&self),
             Command::Version(args) => args.run(),
@@ -429,8 +431,8 @@ impl DoctorArgs {
 }
 
 impl NetworkEnvArgs {
-    fn run(&self, cli: &Cli) -> Result<(), Error> {
-        Ok(crate::netenv::run(&cli.root, self.output.as_deref())?)
+    fn run(&self) -> Result<(), Error> {
+        Ok(crate::netenv::run(self.output.as_deref())?)
     }
 }
 

@@ -79,7 +79,8 @@ pub fn node(settings: &Settings, node: &str, out: &Path) -> Result<Vec<Outcome>,
             .map_err(io_err("build bundle", out))?;
     }
     let tar = builder.into_inner().map_err(io_err("build bundle", out))?;
-    let path = settings.path(out);
+    // Typed on the command line: taken as given, not under --root.
+    let path = out.to_path_buf();
     write_file(&path, &tar, KEY_MODE)?;
     Ok(vec![Outcome {
         action: Action::Made,
@@ -166,7 +167,8 @@ fn read_bundle(path: &Path, bytes: &[u8]) -> Result<BTreeMap<&'static str, Vec<u
 /// `pki install FILE`: checks a bundle (chain, key pairs, the node it was made for) and writes
 /// its files into `KUBE_PKI_DIR` with their modes, each only when it differs.
 pub fn install(settings: &Settings, file: &Path) -> Result<Vec<Outcome>, Error> {
-    let path = settings.path(file);
+    // Typed on the command line: taken as given, not under --root.
+    let path = file.to_path_buf();
     let f = std::fs::File::open(&path).map_err(io_err("open", &path))?;
     let mut bytes = Vec::new();
     f.take(MAX_BUNDLE + 1)

@@ -33,7 +33,8 @@ impl Overlay {
     /// Reads the config file (optional unless named with `--config`) and takes the CLI values.
     pub fn load(root: &Path, config: Option<&Path>, cli: &CliOverrides) -> Result<Overlay, Error> {
         let (path, required) = match config {
-            Some(p) => (resolve(root, p), true),
+            // Typed on the command line: taken as given; only the default is under --root.
+            Some(p) => (p.to_path_buf(), true),
             None => (resolve(root, Path::new(DEFAULT_CONFIG)), false),
         };
         let vars = match crate::envfile::read(&path) {

@@ -64,9 +64,9 @@ fn cluster(version: &'static str, leader: &str, bundle_for: &str) -> (Node, Node
     let lead = node(version, leader, LEADER_IP);
     lead.kb().args(&["pki", "init"]).run().success();
     let worker = node(version, leader, WORKER_IP);
-    let out = format!("/node-{bundle_for}.tar");
+    let out = lead.root().join(format!("node-{bundle_for}.tar"));
     lead.kb()
-        .args(&["pki", "node", bundle_for, "--out", &out])
+        .args(&["pki", "node", bundle_for, "--out", out.to_str().unwrap()])
         .run()
         .success();
     let pki = worker.root().join("etc/kubernetes/pki");
@@ -74,7 +74,7 @@ fn cluster(version: &'static str, leader: &str, bundle_for: &str) -> (Node, Node
     // Unpacked with tar, as the README allows, so a bundle for another node gets in.
     let tar = Command::new("tar")
         .arg("-xpf")
-        .arg(lead.root().join(out.trim_start_matches('/')))
+        .arg(&out)
         .arg("-C")
         .arg(&pki)
         .status()

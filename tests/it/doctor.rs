@@ -138,7 +138,8 @@ impl Node {
     fn install_bundle(&self, days: u32) {
         kb(self.leader.root())
             .env("KUBE_PKI_CERT_DAYS", days.to_string())
-            .args(&["pki", "node", NODE_IP, "--out", "/bundle.tar"])
+            .in_dir(self.leader.root())
+            .args(&["pki", "node", NODE_IP, "--out", "bundle.tar"])
             .run()
             .success();
         fs::copy(
@@ -147,7 +148,8 @@ impl Node {
         )
         .unwrap();
         kb(self.root())
-            .args(&["pki", "install", "/bundle.tar"])
+            .in_dir(self.root())
+            .args(&["pki", "install", "bundle.tar"])
             .run()
             .success();
     }
@@ -774,7 +776,8 @@ fn doctor_fails_a_bundle_made_for_another_node_name() {
     let Some(node) = Node::new() else { return };
     // Unpacked by hand with tar (the README's other way), so `pki install` cannot refuse it.
     kb(node.leader.root())
-        .args(&["pki", "node", "10.213.0.9", "--out", "/other.tar"])
+        .in_dir(node.leader.root())
+        .args(&["pki", "node", "10.213.0.9", "--out", "other.tar"])
         .run()
         .success();
     let pki = node.root().join("etc/kubernetes/pki");

@@ -151,7 +151,10 @@ fn pki_install_of_a_file_that_is_not_a_bundle_says_so_and_escapes_its_bytes() {
     // A text file with a terminal escape, longer than any excerpt shown.
     let text = format!("\u{1b}[31mred{}\n", "x".repeat(2000));
     fs::write(sb.root().join("notes.txt"), &text).unwrap();
-    let out = kb(sb.root()).args(&["pki", "install", "/notes.txt"]).run();
+    let out = kb(sb.root())
+        .in_dir(sb.root())
+        .args(&["pki", "install", "notes.txt"])
+        .run();
     out.failure(1)
         .mentions("is not a kube-bootstrap bundle (a tar file made by 'kube-bootstrap pki node')")
         .mentions("it starts with '\\u{1b}[31mredxxx");
