@@ -153,8 +153,15 @@ pub fn guard(settings: &Settings, component: Component) -> Result<(), Refused> {
     let release = settings.version.to_string();
     let (apiserver, git_version) = match ask(settings, &url) {
         Ok(found) => found,
-        Err(why) => {
-            tracing::warn!(component = %component, url = %url, error = %why, disable = env_vars::KUBE_SKEW_CHECK, "version skew not checked: the leader's apiserver did not answer; going on");
+        // One line: the URL, that it is not reachable, and what fetch does instead; the
+        // transport's whole cause chain only under -v.
+        Err(Asked::Unreachable(chain)) => {
+            tracing::debug!(component = %component, url = %url, error = %chain, "the leader's apiserver is not reachable");
+            tracing::warn!(component = %component, url = %url, release = %release, disable = env_vars::KUBE_SKEW_CHECK, "version skew not checked: {url} not reachable; installing {release} without the check (-v shows why)");
+            return Ok(());
+        }
+        Err(Asked::Answered(why)) => {
+            tracing::warn!(component = %component, url = %url, error = %why, disable = env_vars::KUBE_SKEW_CHECK, "version skew not checked: the leader's apiserver gave no usable version; installing {release} without the check");
             return Ok(());
         }
     };
@@ -176,7 +183,15 @@ pub fn guard(settings: &Settings, component: Component) -> Result<(), Refused> {
 }
 
 /// GET `<url>/version`, bounded; the apiserver's release, or why there is none.
-fn ask(settings: &Settings, url: &str) -> Result<(Minor, String), String> {
+/// Why the leader's `/version` gave no release.
+enum Asked {
+    /// No answer: connect, TLS, DNS or timeout (the cause chain, redacted).
+    Unreachable(String),
+    /// An answer that is not a version.
+    Answered(String),
+}
+
+fn ask(settings: &Settings, url: &str) -> Result<(Minor, String), Asked> {
     let client = http::Blocking::new(&http::Options {
         ca: http::Ca::IfReadable(settings.path(settings.cluster.pki_dir.join("ca.crt"))),
         connect_timeout: CONNECT_TIMEOUT,
@@ -185,14 +200,14 @@ fn ask(settings: &Settings, url: &str) -> Result<(Minor, String), String> {
         // The leader is on the cluster's own network: never through a proxy.
         proxies: None,
     })
-    .map_err(|e| crate::causes::chain(&e))?;
+    .map_err(|e| Asked::Unreachable(crate::causes::chain(&e)))?;
     let (status, body) = client
         .get(&format!("{url}/version"), MAX_BODY)
-        .map_err(|e| http::redact_text(&crate::causes::chain(&e)))?;
+        .map_err(|e| Asked::Unreachable(http::redact_text(&crate::causes::chain(&e))))?;
     if status != 200 {
-        return Err(format!("GET {url}/version: HTTP {status}"));
+        return Err(Asked::Answered(format!("GET {url}/version: HTTP {status}")));
     }
-    parse_version(&body)
+    parse_version(&body).map_err(Asked::Answered)
 }
 
 #[cfg(test)]
