@@ -140,6 +140,7 @@ mod tests {
             "kube-bootstrap-pki-install.1",
             "kube-bootstrap-pki-check.1",
             "kube-bootstrap-mirror.1",
+            "kube-bootstrap-releases.1",
             "kube-bootstrap-version.1",
         ] {
             assert!(names.contains(&page.to_string()), "{page} not in {names:?}");

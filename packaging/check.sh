@@ -93,7 +93,7 @@ done
 
 # The man pages and completions each artifact ships: kube-bootstrap(1) and one per subcommand.
 pages=(kube-bootstrap.1.gz)
-for sub in fetch exec flags env doctor network-env pki pki-init pki-node pki-install pki-check mirror version; do
+for sub in fetch exec flags env doctor network-env pki pki-init pki-node pki-install pki-check mirror releases version; do
   pages+=("kube-bootstrap-$sub.1.gz")
 done
 usr_docs=("${pages[@]/#/usr/share/man/man1/}" usr/share/bash-completion/completions/kube-bootstrap

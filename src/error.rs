@@ -231,6 +231,10 @@ fn fetch_hint(e: &fetch::Error) -> Option<String> {
         }
         fetch::Error::UnitArgs { .. } => Some(UNIT_ARGS_HINT.to_string()),
         fetch::Error::Several { failed, .. } => failed.iter().find_map(fetch_hint),
+        fetch::Error::StalePin(p) => Some(format!(
+            "when KUBE_VERSION changes, change its pins too: remove {} from {} or set it to the wanted release's sha256 ('kube-bootstrap releases' lists what is kept)",
+            p.var, p.origin
+        )),
         fetch::Error::DiskFull { dir, .. } => Some(format!(
             "free space on the filesystem of '{}' ('df -h {0}'), or install elsewhere (KUBE_BIN_DIR)",
             dir.display()
@@ -247,7 +251,7 @@ fn attempt_hint(e: &FetchError) -> Option<String> {
             "use an https mirror, pin the checksum with {pin_var}, or set KUBE_ALLOW_HTTP=1 if the network path is trusted"
         )),
         FetchError::ChecksumMismatch { from: ExpectedFrom::Pin(var), .. } => Some(format!(
-            "the mirror serves a different file than {var} expects; check the pin and the mirror's copy"
+            "the mirror serves a different file than {var} expects: if KUBE_VERSION changed, {var} may still pin the old release (update or remove it); else check the mirror's copy"
         )),
         FetchError::ChecksumMismatch { .. } => {
             Some("the mirror's binary and its .sha256 disagree; the copy on the mirror is corrupt or incomplete".into())

@@ -48,6 +48,8 @@ pub mod node;
 pub mod pki;
 /// A component's plan on this node, and its config files.
 pub mod plan;
+/// `releases`: each binary's installed, kept and pinned releases.
+pub mod releases;
 /// Layered, validated settings.
 pub mod settings;
 /// Untrusted values escaped and cut short for errors and logs.

@@ -73,6 +73,8 @@ pub enum Command {
     Pki(PkiArgs),
     /// Fill a directory laid out like dl.k8s.io with verified binaries and pins (--check: verify it)
     Mirror(MirrorArgs),
+    /// List each binary's installed release, the kept ones (for an offline rollback) and its pin
+    Releases(ReleasesArgs),
     /// Print kube-bootstrap's version, commit and default Kubernetes release
     Version(VersionArgs),
 }
@@ -274,6 +276,14 @@ impl OverrideArgs {
     }
 }
 
+/// `kube-bootstrap releases [COMPONENT...]`
+#[derive(Debug, Args)]
+pub struct ReleasesArgs {
+    /// Binaries to list: components (or all) and kubectl [default: all five and kubectl]
+    #[arg(value_name = "COMPONENT", value_parser = parse_fetchable_arg)]
+    pub components: Vec<String>,
+}
+
 /// `kube-bootstrap version`
 #[derive(Debug, Args)]
 pub struct VersionArgs {}
@@ -349,6 +359,7 @@ impl Cli {
             Command::NetworkEnv(args) => args.run(),
             Command::Pki(args) => args.run(&self),
             Command::Mirror(args) => args.run(&self),
+            Command::Releases(args) => args.run(&self),
             Command::Version(args) => args.run(),
         }
     }
@@ -447,6 +458,18 @@ impl PkiArgs {
         };
         print!("{}", crate::pki::render(&outcomes));
         Ok(())
+    }
+}
+
+impl ReleasesArgs {
+    fn run(&self, cli: &Cli) -> Result<(), Error> {
+        let settings = cli.settings(&CliOverrides::default())?;
+        let binaries = if self.components.is_empty() {
+            component::Fetchable::ALL.to_vec()
+        } else {
+            expand_fetchable(&self.components)?
+        };
+        Ok(crate::releases::run(&settings, &binaries)?)
     }
 }
 

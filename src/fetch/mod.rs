@@ -29,7 +29,7 @@ use crate::http;
 use crate::settings::Settings;
 
 pub use env_file::env_file_contents;
-pub use failure::{Error, ExpectedFrom, FetchError, MirrorFailure};
+pub use failure::{Error, ExpectedFrom, FetchError, MirrorFailure, StalePin};
 pub use installed::{Installed, open_verified, verify_installed};
 pub use record::{Checked, Identity, Record, Stale};
 pub use releases::{Kept, KeptFile, list as kept_releases, summary as kept_summary};

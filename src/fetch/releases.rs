@@ -202,11 +202,32 @@ pub fn restore(
     pin: Option<&str>,
 ) -> Result<Option<Record>, Error> {
     let version = settings.version.to_string();
-    let Some(kept) = list(settings, paths.binary).into_iter().find(|k| {
-        k.meta.version == version
-            && k.meta.arch == settings.arch.as_str()
-            && pin.is_none_or(|p| p == k.meta.sha256)
-    }) else {
+    let wanted: Vec<KeptFile> = list(settings, paths.binary)
+        .into_iter()
+        .filter(|k| k.meta.version == version && k.meta.arch == settings.arch.as_str())
+        .collect();
+    let Some(kept) = wanted
+        .iter()
+        .find(|k| pin.is_none_or(|p| p == k.meta.sha256))
+        .cloned()
+    else {
+        // The release is kept, but the pin names other bytes: say so, with where the pin came
+        // from, rather than download and blame the mirror.
+        if let (Some(pinned), Some(k)) = (pin, wanted.first()) {
+            let var = crate::env_vars::sha256_pin(paths.binary);
+            return Err(Error::StalePin(Box::new(super::StalePin {
+                binary: paths.binary,
+                origin: settings
+                    .origins
+                    .get(&var)
+                    .cloned()
+                    .unwrap_or(crate::settings::Origin::Default),
+                var,
+                version,
+                pinned: pinned.to_string(),
+                kept: k.meta.sha256.clone(),
+            })));
+        }
         return Ok(None);
     };
     fsutil::create_dir_all(&paths.bin_dir)?;
