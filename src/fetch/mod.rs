@@ -313,7 +313,12 @@ async fn from_mirror(
         bytes = size,
         seconds = done.elapsed.as_secs_f64(),
         rate = %progress::rate(done.transferred, done.elapsed),
-        "downloaded and verified"
+        // journalctl shows the message alone: the summary is in it too.
+        "downloaded and verified {} in {:.1}s ({}) from {}",
+        human(size),
+        done.elapsed.as_secs_f64(),
+        progress::rate(done.transferred, done.elapsed),
+        http::redact(url)
     );
     releases::keep_installed(settings, paths);
     let record = install(settings, paths, done.partial, url, &actual, size)?;
