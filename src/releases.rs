@@ -40,10 +40,13 @@ pub fn render(settings: &Settings, binary: Fetchable) -> String {
     }
     for k in kept {
         out.push_str(&format!(
-            "  kept       {} {} sha256 {} (kept {}, {})\n",
+            "  kept       {} {} sha256 {} (installed {}, kept {}, {})\n",
             k.meta.version,
             k.meta.arch,
             k.meta.sha256,
+            k.meta
+                .installed_at
+                .map_or_else(|| "at an unknown time".into(), |t| utc(i128::from(t))),
             utc(i128::from(k.meta.kept_at)),
             fetch::human(k.meta.size)
         ));

@@ -34,6 +34,10 @@ pub struct Kept {
     pub url: String,
     /// Nanoseconds since the epoch when it was last kept or restored; the oldest go first.
     pub kept_at: u64,
+    /// Nanoseconds since the epoch when it was installed (its install record written), for
+    /// `releases`; absent in copies kept by older versions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub installed_at: Option<u64>,
 }
 
 /// A kept copy and its file.
@@ -149,6 +153,11 @@ fn keep(settings: &Settings, paths: &Paths, record: &Record) -> Result<(), Error
         size: record.size,
         url: record.url.clone(),
         kept_at: now(),
+        installed_at: std::fs::metadata(&paths.record)
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .and_then(|d| u64::try_from(d.as_nanos()).ok()),
     };
     let already = list(settings, paths.binary)
         .into_iter()

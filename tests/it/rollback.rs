@@ -227,9 +227,9 @@ fn rollback_on_a_pinned_node_names_the_stale_pin_and_its_file() {
     );
     assert!(
         text.contains(&format!(
-            "  kept       {OLD} amd64 sha256 {} (kept 20",
+            "  kept       {OLD} amd64 sha256 {} (installed 20",
             sha256_hex(&old)
-        )),
+        )) && text.contains(" UTC, kept 20"),
         "{listed}"
     );
     assert!(
