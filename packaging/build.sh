@@ -2,8 +2,9 @@
 # Builds kube-bootstrap's release artifacts into dist/:
 #
 #   kube-bootstrap-<version>-linux-amd64          static, stripped binary (at most 5 MiB)
-#   kube-bootstrap-<version>-linux-amd64.tar.gz   binary, systemd/ units, README.md, licences
-#   kube-bootstrap_<version>-1_amd64.deb          /usr/bin/kube-bootstrap, units in /usr/lib/systemd/system
+#   kube-bootstrap-<version>-linux-amd64.tar.gz   binary, systemd/ units, man/, completions/, README.md, licences
+#   kube-bootstrap_<version>-1_amd64.deb          /usr/bin/kube-bootstrap, units in /usr/lib/systemd/system,
+#                                                 man pages, bash, zsh and fish completions
 #   kube-bootstrap-<version>-x86-64.raw           systemd-sysext image for Flatcar / Fedora CoreOS
 #   SHA256SUMS                                    over all of the above, for `sha256sum -c`
 #
@@ -11,6 +12,8 @@
 #        packaging/build.sh binary    only the static binary; prints its path on stdout
 #
 # Needs cargo, git (for the commit; optional), dpkg-deb, mksquashfs and python3.
+# The man pages and completions come from the clap definitions (examples/gen-docs.rs, with
+# clap_mangen and clap_complete), so the release binary carries neither generator.
 # packaging/check.sh installs the tools and checks the result.
 set -euo pipefail
 
@@ -72,9 +75,9 @@ if [ "$mode" = binary ]; then
   exit 0
 fi
 
-info=$(file -b "$bin")
-case "$info" in *static*) ;; *) die "not a static binary: $info" ;; esac
-case "$info" in *", stripped"*) ;; *) die "not stripped: $info" ;; esac
+# Static (no program interpreter, no NEEDED entry) and stripped (no symbol table), read from
+# the ELF headers: no `file` needed.
+python3 packaging/elf_check.py "$bin" || die "'$bin' is not a static, stripped binary"
 size=$(stat -c %s "$bin")
 [ "$size" -le "$max_size" ] || die "binary is $size bytes, over the 5 MiB limit ($max_size)"
 "$bin" version >&2
@@ -102,6 +105,26 @@ raw="kube-bootstrap-$version-x86-64.raw"
 
 cp "$bin" "$dist/$name"
 chmod 0755 "$dist/$name"
+
+# Man pages (kube-bootstrap(1), one per subcommand) and completions, dated by the commit.
+log "== man pages and completions (examples/gen-docs.rs)"
+gen="$stage/gen"
+KUBE_BOOTSTRAP_COMMIT=$commit cargo run --locked --quiet --example gen-docs -- "$gen"
+ls "$gen"/man/kube-bootstrap.1 "$gen"/completions/kube-bootstrap.bash >/dev/null \
+  || die "examples/gen-docs.rs wrote no man page or completion"
+for page in "$gen"/man/*.1; do gzip -9n "$page"; done
+chmod 0644 "$gen"/man/* "$gen"/completions/*
+
+# Where Debian, Flatcar and Fedora look for them under /usr.
+install_docs_for_usr() {
+  local usr=$1
+  mkdir -p "$usr/share/man/man1" "$usr/share/bash-completion/completions" \
+    "$usr/share/zsh/vendor-completions" "$usr/share/fish/vendor_completions.d"
+  install -m 0644 "$gen"/man/*.1.gz "$usr/share/man/man1/"
+  install -m 0644 "$gen/completions/kube-bootstrap.bash" "$usr/share/bash-completion/completions/kube-bootstrap"
+  install -m 0644 "$gen/completions/_kube-bootstrap" "$usr/share/zsh/vendor-completions/_kube-bootstrap"
+  install -m 0644 "$gen/completions/kube-bootstrap.fish" "$usr/share/fish/vendor_completions.d/kube-bootstrap.fish"
+}
 
 # Licences of what the static binary contains besides our code: the Rust crates and glibc.
 python3 packaging/third_party_licenses.py "$triple" > "$stage/THIRD-PARTY-LICENSES"
@@ -135,6 +158,9 @@ install -m 0755 "$bin" "$tree/kube-bootstrap"
 for unit in "${units[@]}"; do install -m 0644 "$unit" "$tree/systemd/"; done
 [ ! -f systemd/README.md ] || install -m 0644 systemd/README.md "$tree/systemd/"
 install -m 0644 README.md LICENSE "$stage/THIRD-PARTY-LICENSES" "$tree/"
+mkdir -p "$tree/man" "$tree/completions"
+install -m 0644 "$gen"/man/*.1.gz "$tree/man/"
+install -m 0644 "$gen"/completions/* "$tree/completions/"
 normalize_tree "$stage/tar"
 tar -C "$stage/tar" --sort=name --owner=0 --group=0 --numeric-owner \
   --mtime="@$SOURCE_DATE_EPOCH" -cf - "$name" | gzip -9n > "$dist/$name.tar.gz"
@@ -148,6 +174,7 @@ doc="$root/usr/share/doc/kube-bootstrap"
 mkdir -p "$root/DEBIAN" "$root/usr/bin" "$doc"
 install -m 0755 "$bin" "$root/usr/bin/kube-bootstrap"
 [ ${#units[@]} -eq 0 ] || install_units_for_usr "$root/usr/lib/systemd/system"
+install_docs_for_usr "$root/usr"
 install -m 0644 packaging/debian/copyright "$doc/copyright"
 gzip -9n < README.md > "$doc/README.md.gz"
 gzip -9n < "$stage/THIRD-PARTY-LICENSES" > "$doc/THIRD-PARTY-LICENSES.gz"
@@ -176,6 +203,7 @@ root="$stage/sysext"
 mkdir -p "$root/usr/bin" "$root/usr/lib/extension-release.d" "$root/usr/share/doc/kube-bootstrap"
 install -m 0755 "$bin" "$root/usr/bin/kube-bootstrap"
 [ ${#units[@]} -eq 0 ] || install_units_for_usr "$root/usr/lib/systemd/system"
+install_docs_for_usr "$root/usr"
 install -m 0644 LICENSE "$stage/THIRD-PARTY-LICENSES" "$root/usr/share/doc/kube-bootstrap/"
 # A static binary depends on nothing in the host's /usr, so the image matches any OS release
 # (ID=_any) rather than one Flatcar version; systemd reloads its units when it is merged.

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the release artifacts with packaging/build.sh and checks them: the static binary runs
 # and fits in 5 MiB, SHA256SUMS verifies, the tarball, .deb and sysext image hold the binary and
-# the units (rewritten for /usr/bin where they are installed there), lintian finds no errors,
+# the units (rewritten for /usr/bin where they are installed there), the man pages and the bash,
+# zsh and fish completions, lintian finds no errors and no missing man page,
 # and the example Butane and cloud-config files parse with the keys operators rely on and run a
 # Kubernetes release that fits their host's etcd and cgroup hierarchy.
 # Installs the Debian packages it needs when they are missing.
@@ -23,11 +24,11 @@ yaml_python() {
   return 1
 }
 need=()
-command -v file >/dev/null || need+=(file)
 command -v dpkg-deb >/dev/null || need+=(dpkg)
 command -v lintian >/dev/null || need+=(lintian)
 command -v mksquashfs >/dev/null && command -v unsquashfs >/dev/null || need+=(squashfs-tools)
 command -v python3 >/dev/null || need+=(python3)
+command -v man >/dev/null || need+=(man-db)
 yaml_python >/dev/null || need+=(python3-yaml)
 if [ ${#need[@]} -gt 0 ]; then
   echo "== apt-get install ${need[*]}"
@@ -65,9 +66,7 @@ trap 'rm -rf "$work"' EXIT
 
 # --- binary -----------------------------------------------------------------------------------
 
-info=$(file -b "$bin")
-case "$info" in *static*) pass "file: $info" ;; *) fail "not static: $info" ;; esac
-case "$info" in *", stripped"*) pass "stripped" ;; *) fail "not stripped" ;; esac
+if info=$(python3 packaging/elf_check.py "$bin"); then pass "static and stripped: $info"; else fail "not static and stripped: $info"; fi
 size=$(stat -c %s "$bin")
 limit=$((5 * 1024 * 1024))
 if [ "$size" -le "$limit" ]; then
@@ -92,8 +91,17 @@ done
 
 # --- tarball ----------------------------------------------------------------------------------
 
+# The man pages and completions each artifact ships: kube-bootstrap(1) and one per subcommand.
+pages=(kube-bootstrap.1.gz)
+for sub in fetch exec flags env doctor network-env pki pki-init pki-node pki-install pki-check mirror releases version; do
+  pages+=("kube-bootstrap-$sub.1.gz")
+done
+usr_docs=("${pages[@]/#/usr/share/man/man1/}" usr/share/bash-completion/completions/kube-bootstrap
+  usr/share/zsh/vendor-completions/_kube-bootstrap usr/share/fish/vendor_completions.d/kube-bootstrap.fish)
+
 tar -tzf "$dist/$name.tar.gz" > "$work/tar.list"
-for f in kube-bootstrap README.md LICENSE THIRD-PARTY-LICENSES "${units[@]/#/systemd/}"; do
+for f in kube-bootstrap README.md LICENSE THIRD-PARTY-LICENSES "${units[@]/#/systemd/}" \
+  "${pages[@]/#/man/}" completions/kube-bootstrap.bash completions/_kube-bootstrap completions/kube-bootstrap.fish; do
   check "tarball has $name/$f" grep -qx "$name/$f" "$work/tar.list"
 done
 tar -xzf "$dist/$name.tar.gz" -C "$work" "$name/kube-bootstrap"
@@ -103,7 +111,8 @@ check "tarball's kube-bootstrap is the released binary" cmp "$bin" "$work/$name/
 
 dpkg-deb -c "$deb" | awk '{ print $NF }' > "$work/deb.list"
 for f in ./usr/bin/kube-bootstrap ./usr/share/doc/kube-bootstrap/copyright \
-  ./usr/share/doc/kube-bootstrap/changelog.Debian.gz "${units[@]/#/./usr/lib/systemd/system/}"; do
+  ./usr/share/doc/kube-bootstrap/changelog.Debian.gz "${units[@]/#/./usr/lib/systemd/system/}" \
+  "${usr_docs[@]/#/./}"; do
   check ".deb has $f" grep -qx "$f" "$work/deb.list"
 done
 check ".deb version is $version-1" test "$(dpkg-deb -f "$deb" Version)" = "$version-1"
@@ -124,12 +133,15 @@ if [ "$lintian_rc" -eq 0 ] && ! grep -q '^E:' <<<"$lintian_out"; then
 else
   fail "lintian reports errors (exit $lintian_rc)"
 fi
+if grep -q 'no-manual-page' <<<"$lintian_out"; then fail "lintian: no-manual-page"; else pass "lintian: every binary has a man page"; fi
+man_out=$(man --warnings -E UTF-8 -l "$work/deb/usr/share/man/man1/kube-bootstrap.1.gz" 2>&1 >/dev/null) || man_out="man exited with $?"
+if [ -z "$man_out" ]; then pass ".deb's kube-bootstrap(1) renders without warnings"; else fail "kube-bootstrap(1): $man_out"; fi
 
 # --- sysext image -----------------------------------------------------------------------------
 
 unsquashfs -l "$raw" | sed 's#^squashfs-root/##' > "$work/raw.list"
 for f in usr/bin/kube-bootstrap usr/lib/extension-release.d/extension-release.kube-bootstrap \
-  "${units[@]/#/usr/lib/systemd/system/}"; do
+  "${units[@]/#/usr/lib/systemd/system/}" "${usr_docs[@]}"; do
   check "sysext has $f" grep -qx "$f" "$work/raw.list"
 done
 check "sysext has nothing outside /usr" bash -c "! grep -v -e '^squashfs-root\$' -e '^usr\$' -e '^usr/' '$work/raw.list'"

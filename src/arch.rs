@@ -14,7 +14,27 @@ pub enum Arch {
 }
 
 /// What a valid `KUBE_ARCH` looks like, for error messages.
-pub const EXPECTED: &str = "one of amd64, arm64, arm, ppc64le, s390x";
+pub const EXPECTED: &str = "one of amd64, arm64, arm, ppc64le, s390x (x86_64 and aarch64, as uname -m prints them, also work)";
+
+/// [`EXPECTED`], with a did-you-mean when `s` looks like an architecture mistyped.
+pub fn expected_for(s: &str) -> String {
+    match suggest(s) {
+        Some(meant) => format!("{EXPECTED} (did you mean {meant}?)"),
+        None => EXPECTED.to_string(),
+    }
+}
+
+/// The architecture a mistyped name most likely meant: `amd46` -> `amd64`, `armv7l` -> `arm`.
+pub fn suggest(s: &str) -> Option<&'static str> {
+    if let Some(arch) = Arch::from_machine(s) {
+        return Some(arch.as_str());
+    }
+    let names = [
+        "amd64", "arm64", "arm", "ppc64le", "s390x", "x86_64", "aarch64",
+    ];
+    let meant = crate::spelling::closest(s, names, 2)?;
+    Arch::from_machine(meant).map(Arch::as_str)
+}
 
 /// The ELF header fields that identify an architecture.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,8 +99,9 @@ impl FromStr for Arch {
     type Err = ();
     fn from_str(s: &str) -> Result<Self, ()> {
         match s {
-            "amd64" => Ok(Arch::Amd64),
-            "arm64" => Ok(Arch::Arm64),
+            // `uname -m`'s names for the two common ones, as operators copy them.
+            "amd64" | "x86_64" => Ok(Arch::Amd64),
+            "arm64" | "aarch64" => Ok(Arch::Arm64),
             "arm" => Ok(Arch::Arm),
             "ppc64le" => Ok(Arch::Ppc64le),
             "s390x" => Ok(Arch::S390x),
@@ -175,6 +196,22 @@ mod tests {
             machine.to_le_bytes()
         });
         h
+    }
+
+    #[test]
+    fn uname_names_are_aliases_and_typos_get_a_suggestion() {
+        assert_eq!("x86_64".parse(), Ok(Arch::Amd64));
+        assert_eq!("aarch64".parse(), Ok(Arch::Arm64));
+        assert_eq!("armv7l".parse::<Arch>(), Err(()));
+        for (input, want) in [
+            ("armv7l", Some("arm")),
+            ("amd46", Some("amd64")),
+            ("x86-64", Some("amd64")),
+            ("ppc64", Some("ppc64le")),
+            ("riscv64", None),
+        ] {
+            assert_eq!(suggest(input), want, "{input}");
+        }
     }
 
     #[test]

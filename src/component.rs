@@ -62,15 +62,32 @@ impl FromStr for Component {
         Component::ALL
             .into_iter()
             .find(|c| c.name() == s || c.unit_name() == s)
-            .ok_or_else(|| {
-                let names: Vec<_> = Component::ALL.iter().map(|c| c.name()).collect();
-                let (last, rest) = names.split_last().unwrap_or((&"", &[]));
-                format!(
-                    "unknown component '{s}': expected {} or {last}",
-                    rest.join(", ")
-                )
-            })
+            .ok_or_else(|| unknown_component(s, &[]))
     }
+}
+
+/// `unknown component 'kubelett' (did you mean kubelet?): expected ...`; `also` are the other
+/// names the caller takes (kubectl).
+fn unknown_component(s: &str, also: &[&str]) -> String {
+    let names: Vec<_> = Component::ALL.iter().map(|c| c.name()).collect();
+    let candidates = Component::ALL
+        .iter()
+        .flat_map(|c| [c.name(), c.unit_name()])
+        .chain(also.iter().copied());
+    let meant = match crate::spelling::closest(s, candidates, 2) {
+        // A unit name (`kube-proxxy`) is suggested as the short name it stands for.
+        Some(m) => format!(
+            " (did you mean {}?)",
+            m.parse::<Component>().map_or(m, |c| c.name())
+        ),
+        None => String::new(),
+    };
+    let (last, rest) = names.split_last().unwrap_or((&"", &[]));
+    format!(
+        "unknown component '{}'{meant}: expected {} or {last}",
+        crate::shown::quote(s),
+        rest.join(", ")
+    )
 }
 
 impl serde::Serialize for Component {
@@ -145,7 +162,7 @@ impl FromStr for Fetchable {
         }
         s.parse::<Component>()
             .map(Fetchable::Component)
-            .map_err(|e| format!("{e}, or kubectl"))
+            .map_err(|_| format!("{}, or kubectl", unknown_component(s, &["kubectl"])))
     }
 }
 

@@ -357,27 +357,7 @@ pub fn looks_like_ours(name: &str) -> bool {
 /// The name we read that `name` most likely meant: at most two edits away (`KUBE_VERSON` ->
 /// `KUBE_VERSION`), case ignored.
 pub fn suggest(name: &str) -> Option<&'static str> {
-    let upper = name.to_ascii_uppercase();
-    ALL.iter()
-        .map(|v| (edit_distance(&upper, v.name), v.name))
-        .filter(|(d, _)| *d <= 2)
-        .min_by_key(|(d, _)| *d)
-        .map(|(_, n)| n)
-}
-
-/// Levenshtein distance over bytes (names are ASCII).
-fn edit_distance(a: &str, b: &str) -> usize {
-    let (a, b) = (a.as_bytes(), b.as_bytes());
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.iter().enumerate() {
-        let mut cur = vec![i + 1; b.len() + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let substitute = prev[j] + usize::from(ca != cb);
-            cur[j + 1] = substitute.min(prev[j + 1] + 1).min(cur[j] + 1);
-        }
-        prev = cur;
-    }
-    prev[b.len()]
+    crate::spelling::closest(name, ALL.iter().map(|v| v.name), 2)
 }
 
 /// The pin variable for a binary: `kube-apiserver` -> `KUBE_SHA256_KUBE_APISERVER`.

@@ -67,19 +67,22 @@ pub fn flags(
     explain: bool,
     json: bool,
 ) -> Result<(), Error> {
+    if json || explain {
+        // The output shows the warnings and missing files itself: said once, on stdout.
+        let plan = crate::plan::unlogged(settings, component, extra)?;
+        let text = if json {
+            render_json(&plan)
+        } else {
+            render_explain(&plan)
+        };
+        return Ok(fsutil::print(&text)?);
+    }
     let plan = plan(settings, component, extra)?;
-    let missing = plan.missing_files();
-    for (m, why) in &missing {
+    for (m, why) in &plan.missing_files() {
         // Here the point is to see; `exec` refuses to start without them.
         tracing::warn!(component = %component, flag = %m.flag, path = %m.path.display(), problem = %why, hint = %crate::pki::command_for(&m.path), "required file missing or unusable");
     }
-    let text = if json {
-        render_json(&plan)
-    } else if explain {
-        render_explain(&plan)
-    } else {
-        plan.argv().iter().map(|a| format!("{a}\n")).collect()
-    };
+    let text: String = plan.argv().iter().map(|a| format!("{a}\n")).collect();
     Ok(fsutil::print(&text)?)
 }
 

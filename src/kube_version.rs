@@ -19,6 +19,39 @@ pub struct KubeVersion {
 /// What a valid version looks like, for error messages.
 pub const EXPECTED: &str = "a release like v1.36.4 or v1.37.0-rc.1 (vMAJOR.MINOR.PATCH[-pre])";
 
+/// The oldest release kube-bootstrap has flag rules for.
+pub const OLDEST_SUPPORTED: &str = "v1.0.0";
+
+/// The release a mistyped version most likely meant: `1.36.4` and `V1.36.4` -> `v1.36.4`.
+pub fn suggest(s: &str) -> Option<String> {
+    let s = s.trim();
+    let rest = s.strip_prefix(['v', 'V']).unwrap_or(s);
+    let meant = format!("v{rest}");
+    (meant != s && meant.parse::<KubeVersion>().is_ok()).then_some(meant)
+}
+
+/// [`EXPECTED`], with a did-you-mean when `s` looks like a release mistyped.
+pub fn expected_for(s: &str) -> String {
+    match suggest(s) {
+        Some(meant) => format!("{EXPECTED} (did you mean {meant}?)"),
+        None => EXPECTED.to_string(),
+    }
+}
+
+/// What a release kube-bootstrap refuses as too old should be, for error messages.
+pub fn expected_supported() -> String {
+    format!(
+        "a release kube-bootstrap supports, {OLDEST_SUPPORTED} or newer (README.md: Supported Kubernetes releases)"
+    )
+}
+
+impl KubeVersion {
+    /// Whether kube-bootstrap has flag rules for this release (1.0 and newer).
+    pub fn is_supported(&self) -> bool {
+        self.major >= 1
+    }
+}
+
 impl FromStr for KubeVersion {
     type Err = ();
 
@@ -114,6 +147,28 @@ mod tests {
                 "{input:?} was accepted"
             );
         }
+    }
+
+    #[test]
+    fn mistyped_versions_get_a_suggestion() {
+        for (input, want) in [
+            ("1.36.4", Some("v1.36.4")),
+            ("V1.36.4", Some("v1.36.4")),
+            (" 1.37.0-rc.1", Some("v1.37.0-rc.1")),
+            ("v1.36.4", None),
+            ("1.36", None),
+            ("latest", None),
+        ] {
+            assert_eq!(suggest(input).as_deref(), want, "{input}");
+        }
+        let old: KubeVersion = "v0.9.0".parse().unwrap();
+        assert!(!old.is_supported());
+        assert!(
+            OLDEST_SUPPORTED
+                .parse::<KubeVersion>()
+                .unwrap()
+                .is_supported()
+        );
     }
 
     #[test]

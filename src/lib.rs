@@ -48,11 +48,15 @@ pub mod node;
 pub mod pki;
 /// A component's plan on this node, and its config files.
 pub mod plan;
+/// `releases`: each binary's installed, kept and pinned releases.
+pub mod releases;
 /// Layered, validated settings.
 pub mod settings;
 /// Untrusted values escaped and cut short for errors and logs.
 pub mod shown;
 /// The version-skew guard: policy and the leader's `/version`.
 pub mod skew;
+/// Did-you-mean suggestions for mistyped names and values.
+pub mod spelling;
 /// Reading certificates and keys.
 pub mod x509;

@@ -11,7 +11,6 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::{Path, PathBuf};
 
 use crate::fsutil;
-use crate::settings;
 
 /// The node's IPv4 address in `/etc/network-environment`.
 pub const DEFAULT_IPV4: &str = "DEFAULT_IPV4";
@@ -320,13 +319,14 @@ fn read_proc(path: &str) -> Result<Option<String>, DiscoveryError> {
 
 /// `kube-bootstrap network-env [--output FILE]`: writes the file atomically (FILE inside
 /// `root`), or prints it.
-pub fn run(root: &Path, output: Option<&Path>) -> Result<(), Error> {
+pub fn run(output: Option<&Path>) -> Result<(), Error> {
     let discovery = discover().map_err(Error::Discovery)?;
     let text = render(&discovery).map_err(Error::Discovery)?;
     let (default_v4, iface) = discovery.default_ipv4().map_err(Error::Discovery)?;
     match output {
         Some(path) => {
-            let path = settings::resolve(root, path);
+            // Typed on the command line: taken as given, not under --root.
+            let path = path.to_path_buf();
             let changed = fsutil::write_if_changed(&path, text.as_bytes(), MODE)?;
             tracing::info!(
                 path = %path.display(),

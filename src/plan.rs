@@ -10,18 +10,28 @@ use crate::settings::Settings;
 /// Mode of the files kube-bootstrap writes for components (they name key paths).
 pub const CONFIG_MODE: u32 = 0o600;
 
-/// The plan for a component on this node.
+/// The plan for a component on this node, its warnings logged.
 pub fn plan(
     settings: &Settings,
     component: Component,
     cli_extra: &[String],
 ) -> Result<Plan, flags::Error> {
-    let facts = NodeFacts::load(settings);
-    let plan = flags::compute(component, settings, &facts, cli_extra)?;
+    let plan = unlogged(settings, component, cli_extra)?;
     for warning in &plan.warnings {
         tracing::warn!(component = %component, "{warning}");
     }
     Ok(plan)
+}
+
+/// The plan for a component on this node, its warnings left to the caller (`flags --explain`
+/// and `--json` print them, so logging them too would say each twice).
+pub fn unlogged(
+    settings: &Settings,
+    component: Component,
+    cli_extra: &[String],
+) -> Result<Plan, flags::Error> {
+    let facts = NodeFacts::load(settings);
+    flags::compute(component, settings, &facts, cli_extra)
 }
 
 /// Writes the plan's kubeconfig and config files, each only when its content changed.

@@ -155,8 +155,15 @@ pub fn guard(settings: &Settings, component: Component, within: Duration) -> Res
     let release = settings.version.to_string();
     let (apiserver, git_version) = match ask(settings, &url, within) {
         Ok(found) => found,
-        Err(why) => {
-            tracing::warn!(component = %component, url = %url, error = %why, disable = env_vars::KUBE_SKEW_CHECK, "version skew not checked: the leader's apiserver did not answer; going on");
+        // One line: the URL, that it is not reachable, and what fetch does instead; the
+        // transport's whole cause chain only under -v.
+        Err(Asked::Unreachable(chain)) => {
+            tracing::debug!(component = %component, url = %url, error = %chain, "the leader's apiserver is not reachable");
+            tracing::warn!(component = %component, url = %url, release = %release, disable = env_vars::KUBE_SKEW_CHECK, "version skew not checked: {url} not reachable; installing {release} without the check (-v shows why)");
+            return Ok(());
+        }
+        Err(Asked::Answered(why)) => {
+            tracing::warn!(component = %component, url = %url, error = %why, disable = env_vars::KUBE_SKEW_CHECK, "version skew not checked: the leader's apiserver gave no usable version; installing {release} without the check");
             return Ok(());
         }
     };
@@ -177,9 +184,17 @@ pub fn guard(settings: &Settings, component: Component, within: Duration) -> Res
     }
 }
 
-/// GET `<url>/version`, bounded; the apiserver's release, or why there is none.
-/// Everything it reads counts against `within`, the fetch's remaining deadline.
-fn ask(settings: &Settings, url: &str, within: Duration) -> Result<(Minor, String), String> {
+/// Why the leader's `/version` gave no release.
+enum Asked {
+    /// No answer: connect, TLS, DNS or timeout (the cause chain, redacted).
+    Unreachable(String),
+    /// An answer that is not a version.
+    Answered(String),
+}
+
+/// GET `<url>/version`, bounded; the apiserver's release, or why there is none. Everything it
+/// reads counts against `within`, the fetch's remaining deadline.
+fn ask(settings: &Settings, url: &str, within: Duration) -> Result<(Minor, String), Asked> {
     let started = std::time::Instant::now();
     let ca_path = settings.path(settings.cluster.pki_dir.join("ca.crt"));
     // A missing or unusable ca.crt only means no cluster roots; one that does not answer
@@ -187,12 +202,12 @@ fn ask(settings: &Settings, url: &str, within: Duration) -> Result<(Minor, Strin
     let ca = match crate::fsutil::read_bounded_within(&ca_path, http::MAX_CA_BUNDLE, within) {
         Ok(pem) => pem,
         Err(crate::fsutil::BoundedReadError::Io(e)) if e.kind() == std::io::ErrorKind::TimedOut => {
-            return Err(format!(
+            return Err(Asked::Unreachable(format!(
                 "'{}' was not read within {}={}s",
                 ca_path.display(),
                 env_vars::KUBE_FETCH_DEADLINE,
                 within.as_secs()
-            ));
+            )));
         }
         Err(_) => Vec::new(),
     };
@@ -205,14 +220,14 @@ fn ask(settings: &Settings, url: &str, within: Duration) -> Result<(Minor, Strin
         // The leader is on the cluster's own network: never through a proxy.
         proxies: None,
     })
-    .map_err(|e| crate::causes::chain(&e))?;
+    .map_err(|e| Asked::Unreachable(crate::causes::chain(&e)))?;
     let (status, body) = client
         .get(&format!("{url}/version"), MAX_BODY)
-        .map_err(|e| http::redact_text(&crate::causes::chain(&e)))?;
+        .map_err(|e| Asked::Unreachable(http::redact_text(&crate::causes::chain(&e))))?;
     if status != 200 {
-        return Err(format!("GET {url}/version: HTTP {status}"));
+        return Err(Asked::Answered(format!("GET {url}/version: HTTP {status}")));
     }
-    parse_version(&body)
+    parse_version(&body).map_err(Asked::Answered)
 }
 
 #[cfg(test)]

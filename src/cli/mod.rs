@@ -17,11 +17,13 @@ use crate::settings::{CliOverrides, Overlay, Settings};
     max_term_width = 100
 )]
 pub struct Cli {
-    /// Directory every path lives under (the node's /etc, /opt, /run, /var)
+    /// Directory the node's own files live under (/etc/leader, /opt/bin, /var/lib...); paths typed
+    /// on the command line (--config, --out, --output, FILE, DIR) are taken as given
     #[arg(long, global = true, value_name = "DIR", env = env_vars::KUBE_BOOTSTRAP_ROOT, default_value = "/", help_heading = GLOBAL)]
     pub root: PathBuf,
 
-    /// Config file, systemd EnvironmentFile= format [default: /etc/kube-bootstrap.env, optional]
+    /// Config file, systemd EnvironmentFile= format, as given [default: /etc/kube-bootstrap.env
+    /// under --root, optional]
     #[arg(long, global = true, value_name = "FILE", help_heading = GLOBAL)]
     pub config: Option<PathBuf>,
 
@@ -71,6 +73,8 @@ pub enum Command {
     Pki(PkiArgs),
     /// Fill a directory laid out like dl.k8s.io with verified binaries and pins (--check: verify it)
     Mirror(MirrorArgs),
+    /// List each binary's installed release, the kept ones (for an offline rollback) and its pin
+    Releases(ReleasesArgs),
     /// Print kube-bootstrap's version, commit and default Kubernetes release
     Version(VersionArgs),
 }
@@ -89,7 +93,7 @@ pub struct FetchArgs {
 /// `kube-bootstrap mirror DIR [COMPONENT...] [--kube-version V]... [--arch A]...` or `--check DIR`
 #[derive(Debug, Args)]
 pub struct MirrorArgs {
-    /// The mirror directory (not under --root: it is usually on another machine's disk)
+    /// The mirror directory, as given (relative to the current directory; never under --root)
     #[arg(value_name = "DIR")]
     pub dir: PathBuf,
 
@@ -191,7 +195,7 @@ pub struct DoctorArgs {
 /// `kube-bootstrap network-env [--output FILE]`
 #[derive(Debug, Args)]
 pub struct NetworkEnvArgs {
-    /// Write the file here, atomically (inside --root), instead of printing it
+    /// Write the file here, atomically, instead of printing it (as given, not under --root)
     #[arg(long, short, value_name = "FILE")]
     pub output: Option<PathBuf>,
 }
@@ -223,7 +227,7 @@ pub struct PkiNodeArgs {
     #[arg(value_name = "NODE")]
     pub node: String,
 
-    /// Where to write the bundle, inside --root (mode 0600: it holds private keys)
+    /// Where to write the bundle, as given (not under --root), mode 0600: it holds private keys
     #[arg(long, short, value_name = "FILE")]
     pub out: PathBuf,
 }
@@ -231,7 +235,7 @@ pub struct PkiNodeArgs {
 /// `kube-bootstrap pki install FILE`
 #[derive(Debug, Args)]
 pub struct PkiInstallArgs {
-    /// A bundle made by 'kube-bootstrap pki node' (inside --root)
+    /// A bundle made by 'kube-bootstrap pki node', as given (not under --root)
     #[arg(value_name = "FILE")]
     pub file: PathBuf,
 }
@@ -270,6 +274,14 @@ impl OverrideArgs {
             verify: self.verify.clone(),
         }
     }
+}
+
+/// `kube-bootstrap releases [COMPONENT...]`
+#[derive(Debug, Args)]
+pub struct ReleasesArgs {
+    /// Binaries to list: components (or all) and kubectl [default: all five and kubectl]
+    #[arg(value_name = "COMPONENT", value_parser = parse_fetchable_arg)]
+    pub components: Vec<String>,
 }
 
 /// `kube-bootstrap version`
@@ -344,14 +356,23 @@ impl Cli {
                 Ok(crate::explain::env(&settings, args.component)?)
             }
             Command::Doctor(args) => args.run(&self),
-            Command::NetworkEnv(args) => args.run(&self),
+            Command::NetworkEnv(args) => args.run(),
             Command::Pki(args) => args.run(&self),
             Command::Mirror(args) => args.run(&self),
+            Command::Releases(args) => args.run(&self),
             Command::Version(args) => args.run(),
         }
     }
 
+    /// The settings, refusing a misspelt name in the config file.
     fn settings(&self, cli: &CliOverrides) -> Result<Settings, crate::settings::Error> {
+        let settings = self.settings_as_found(cli)?;
+        settings.refuse_unknown()?;
+        Ok(settings)
+    }
+
+    /// The settings, names in the config file that are not settings kept in `unknown`.
+    fn settings_as_found(&self, cli: &CliOverrides) -> Result<Settings, crate::settings::Error> {
         let creates = matches!(self.command, Command::Fetch(_) | Command::Pki(_));
         crate::settings::check_root(&self.root, creates)?;
         let overlay = Overlay::load(&self.root, self.config.as_deref(), cli)?;
@@ -407,7 +428,7 @@ impl MirrorArgs {
 impl DoctorArgs {
     fn run(&self, cli: &Cli) -> Result<(), Error> {
         // An invalid setting is a finding here, not the end.
-        let settings = cli.settings(&self.overrides.to_overrides());
+        let settings = cli.settings_as_found(&self.overrides.to_overrides());
         crate::doctor::run(
             settings,
             &crate::doctor::Options {
@@ -421,8 +442,8 @@ impl DoctorArgs {
 }
 
 impl NetworkEnvArgs {
-    fn run(&self, cli: &Cli) -> Result<(), Error> {
-        Ok(crate::netenv::run(&cli.root, self.output.as_deref())?)
+    fn run(&self) -> Result<(), Error> {
+        Ok(crate::netenv::run(self.output.as_deref())?)
     }
 }
 
@@ -437,6 +458,18 @@ impl PkiArgs {
         };
         print!("{}", crate::pki::render(&outcomes));
         Ok(())
+    }
+}
+
+impl ReleasesArgs {
+    fn run(&self, cli: &Cli) -> Result<(), Error> {
+        let settings = cli.settings(&CliOverrides::default())?;
+        let binaries = if self.components.is_empty() {
+            component::Fetchable::ALL.to_vec()
+        } else {
+            expand_fetchable(&self.components)?
+        };
+        Ok(crate::releases::run(&settings, &binaries)?)
     }
 }
 

@@ -17,7 +17,15 @@ pub fn check(settings: &Settings, f: &mut Findings) {
                 None => f.ok("cgroup", format!("kubelet 1.{minor} starts on {h}")),
             }
         }
-        Ok(None) => {}
+        // A `--root` sandbox has no cgroup filesystem of its own: say what was not checked.
+        Ok(None) => f.skip(
+            "cgroup",
+            format!(
+                "skipped: nothing is mounted at '{}' (a --root sandbox), so whether kubelet 1.{minor} starts on this host's cgroup hierarchy is not checked",
+                settings.path(crate::cgroup::CGROUP_DIR).display()
+            ),
+            "run 'kube-bootstrap doctor' on the node itself, without --root, to check the host",
+        ),
         Err(e) => f.warn(
             "cgroup",
             format!(

@@ -81,8 +81,15 @@ pub fn check(settings: &Settings, plans: &[Plan], f: &mut Findings) {
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64);
+    // Missing files are grouped by the command that makes them: one missing PKI is one
+    // finding with one hint, not a line per file.
+    let mut missing = Missing::default();
     for r in &required {
-        check_file(r, now, settings.pki.renew_before_days, f);
+        if std::fs::symlink_metadata(&r.path).is_err() {
+            missing.add(&r.path, format!("'{}' ({})", r.path.display(), r.flag));
+        } else {
+            check_file(r, now, settings.pki.renew_before_days, f);
+        }
     }
     // Identity, names, chain and key pairs of KUBE_PKI_DIR, as 'kube-bootstrap pki check' reads them.
     if required
@@ -93,6 +100,10 @@ pub fn check(settings: &Settings, plans: &[Plan], f: &mut Findings) {
         for c in crate::pki::check::findings(settings) {
             // The expiry of a file a flag names is on its own line above.
             if c.expiry && required.iter().any(|r| r.path == c.path) {
+                continue;
+            }
+            if c.level == Level::Fail && std::fs::symlink_metadata(&c.path).is_err() {
+                missing.add(&c.path, format!("'{}'", c.path.display()));
                 continue;
             }
             let status = match c.level {
@@ -106,6 +117,46 @@ pub fn check(settings: &Settings, plans: &[Plan], f: &mut Findings) {
                 format!("'{}' {}", c.path.display(), c.text),
                 c.hint,
             );
+        }
+    }
+    missing.report(f);
+}
+
+/// Missing files, grouped by the command that makes them.
+#[derive(Default)]
+struct Missing(Vec<(String, Vec<(std::path::PathBuf, String)>)>);
+
+impl Missing {
+    fn add(&mut self, path: &std::path::Path, line: String) {
+        let hint = crate::pki::command_for(path);
+        let at = match self.0.iter().position(|(h, _)| *h == hint) {
+            Some(at) => at,
+            None => {
+                self.0.push((hint, Vec::new()));
+                self.0.len() - 1
+            }
+        };
+        let files = &mut self.0[at].1;
+        if !files.iter().any(|(p, _)| p == path) {
+            files.push((path.to_path_buf(), line));
+        }
+    }
+
+    fn report(self, f: &mut Findings) {
+        for (hint, files) in self.0 {
+            let finding = match files.as_slice() {
+                [(_, one)] => format!("{one} cannot be read: it does not exist"),
+                _ => format!(
+                    "{} files do not exist: {}",
+                    files.len(),
+                    files
+                        .iter()
+                        .map(|(_, l)| l.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            };
+            f.fail("file", finding, hint);
         }
     }
 }

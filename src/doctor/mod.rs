@@ -62,7 +62,28 @@ pub fn run(
     let components = match settings {
         Ok(settings) => {
             config(&settings, &mut f);
-            let decision = role::decide(&named, opts.role, &role::evidence(&settings));
+            let evidence = role::evidence(&settings);
+            let leader_file = settings.path(&settings.node.leader_file);
+            // Nothing of a node here: one finding instead of a failure per missing file.
+            if named.is_empty()
+                && opts.role.is_none()
+                && !leader_file.exists()
+                && evidence.is_empty()
+            {
+                f.fail(
+                    "node",
+                    format!(
+                        "this is not a kube-bootstrap node: '{}' does not exist, and nothing else is set up here (no install records, no enabled kube-* units, no PKI files)",
+                        leader_file.display()
+                    ),
+                    format!(
+                        "on a node, write LEADER_ENDPOINT=<apiserver host> to '{}'; to check a copy of a node's files, pass --root DIR; to check anyway, name --role or the components",
+                        leader_file.display()
+                    ),
+                );
+                return finish(f.0, &[], opts);
+            }
+            let decision = role::decide(&named, opts.role, &evidence);
             if decision.certain {
                 f.ok("role", decision.why);
             } else {
@@ -92,8 +113,16 @@ pub fn run(
             }
         }
     };
-    let checks = f.0;
-    let text = report::text(&checks, &components, opts.json);
+    finish(f.0, &components, opts)
+}
+
+/// Prints the findings; fails when any check failed.
+fn finish(
+    checks: Vec<report::Check>,
+    components: &[Component],
+    opts: &Options,
+) -> Result<(), Error> {
+    let text = report::text(&checks, components, opts.json);
     crate::fsutil::print(&text)?;
     match report::count(&checks, report::Status::Fail) {
         0 => Ok(()),

@@ -9,6 +9,8 @@ use crate::component::Component;
 #[serde(rename_all = "lowercase")]
 pub enum Status {
     Ok,
+    /// Not checked here, and why (a host check in a `--root` sandbox).
+    Skip,
     Warn,
     Fail,
 }
@@ -17,6 +19,7 @@ impl Status {
     pub fn as_str(self) -> &'static str {
         match self {
             Status::Ok => "ok",
+            Status::Skip => "skip",
             Status::Warn => "warn",
             Status::Fail => "fail",
         }
@@ -68,6 +71,10 @@ impl Findings {
     }
 
     /// A warning: every warning says what to do.
+    pub fn skip(&mut self, check: &'static str, finding: String, hint: impl Into<String>) {
+        self.push(check, Status::Skip, finding, Some(hint.into()));
+    }
+
     pub fn warn(&mut self, check: &'static str, finding: String, hint: impl Into<String>) {
         self.push(check, Status::Warn, finding, Some(hint.into()));
     }

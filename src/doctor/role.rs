@@ -39,6 +39,13 @@ pub struct Evidence {
     pub node_bundle: bool,
 }
 
+impl Evidence {
+    /// Nothing on this machine says it is a node.
+    pub fn is_empty(&self) -> bool {
+        self.installed.is_empty() && self.enabled.is_empty() && !self.ca_key && !self.node_bundle
+    }
+}
+
 /// What `doctor` decided to check, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Decision {

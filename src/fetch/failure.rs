@@ -66,8 +66,27 @@ pub enum Error {
         source: io::Error,
     },
 
+    /// A pin left over from another release: it would make fetch pass over the kept copy of
+    /// the wanted one and blame the mirror.
+    #[error(transparent)]
+    StalePin(Box<StalePin>),
+
     #[error("{} of {} fetches failed", failed.len(), total)]
     Several { failed: Vec<Error>, total: usize },
+}
+
+/// A pin that disagrees with the kept copy of the wanted release.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "{var} (from {origin}) pins {pinned}, but the kept {binary} {version} has sha256 {kept}: the pin is for another release"
+)]
+pub struct StalePin {
+    pub binary: &'static str,
+    pub var: String,
+    pub origin: crate::settings::Origin,
+    pub version: String,
+    pub pinned: String,
+    pub kept: String,
 }
 
 /// `4194304 bytes (4.0 MiB)`.

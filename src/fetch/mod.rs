@@ -29,7 +29,7 @@ use crate::http;
 use crate::settings::Settings;
 
 pub use env_file::env_file_contents;
-pub use failure::{Error, ExpectedFrom, FetchError, MirrorFailure};
+pub use failure::{Error, ExpectedFrom, FetchError, MirrorFailure, StalePin};
 pub use installed::{Installed, open_verified, verify_installed};
 pub use record::{Checked, Identity, Record, Stale};
 pub use releases::{Kept, KeptFile, list as kept_releases, summary as kept_summary};
@@ -321,7 +321,12 @@ async fn from_mirror(
         bytes = size,
         seconds = done.elapsed.as_secs_f64(),
         rate = %progress::rate(done.transferred, done.elapsed),
-        "downloaded and verified"
+        // journalctl shows the message alone: the summary is in it too.
+        "downloaded and verified {} in {:.1}s ({}) from {}",
+        human(size),
+        done.elapsed.as_secs_f64(),
+        progress::rate(done.transferred, done.elapsed),
+        http::redact(url)
     );
     releases::keep_installed(settings, paths);
     let record = install(settings, paths, done.partial, url, &actual, size)?;

@@ -81,27 +81,15 @@ impl Progress {
     }
 
     fn draw(&self) {
-        const WIDTH: u64 = 30;
-        let bar = match self.total {
-            Some(total) if total > 0 => {
-                let filled = (self.done.min(total) * WIDTH / total) as usize;
-                format!(
-                    "[{}{}] {:>3}%",
-                    "#".repeat(filled),
-                    "-".repeat(WIDTH as usize - filled),
-                    self.done.min(total) * 100 / total
-                )
-            }
-            _ => String::new(),
-        };
-        let mut err = std::io::stderr().lock();
-        let _ = write!(
-            err,
-            "\r\x1b[2K{} {bar} {} {}",
+        let line = bar_line(
             self.binary,
-            human(self.done),
-            rate(self.done - self.start_offset, self.started.elapsed())
+            self.done,
+            self.total,
+            self.done - self.start_offset,
+            self.started.elapsed(),
         );
+        let mut err = std::io::stderr().lock();
+        let _ = write!(err, "\r\x1b[2K{line}");
         let _ = err.flush();
     }
 
@@ -122,6 +110,50 @@ impl Progress {
     /// Bytes received since the current response started.
     pub fn transferred(&self) -> u64 {
         self.done - self.start_offset
+    }
+}
+
+/// The terminal line: `kubelet [#####-----] 50% 5.0 MiB / 10.0 MiB, 1.0 MiB/s, ETA 5s`; without a
+/// total (no Content-Length), the bytes and the rate alone. Pure.
+pub fn bar_line(
+    binary: &str,
+    done: u64,
+    total: Option<u64>,
+    this_response: u64,
+    elapsed: Duration,
+) -> String {
+    const WIDTH: u64 = 30;
+    let speed = rate(this_response, elapsed);
+    match total {
+        Some(total) if total > 0 => {
+            let done = done.min(total);
+            let filled = (done * WIDTH / total) as usize;
+            let per_sec = this_response as f64 / elapsed.as_secs_f64().max(0.001);
+            let eta = if per_sec >= 1.0 {
+                duration(Duration::from_secs_f64((total - done) as f64 / per_sec))
+            } else {
+                "?".to_string()
+            };
+            format!(
+                "{binary} [{}{}] {:>3}% {} / {}, {speed}, ETA {eta}",
+                "#".repeat(filled),
+                "-".repeat(WIDTH as usize - filled),
+                done * 100 / total,
+                human(done),
+                human(total),
+            )
+        }
+        _ => format!("{binary} {}, {speed}", human(done)),
+    }
+}
+
+/// `45s`, `3m07s`, `1h02m`.
+pub fn duration(d: Duration) -> String {
+    let s = d.as_secs();
+    match s {
+        0..60 => format!("{s}s"),
+        60..3600 => format!("{}m{:02}s", s / 60, s % 60),
+        _ => format!("{}h{:02}m", s / 3600, s % 3600 / 60),
     }
 }
 
@@ -153,5 +185,40 @@ mod tests {
         assert_eq!(human(50 * 1_048_576), "50.0 MiB");
         assert_eq!(human(3 * 1_073_741_824), "3.00 GiB");
         assert_eq!(rate(2 * 1_048_576, Duration::from_secs(2)), "1.0 MiB/s");
+    }
+
+    #[test]
+    fn the_terminal_line_shows_total_rate_and_eta() {
+        let mib = 1_048_576;
+        for (done, total, this, secs, want) in [
+            (
+                5 * mib,
+                Some(10 * mib),
+                5 * mib,
+                5,
+                "kubelet [###############---------------]  50% 5.0 MiB / 10.0 MiB, 1.0 MiB/s, ETA 5s",
+            ),
+            // Resumed at 8 MiB: the rate and ETA count this response's bytes only.
+            (
+                9 * mib,
+                Some(10 * mib),
+                mib,
+                1,
+                "kubelet [###########################---]  90% 9.0 MiB / 10.0 MiB, 1.0 MiB/s, ETA 1s",
+            ),
+            (
+                0,
+                Some(300 * mib),
+                0,
+                1,
+                "kubelet [------------------------------]   0% 0 B / 300.0 MiB, 0 B/s, ETA ?",
+            ),
+            (3 * mib, None, 3 * mib, 3, "kubelet 3.0 MiB, 1.0 MiB/s"),
+        ] {
+            let line = bar_line("kubelet", done, total, this, Duration::from_secs(secs));
+            assert_eq!(line, want);
+        }
+        assert_eq!(duration(Duration::from_secs(187)), "3m07s");
+        assert_eq!(duration(Duration::from_secs(3720)), "1h02m");
     }
 }

@@ -34,6 +34,10 @@ pub struct Kept {
     pub url: String,
     /// Nanoseconds since the epoch when it was last kept or restored; the oldest go first.
     pub kept_at: u64,
+    /// Nanoseconds since the epoch when it was installed (its install record written), for
+    /// `releases`; absent in copies kept by older versions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub installed_at: Option<u64>,
 }
 
 /// A kept copy and its file.
@@ -161,6 +165,11 @@ fn keep(settings: &Settings, paths: &Paths, record: &Record) -> Result<(), Error
         size: record.size,
         url: record.url.clone(),
         kept_at: now(),
+        installed_at: std::fs::metadata(&paths.record)
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .and_then(|d| u64::try_from(d.as_nanos()).ok()),
     };
     let already = list(settings, paths.binary)
         .into_iter()
@@ -238,11 +247,32 @@ pub fn restore(
     pin: Option<&str>,
 ) -> Result<Option<Record>, Error> {
     let version = settings.version.to_string();
-    let Some(kept) = list(settings, paths.binary).into_iter().find(|k| {
-        k.meta.version == version
-            && k.meta.arch == settings.arch.as_str()
-            && pin.is_none_or(|p| p == k.meta.sha256)
-    }) else {
+    let wanted: Vec<KeptFile> = list(settings, paths.binary)
+        .into_iter()
+        .filter(|k| k.meta.version == version && k.meta.arch == settings.arch.as_str())
+        .collect();
+    let Some(kept) = wanted
+        .iter()
+        .find(|k| pin.is_none_or(|p| p == k.meta.sha256))
+        .cloned()
+    else {
+        // The release is kept, but the pin names other bytes: say so, with where the pin came
+        // from, rather than download and blame the mirror.
+        if let (Some(pinned), Some(k)) = (pin, wanted.first()) {
+            let var = crate::env_vars::sha256_pin(paths.binary);
+            return Err(Error::StalePin(Box::new(super::StalePin {
+                binary: paths.binary,
+                origin: settings
+                    .origins
+                    .get(&var)
+                    .cloned()
+                    .unwrap_or(crate::settings::Origin::Default),
+                var,
+                version,
+                pinned: pinned.to_string(),
+                kept: k.meta.sha256.clone(),
+            })));
+        }
         return Ok(None);
     };
     fsutil::create_dir_all(&paths.bin_dir)?;

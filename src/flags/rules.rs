@@ -1186,7 +1186,10 @@ pub(crate) mod tests {
         let p = plan(Kubelet, "v1.40.0");
         assert_eq!(p.rules, "1.36");
         assert!(p.warnings[0].contains("newer"), "{:?}", p.warnings);
-        let err = compute(Kubelet, &settings("v0.21.0", &[]), &facts(), &[]).unwrap_err();
+        // Settings refuse such a release before any mirror is asked; flags refuse it too.
+        let mut old = settings("v1.0.0", &[]);
+        old.version = "v0.21.0".parse().unwrap();
+        let err = compute(Kubelet, &old, &facts(), &[]).unwrap_err();
         assert!(err.to_string().contains("v0.21.0"), "{err}");
         assert!(
             matches!(err, crate::flags::Error::UnsupportedVersion { .. }),

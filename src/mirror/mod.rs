@@ -147,26 +147,32 @@ impl Plan {
             binaries,
         };
         for v in versions {
-            let parsed = v.parse().map_err(|_| {
+            let parsed: kube_version::KubeVersion = v.parse().map_err(|_| {
+                let expected = kube_version::expected_for(v);
                 invalid(
                     crate::env_vars::KUBE_VERSION,
                     v,
                     "--kube-version",
-                    kube_version::EXPECTED,
+                    &expected,
                 )
             })?;
+            if !parsed.is_supported() {
+                let expected = kube_version::expected_supported();
+                return Err(invalid(
+                    crate::env_vars::KUBE_VERSION,
+                    v,
+                    "--kube-version",
+                    &expected,
+                ));
+            }
             if !plan.versions.contains(&parsed) {
                 plan.versions.push(parsed);
             }
         }
         for a in archs {
             let parsed: Arch = a.parse().map_err(|_| {
-                invalid(
-                    crate::env_vars::KUBE_ARCH,
-                    a,
-                    "--arch",
-                    crate::arch::EXPECTED,
-                )
+                let expected = crate::arch::expected_for(a);
+                invalid(crate::env_vars::KUBE_ARCH, a, "--arch", &expected)
             })?;
             if !plan.archs.contains(&parsed) {
                 plan.archs.push(parsed);

@@ -39,6 +39,9 @@ pub const ENDPOINT_PORT_ZERO: &str =
     "a port from 1 to 65535 after the ':' (0 is no port a server listens on)";
 /// Not a number after the ':'.
 pub const ENDPOINT_PORT_FORM: &str = "a port number from 1 to 65535 after the ':'";
+/// `host:port/`: a trailing slash, which only the URL form takes.
+pub const ENDPOINT_TRAILING_SLASH: &str =
+    "no trailing '/' after host:port (write it without the '/', or as a URL: http://host:port/)";
 /// Spaces or control characters anywhere.
 pub const ENDPOINT_CONTROL: &str =
     "no spaces or control characters: a host name or IP, host:port, [IPv6]:port, or an http(s) URL";
@@ -57,6 +60,12 @@ pub fn parse_endpoint(text: &str) -> Result<Endpoint, &'static str> {
         return Err(ENDPOINT_CONTROL);
     }
     let Some((scheme, rest)) = text.split_once("://") else {
+        // `127.0.0.1:8080/` would otherwise fail as a bad port: say what is wrong.
+        if let Some(bare) = text.strip_suffix('/') {
+            if authority(bare, false).is_ok() {
+                return Err(ENDPOINT_TRAILING_SLASH);
+            }
+        }
         return authority(text, false);
     };
     let scheme = scheme.to_ascii_lowercase();
@@ -233,6 +242,10 @@ mod tests {
             ("10.0.0.5:port", ENDPOINT_PORT_FORM),
             ("10.0.0.5:", ENDPOINT_PORT_FORM),
             ("[fd00::1]:", ENDPOINT_PORT_FORM),
+            ("127.0.0.1:8080/", ENDPOINT_TRAILING_SLASH),
+            ("leader.example/", ENDPOINT_TRAILING_SLASH),
+            ("[fd00::1]:6443/", ENDPOINT_TRAILING_SLASH),
+            ("127.0.0.1:8080//", ENDPOINT_PORT_FORM),
             ("https://leader:", ENDPOINT_PORT_FORM),
             ("ftp://leader", ENDPOINT_URL_FORMS),
             ("https://", ENDPOINT_URL_FORMS),

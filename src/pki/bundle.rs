@@ -90,7 +90,8 @@ pub fn node(settings: &Settings, node: &str, out: &Path) -> Result<Vec<Outcome>,
             .map_err(io_err("build bundle", out))?;
     }
     let tar = builder.into_inner().map_err(io_err("build bundle", out))?;
-    let path = settings.path(out);
+    // Typed on the command line: taken as given, not under --root.
+    let path = out.to_path_buf();
     write_file(&path, &tar, KEY_MODE)?;
     Ok(vec![Outcome {
         action: Action::Made,
@@ -102,8 +103,25 @@ pub fn node(settings: &Settings, node: &str, out: &Path) -> Result<Vec<Outcome>,
     }])
 }
 
+/// Whether `bytes` start with a tar header: POSIX ustar, pax and GNU tar all put "ustar" at
+/// offset 257 of the first 512-byte block.
+fn looks_like_tar(bytes: &[u8]) -> bool {
+    bytes.len() >= 512 && bytes.get(257..262) == Some(b"ustar".as_slice())
+}
+
 /// Reads and checks a bundle: exactly the known regular files, each once, no links, no paths.
 fn read_bundle(path: &Path, bytes: &[u8]) -> Result<BTreeMap<&'static str, Vec<u8>>, Error> {
+    // Without this check the tar reader takes any file's first bytes as an entry name and the
+    // error quotes them raw (a text file, a PEM, a gzip).
+    if !looks_like_tar(bytes) {
+        return Err(bundle_err(
+            path,
+            format!(
+                "it starts with '{}'",
+                crate::shown::quote_bytes(&bytes[..bytes.len().min(32)])
+            ),
+        ));
+    }
     let mut files = BTreeMap::new();
     let mut archive = tar::Archive::new(bytes);
     let entries = archive
@@ -160,7 +178,8 @@ fn read_bundle(path: &Path, bytes: &[u8]) -> Result<BTreeMap<&'static str, Vec<u
 /// `pki install FILE`: checks a bundle (chain, key pairs, the node it was made for) and writes
 /// its files into `KUBE_PKI_DIR` with their modes, each only when it differs.
 pub fn install(settings: &Settings, file: &Path) -> Result<Vec<Outcome>, Error> {
-    let path = settings.path(file);
+    // Typed on the command line: taken as given, not under --root.
+    let path = file.to_path_buf();
     // Bounded and non-blocking: a FIFO or a device given as FILE is refused, not read.
     let bytes = super::files::read_bounded(&path, MAX_BUNDLE)?.ok_or_else(|| Error::Io {
         action: "open",

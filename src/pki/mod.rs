@@ -83,7 +83,7 @@ pub enum Error {
         crate::shown::quote(name)
     )]
     NodeName { name: String },
-    #[error("'{}' is not a node bundle: {}", path.display(), crate::shown::one_line(reason))]
+    #[error("'{}' is not a kube-bootstrap bundle (a tar file made by 'kube-bootstrap pki node'): {}", path.display(), crate::shown::one_line(reason))]
     Bundle { path: PathBuf, reason: String },
     #[error("'{}' was made for node '{}', but this node registers as '{node}' ({source_of})", path.display(), crate::shown::quote(bundle))]
     WrongNode {

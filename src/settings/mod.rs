@@ -54,6 +54,11 @@ pub enum Error {
 
     #[error("root directory '{}' (--root) does not exist or is not a directory", path.display())]
     MissingRoot { path: PathBuf },
+
+    /// Names in the config file that look like ours but are not: a typo there would otherwise
+    /// install and run the defaults.
+    #[error("{}", unknown.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    UnknownSettings { unknown: Vec<UnknownSetting> },
 }
 
 /// The config file read when `--config` is not given (under `--root`).
@@ -146,7 +151,7 @@ impl std::fmt::Display for UnknownSetting {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "unknown setting {} in '{}', ignored",
+            "unknown setting {} in '{}'",
             self.name,
             self.file.display()
         )?;
@@ -259,6 +264,18 @@ pub fn resolve(root: &Path, path: &Path) -> PathBuf {
 }
 
 impl Settings {
+    /// Refuses names in the config file that look like ours but are not (`doctor` reports them
+    /// as findings instead, and goes on).
+    pub fn refuse_unknown(&self) -> Result<(), Error> {
+        if self.unknown.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::UnknownSettings {
+                unknown: self.unknown.clone(),
+            })
+        }
+    }
+
     /// A node path (such as `/opt/bin/kubelet`) inside the root.
     pub fn path(&self, node_path: impl AsRef<Path>) -> PathBuf {
         resolve(&self.root, node_path.as_ref())

@@ -33,7 +33,8 @@ impl Overlay {
     /// Reads the config file (optional unless named with `--config`) and takes the CLI values.
     pub fn load(root: &Path, config: Option<&Path>, cli: &CliOverrides) -> Result<Overlay, Error> {
         let (path, required) = match config {
-            Some(p) => (resolve(root, p), true),
+            // Typed on the command line: taken as given; only the default is under --root.
+            Some(p) => (p.to_path_buf(), true),
             None => (resolve(root, Path::new(DEFAULT_CONFIG)), false),
         };
         let vars = match crate::envfile::read(&path) {
@@ -56,6 +57,7 @@ impl Overlay {
             },
         };
         overlay.set_cli(cli);
+        warn_misspelt_env();
         Ok(overlay)
     }
 
@@ -76,7 +78,6 @@ impl Overlay {
                     name: key.clone(),
                     file: path.to_path_buf(),
                 };
-                tracing::warn!(file = %path.display(), variable = %key, suggestion = u.suggestion.unwrap_or(""), "{u}");
                 unknown.push(u);
             }
             config.insert(key, value);
@@ -89,7 +90,8 @@ impl Overlay {
         }
     }
 
-    /// Names in the config file that look like ours but are not.
+    /// Names in the config file that look like ours but are not (an error: the operator wrote
+    /// them for us).
     pub fn unknown(&self) -> &[UnknownSetting] {
         &self.unknown
     }
@@ -132,5 +134,45 @@ impl Overlay {
             .get(name)
             .filter(|v| !v.is_empty())
             .map(|v| (v.clone(), Origin::ConfigFile(self.config_path.clone())))
+    }
+}
+
+/// Warns about `KUBE_*` names in the process environment that are one or two edits from one of
+/// ours. Other tools set `KUBE_*` variables there too (`KUBE_EDITOR`), so it is only a warning,
+/// and only for a likely typo.
+fn warn_misspelt_env() {
+    for (key, _) in std::env::vars_os() {
+        let Some(key) = key.to_str() else { continue };
+        if let Some(meant) = misspelt_env(key) {
+            tracing::warn!(variable = %key, suggestion = meant, "unknown setting {key} in the environment, ignored: did you mean {meant}?");
+        }
+    }
+}
+
+/// The setting a `KUBE_*` name in the environment most likely meant, when it is not one itself.
+fn misspelt_env(name: &str) -> Option<&'static str> {
+    if name.starts_with("KUBE_") && !var::is_known(name) {
+        var::suggest(name)
+    } else {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::misspelt_env;
+
+    #[test]
+    fn only_likely_typos_in_the_environment_are_named() {
+        for (name, want) in [
+            ("KUBE_VERSON", Some("KUBE_VERSION")),
+            ("KUBE_VERSION", None),
+            ("KUBE_EDITOR", None),
+            ("KUBECONFIG", None),
+            ("KUBE_SHA256_KUBELET", None),
+            ("HTTPS_PROXY", None),
+        ] {
+            assert_eq!(misspelt_env(name), want, "{name}");
+        }
     }
 }

@@ -138,6 +138,21 @@ impl Resolver<'_> {
     }
 }
 
+/// `KUBE_VERSION`: a release (with a did-you-mean for `1.36.4`) that kube-bootstrap supports,
+/// refused here before any mirror is asked for it.
+fn version(r: &mut Resolver<'_>) -> Result<kube_version::KubeVersion, Error> {
+    let (value, origin) = r.value(var::KUBE_VERSION, kube_version::DEFAULT);
+    let version: kube_version::KubeVersion = value.trim().parse().map_err(|_| {
+        let expected = kube_version::expected_for(&value);
+        invalid(var::KUBE_VERSION, &value, origin.clone(), &expected)
+    })?;
+    if !version.is_supported() {
+        let expected = kube_version::expected_supported();
+        return Err(invalid(var::KUBE_VERSION, &value, origin, &expected));
+    }
+    Ok(version)
+}
+
 fn invalid(name: &str, value: &str, origin: Origin, expected: &str) -> Error {
     Error::Invalid {
         var: name.to_string(),
@@ -159,18 +174,17 @@ impl Settings {
             origins: BTreeMap::new(),
         };
 
-        let version = r.parse(
-            var::KUBE_VERSION,
-            kube_version::DEFAULT,
-            kube_version::EXPECTED,
-            |s| s.parse().ok(),
-        )?;
+        let version = version(&mut r)?;
 
         let arch = match r.optional(var::KUBE_ARCH) {
-            Some((value, origin)) => value
-                .trim()
-                .parse()
-                .map_err(|_| invalid(var::KUBE_ARCH, &value, origin, arch::EXPECTED))?,
+            Some((value, origin)) => value.trim().parse().map_err(|_| {
+                invalid(
+                    var::KUBE_ARCH,
+                    &value,
+                    origin,
+                    &arch::expected_for(value.trim()),
+                )
+            })?,
             None => {
                 let machine = arch::host_machine();
                 r.origins.insert(var::KUBE_ARCH.to_string(), Origin::Host);

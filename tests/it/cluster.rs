@@ -48,9 +48,9 @@ fn cluster(version: &'static str, leader: &str, bundle_for: &str) -> (Node, Node
     let lead = node(version, leader, LEADER_IP);
     lead.kb().args(&["pki", "init"]).run().success();
     let worker = node(version, leader, WORKER_IP);
-    let out = format!("/node-{bundle_for}.tar");
+    let out = lead.root().join(format!("node-{bundle_for}.tar"));
     lead.kb()
-        .args(&["pki", "node", bundle_for, "--out", &out])
+        .args(&["pki", "node", bundle_for, "--out", out.to_str().unwrap()])
         .run()
         .success();
     let pki = worker.root().join("etc/kubernetes/pki");
@@ -58,7 +58,7 @@ fn cluster(version: &'static str, leader: &str, bundle_for: &str) -> (Node, Node
     // Unpacked with tar, as the README allows, so a bundle for another node gets in.
     let tar = Command::new("tar")
         .arg("-xpf")
-        .arg(lead.root().join(out.trim_start_matches('/')))
+        .arg(&out)
         .arg("-C")
         .arg(&pki)
         .status()
@@ -219,8 +219,21 @@ fn cluster_check_names_the_broken_pair() {
     // A missing file a flag names.
     let (lead, _) = cluster("v1.23.17", LEADER_IP, WORKER_IP);
     fs::remove_file(pki(&lead).join("scheduler.key")).unwrap();
-    let (out, lines) = doctor(&lead, &LEADER_ROLE);
-    fails_with(&lines, &out, "scheduler.key", "pki init");
+    // The "file" check names it, once; the cluster check does not repeat it.
+    let (out, doc) = report(&lead, &LEADER_ROLE);
+    let missing: Vec<_> = line(&doc, "file")
+        .into_iter()
+        .filter(|(s, f, _)| s == "fail" && f.contains("scheduler.key"))
+        .collect();
+    assert_eq!(missing.len(), 1, "{out}");
+    assert!(missing[0].2.contains("pki init"), "{out}");
+    assert!(
+        !line(&doc, "cluster")
+            .iter()
+            .any(|(_, f, _)| f.contains("scheduler.key")),
+        "{out}"
+    );
+    assert_eq!(out.code(), Some(1), "{out}");
 }
 
 /// `doctor --offline --json ARGS` on `sb`: the whole report.

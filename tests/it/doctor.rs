@@ -155,7 +155,8 @@ impl Node {
             .env("KUBE_PKI_CERT_DAYS", days.to_string())
             // Short-lived leaves need a renewal window shorter than their life.
             .env("KUBE_PKI_RENEW_BEFORE", (days / 2).max(1).to_string())
-            .args(&["pki", "node", NODE_IP, "--out", "/bundle.tar"])
+            .in_dir(self.leader.root())
+            .args(&["pki", "node", NODE_IP, "--out", "bundle.tar"])
             .run()
             .success();
         fs::copy(
@@ -164,7 +165,8 @@ impl Node {
         )
         .unwrap();
         kb(self.root())
-            .args(&["pki", "install", "/bundle.tar"])
+            .in_dir(self.root())
+            .args(&["pki", "install", "bundle.tar"])
             .run()
             .success();
     }
@@ -333,6 +335,10 @@ fn doctor_passes_a_healthy_worker_and_exits_0() {
         if c["check"] == "leader" && c["status"] == "warn" {
             continue;
         }
+        // The sandbox has no cgroup filesystem: the check says it skipped the host.
+        if c["check"] == "cgroup" && c["status"] == "skip" {
+            continue;
+        }
         assert_eq!(c["status"], "ok", "{c}\n{}", r.out);
     }
     let (_, hint) = r.expect("leader", "asks for http://", "warn");
@@ -364,9 +370,9 @@ fn doctor_passes_a_healthy_worker_and_exits_0() {
     let lines: Vec<&str> = out.stdout.lines().collect();
     assert_eq!(lines.len(), r.doc["checks"].as_array().unwrap().len());
     assert!(
-        lines.iter().all(
-            |l| l.starts_with("ok    ") || l.starts_with("warn  leader        LEADER_ENDPOINT")
-        ),
+        lines.iter().all(|l| l.starts_with("ok    ")
+            || l.starts_with("warn  leader        LEADER_ENDPOINT")
+            || l.starts_with("skip  cgroup ")),
         "{out}"
     );
 }
@@ -812,7 +818,8 @@ fn doctor_fails_a_bundle_made_for_another_node_name() {
     let Some(node) = Node::new() else { return };
     // Unpacked by hand with tar (the README's other way), so `pki install` cannot refuse it.
     kb(node.leader.root())
-        .args(&["pki", "node", "10.213.0.9", "--out", "/other.tar"])
+        .in_dir(node.leader.root())
+        .args(&["pki", "node", "10.213.0.9", "--out", "other.tar"])
         .run()
         .success();
     let pki = node.root().join("etc/kubernetes/pki");
@@ -850,8 +857,9 @@ fn doctor_refuses_a_fifo_at_flannels_subnet_file_without_hanging() {
             .unwrap()
             .success()
     );
+    // As a worker: a machine that is no node yet gets one finding and no network checks.
     let out = kb(sb.root())
-        .args(&["doctor", "--offline"])
+        .args(&["doctor", "--offline", "--role", "worker"])
         .limit(std::time::Duration::from_secs(60))
         .run();
     assert!(out.code().is_some(), "{out}");

@@ -136,3 +136,61 @@ fn uppercase_digest_in_side_file_is_accepted() {
     sb.assert_installed(KUBELET, &bytes);
     assert_eq!(mirror.gets(&artifact_path(VERSION, KUBELET)).len(), 1);
 }
+
+/// On a terminal the bar shows the total size, the rate and an ETA; the log gets one summary
+/// line per download with the bytes, the duration, the rate and the mirror (issue 22, item 5).
+#[test]
+fn progress_on_a_terminal_shows_total_rate_and_eta_and_the_summary_says_it_all() {
+    let sb = Sandbox::new();
+    let mirror = Mirror::serving_kubelet(&artifact::elf(SIZE, 0x44));
+    // 32 chunks 40 ms apart: over a second, so the bar is drawn many times.
+    mirror.push(
+        &artifact_path(VERSION, KUBELET),
+        Behaviour::Slow {
+            chunk: 64 * 1024,
+            every: Duration::from_millis(40),
+        },
+    );
+    let inner = kb(sb.root())
+        .mirrors(&[&mirror.url()])
+        .allow_http()
+        .fetch(&[KUBELET])
+        .command();
+    // script(1) gives the child a pseudo-terminal as stderr, as an operator's shell does.
+    let line = std::iter::once(inner.get_program())
+        .chain(inner.get_args())
+        .map(|a| crate::support::shell_quote(&a.to_string_lossy()))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let mut cmd = std::process::Command::new("script");
+    cmd.args(["-qfec", &line, "/dev/null"]).env_clear();
+    for (k, v) in inner.get_envs() {
+        if let Some(v) = v {
+            cmd.env(k, v);
+        }
+    }
+    cmd.env("TERM", "dumb");
+    let out = crate::support::cmd::spawn_bounded(cmd, "script", Duration::from_secs(30)).wait();
+    assert_eq!(out.code(), Some(0), "{out}");
+    let screen = out.stdout.replace('\r', "\n");
+    let bar = screen
+        .lines()
+        .find(|l| l.contains("ETA ") && l.contains(" / 2.0 MiB, "))
+        .unwrap_or_else(|| panic!("no bar with total, rate and ETA\n{screen}"));
+    assert!(
+        bar.contains("kubelet [") && bar.contains("/s, ETA "),
+        "{bar}"
+    );
+    let summary: Vec<_> = screen
+        .lines()
+        .filter(|l| l.contains("downloaded and verified"))
+        .collect();
+    assert_eq!(summary.len(), 1, "{screen}");
+    assert!(
+        summary[0].contains("downloaded and verified 2.0 MiB in ")
+            && summary[0].contains("/s) from ")
+            && summary[0].contains(&mirror.url()),
+        "{}",
+        summary[0]
+    );
+}

@@ -158,11 +158,12 @@ fn vars(text: &str) -> Vec<&str> {
 fn network_env_writes_every_interface_and_the_default_routes_addresses() {
     let Some(ns) = routed() else { return };
     let sb = Sandbox::new();
+    let path = sb.root().join("etc/network-environment");
+    fs::create_dir_all(sb.root().join("etc")).unwrap();
     ns.kb(&sb)
-        .args(&["network-env", "--output", "/etc/network-environment"])
+        .args(&["network-env", "--output", path.to_str().unwrap()])
         .run()
         .success();
-    let path = sb.root().join("etc/network-environment");
     let text = fs::read_to_string(&path).expect("network-env wrote the file under --root");
     let lines = vars(&text);
     for want in [
@@ -203,9 +204,10 @@ fn network_env_without_a_default_route_fails_and_writes_nothing() {
     let Some(ns) = Netns::create() else { return };
     ns.veth("kb-lonely", "kb-lonely-peer", "10.213.1.2/24", None);
     let sb = Sandbox::new();
+    let path = sb.root().join("etc/network-environment");
     let out = ns
         .kb(&sb)
-        .args(&["network-env", "--output", "/etc/network-environment"])
+        .args(&["network-env", "--output", path.to_str().unwrap()])
         .run();
     out.failure(1)
         .mentions("no IPv4 default route")

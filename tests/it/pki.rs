@@ -602,7 +602,8 @@ fn sandbox_leader_and_worker_from_pki_init_node_and_install_have_every_file() {
     assert!(!check.stdout.contains("fail"), "{check}");
 
     kb(lead.root())
-        .args(&["pki", "node", "10.0.0.2", "--out", "/node-10.0.0.2.tar"])
+        .in_dir(lead.root())
+        .args(&["pki", "node", "10.0.0.2", "--out", "node-10.0.0.2.tar"])
         .run()
         .success();
     let bundle = lead.root().join("node-10.0.0.2.tar");
@@ -634,7 +635,8 @@ fn sandbox_leader_and_worker_from_pki_init_node_and_install_have_every_file() {
     let worker = leader(LEADER_IP, "10.0.0.2");
     fs::copy(&bundle, worker.root().join("bundle.tar")).unwrap();
     let out = kb(worker.root())
-        .args(&["pki", "install", "/bundle.tar"])
+        .in_dir(worker.root())
+        .args(&["pki", "install", "bundle.tar"])
         .run();
     out.success();
     assert_eq!(
@@ -643,7 +645,8 @@ fn sandbox_leader_and_worker_from_pki_init_node_and_install_have_every_file() {
     );
     let before = snapshot_dir(&pki_dir(&worker));
     let again = kb(worker.root())
-        .args(&["pki", "install", "/bundle.tar"])
+        .in_dir(worker.root())
+        .args(&["pki", "install", "bundle.tar"])
         .run();
     again.success();
     assert_eq!(
@@ -679,7 +682,8 @@ fn sandbox_leader_and_worker_from_pki_init_node_and_install_have_every_file() {
 
     // A bundle for another node name is refused, and says so.
     kb(lead.root())
-        .args(&["pki", "node", "10.0.0.3", "--out", "/node-10.0.0.3.tar"])
+        .in_dir(lead.root())
+        .args(&["pki", "node", "10.0.0.3", "--out", "node-10.0.0.3.tar"])
         .run()
         .success();
     fs::copy(
@@ -688,7 +692,8 @@ fn sandbox_leader_and_worker_from_pki_init_node_and_install_have_every_file() {
     )
     .unwrap();
     kb(worker.root())
-        .args(&["pki", "install", "/other.tar"])
+        .in_dir(worker.root())
+        .args(&["pki", "install", "other.tar"])
         .run()
         .failure(1)
         .mentions("was made for node '10.0.0.3', but this node registers as '10.0.0.2'")
@@ -778,10 +783,11 @@ fn install_refuses_bundles_with_paths_links_or_missing_files() {
         let tar = worker.root().join("crafted.tar");
         crafted_tar(&tar, &members, &src);
         kb(worker.root())
-            .args(&["pki", "install", "/crafted.tar"])
+            .in_dir(worker.root())
+            .args(&["pki", "install", "crafted.tar"])
             .run()
             .failure(1)
-            .mentions("is not a node bundle")
+            .mentions("is not a kube-bootstrap bundle (a tar file")
             .mentions(reason);
         assert!(
             !pki_dir(&worker).exists() || fs::read_dir(pki_dir(&worker)).unwrap().count() == 0,
@@ -909,15 +915,19 @@ fn pki_install_onto_a_full_disk_changes_no_file() {
     let lead = leader(LEADER, LEADER_IP);
     init(&lead).run().success();
     let worker = leader(LEADER_IP, "10.0.0.2");
+    // Typed paths are taken as given (not under --root): the bundles are named by full path.
     for name in ["first.tar", "second.tar"] {
+        let out = lead.root().join(name);
         kb(lead.root())
-            .args(&["pki", "node", "10.0.0.2", "--out", &format!("/{name}")])
+            .args(&["pki", "node", "10.0.0.2", "--out", out.to_str().unwrap()])
             .run()
             .success();
-        fs::copy(lead.root().join(name), worker.root().join(name)).unwrap();
+        fs::copy(&out, worker.root().join(name)).unwrap();
     }
+    let first = worker.root().join("first.tar");
+    let second = worker.root().join("second.tar");
     kb(worker.root())
-        .args(&["pki", "install", "/first.tar"])
+        .args(&["pki", "install", first.to_str().unwrap()])
         .run()
         .success();
     let dir = pki_dir(&worker);
@@ -925,7 +935,7 @@ fn pki_install_onto_a_full_disk_changes_no_file() {
     // Room for one new file of the four that change: the first is written, the second is
     // not, and the first must not be renamed over its old self alone.
     let out = in_mount_namespace(
-        kb(worker.root()).args(&["pki", "install", "/second.tar"]),
+        kb(worker.root()).args(&["pki", "install", second.to_str().unwrap()]),
         &dir,
         r#"tmp=$(mktemp -d); cp -a "$d/." "$tmp/"; mount -t tmpfs -o size=64k tmpfs "$d"; cp -a "$tmp/." "$d/"; rm -rf "$tmp"; dd if=/dev/zero of="$d/fill" bs=4k count=1000 2>/dev/null || true; truncate -s -4096 "$d/fill""#,
     );
@@ -936,5 +946,77 @@ fn pki_install_onto_a_full_disk_changes_no_file() {
     assert!(
         !listing.contains(".tmp"),
         "a temporary file survived\n{out}"
+    );
+}
+
+/// Paths typed on the command line are taken as given, as every Unix tool takes them: a
+/// relative one from the current directory, an absolute one as it is; `--root` re-bases only
+/// the node's own files (issue 22, item 3).
+#[test]
+fn typed_paths_are_taken_as_given_whatever_root_says() {
+    let lead = leader(LEADER_IP, LEADER_IP);
+    kb(lead.root()).args(&["pki", "init"]).run().success();
+    let elsewhere = tempfile::tempdir().unwrap();
+    // Relative: from the current directory, not from --root.
+    kb(lead.root())
+        .in_dir(elsewhere.path())
+        .args(&["pki", "node", "10.0.0.2", "--out", "relative.tar"])
+        .run()
+        .success();
+    assert!(elsewhere.path().join("relative.tar").is_file());
+    assert!(!lead.root().join("relative.tar").exists());
+    // Absolute: that very path, not one inside --root.
+    let absolute = elsewhere.path().join("absolute.tar");
+    kb(lead.root())
+        .args(&[
+            "pki",
+            "node",
+            "10.0.0.2",
+            "--out",
+            absolute.to_str().unwrap(),
+        ])
+        .run()
+        .success();
+    assert!(absolute.is_file());
+    assert!(
+        !lead
+            .root()
+            .join(absolute.strip_prefix("/").unwrap())
+            .exists()
+    );
+    // And `pki install` reads it from there into the worker's own (re-based) KUBE_PKI_DIR.
+    let worker = leader(LEADER_IP, "10.0.0.2");
+    kb(worker.root())
+        .in_dir(elsewhere.path())
+        .args(&["pki", "install", "relative.tar"])
+        .run()
+        .success();
+    assert!(pki_dir(&worker).join("kubelet.crt").is_file());
+    // --config too: an explicit file is read where it is.
+    let config = elsewhere.path().join("typed.env");
+    fs::write(&config, "KUBE_VERSON=v1.35.3\n").unwrap();
+    kb(worker.root())
+        .args(&["--config", config.to_str().unwrap(), "pki", "check"])
+        .run()
+        .failure(2)
+        .mentions(&format!(
+            "unknown setting KUBE_VERSON in '{}'",
+            config.display()
+        ));
+}
+
+#[test]
+fn help_states_the_path_rule() {
+    let sb = Sandbox::new();
+    let help = kb(sb.root()).args(&["pki", "node", "--help"]).run();
+    help.success();
+    assert!(
+        help.stdout.contains("as given (not under --root)"),
+        "{help}"
+    );
+    let help = kb(sb.root()).args(&["--help"]).run();
+    assert!(
+        help.stdout.contains("paths typed") && help.stdout.contains("taken as given"),
+        "{help}"
     );
 }

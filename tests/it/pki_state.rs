@@ -34,7 +34,11 @@ fn pki(sb: &Sandbox) -> PathBuf {
 fn pki_cmd(sb: &Sandbox, args: &[&str]) -> Kb {
     let mut all = vec!["pki"];
     all.extend_from_slice(args);
-    kb(sb.root()).args(&all).limit(Duration::from_secs(30))
+    // Typed paths (`--out`, `install FILE`) are taken from the current directory: the sandbox.
+    kb(sb.root())
+        .in_dir(sb.root())
+        .args(&all)
+        .limit(Duration::from_secs(30))
 }
 
 fn openssl(args: &[&str], dir: &Path) -> std::process::Output {
@@ -92,7 +96,7 @@ fn concurrent_pki_node_and_init_sign_bundles_with_the_ca_that_stays() {
     let sb = leader();
     let init = pki_cmd(&sb, &["init"]).spawn();
     // The bundle may find no CA yet (an error), or wait for init and use its CA: never another.
-    let node = pki_cmd(&sb, &["node", "10.0.0.5", "--out", "/bundle.tar"]).spawn();
+    let node = pki_cmd(&sb, &["node", "10.0.0.5", "--out", "bundle.tar"]).spawn();
     init.wait().success();
     if node.wait().code() == Some(0) {
         let out = Command::new("tar")
@@ -123,7 +127,7 @@ fn a_ca_key_that_is_not_the_cas_stops_init_node_and_check_naming_both_files() {
 
     for args in [
         &["init"][..],
-        &["node", "10.0.0.5", "--out", "/bundle.tar"][..],
+        &["node", "10.0.0.5", "--out", "bundle.tar"][..],
     ] {
         let out = pki_cmd(&sb, args).run();
         out.failure(1)
@@ -172,7 +176,7 @@ fn fifos_and_devices_at_pki_files_are_refused_without_hanging() {
         }
         for args in [
             &["init"][..],
-            &["node", "10.0.0.5", "--out", "/bundle.tar"][..],
+            &["node", "10.0.0.5", "--out", "bundle.tar"][..],
         ] {
             pki_cmd(&sb, args)
                 .run()
@@ -197,7 +201,7 @@ fn fifos_and_devices_at_pki_files_are_refused_without_hanging() {
             .unwrap()
             .success()
     );
-    pki_cmd(&sb, &["install", "/fifo.tar"])
+    pki_cmd(&sb, &["install", "fifo.tar"])
         .run()
         .failure(1)
         .mentions("is not a regular file");
@@ -307,7 +311,7 @@ fn node_names_kubernetes_would_refuse_never_reach_a_certificate_or_forge_a_line(
         "node\u{2028}x",
         "node_1",
     ] {
-        let out = pki_cmd(&sb, &["node", bad, "--out", "/bundle.tar"]).run();
+        let out = pki_cmd(&sb, &["node", bad, "--out", "bundle.tar"]).run();
         out.failure(2).mentions("invalid node name");
         assert!(
             !out.stderr.lines().any(|l| l.starts_with("hint: run 'rm")),
@@ -317,7 +321,7 @@ fn node_names_kubernetes_would_refuse_never_reach_a_certificate_or_forge_a_line(
     }
     pki_cmd(
         &sb,
-        &["node", "Worker-1.example.test", "--out", "/bundle.tar"],
+        &["node", "Worker-1.example.test", "--out", "bundle.tar"],
     )
     .run()
     .success();

@@ -173,3 +173,100 @@ fn keep_releases_bounds_the_store() {
     assert_eq!(kept.len(), 1, "{kept:?}");
     assert!(kept[0].starts_with(OLD), "{kept:?}");
 }
+
+/// A pinned node: going back with the old pin left in the config file names that pin and its
+/// file, instead of passing over the kept copy and blaming the mirror (issue 22, item 2).
+#[test]
+fn rollback_on_a_pinned_node_names_the_stale_pin_and_its_file() {
+    let sb = node();
+    let (old, new, dead) = upgraded(&sb);
+    let config = sb.root().join("etc/kube-bootstrap.env");
+    fs::write(
+        &config,
+        format!(
+            "KUBE_VERSION={OLD}\nKUBE_SHA256_KUBELET={}\n",
+            sha256_hex(&new)
+        ),
+    )
+    .unwrap();
+    let out = kb(sb.root())
+        .unset("KUBE_VERSION")
+        .mirrors(&[&dead])
+        .allow_http()
+        .env("KUBE_FETCH_RETRIES", "0")
+        .fetch(&["kubelet"])
+        .run();
+    out.failure(1)
+        .mentions(&format!(
+            "KUBE_SHA256_KUBELET (from config file '{}') pins {}",
+            config.display(),
+            sha256_hex(&new)
+        ))
+        .mentions(&format!(
+            "the kept kubelet {OLD} has sha256 {}: the pin is for another release",
+            sha256_hex(&old)
+        ))
+        .mentions("hint: when KUBE_VERSION changes, change its pins too");
+    assert!(!out.stderr.contains("mirror"), "blames a mirror\n{out}");
+    sb.assert_installed("kubelet", &new);
+
+    // `releases` shows what is installed, what is kept and the pin in force, with its file.
+    let listed = kb(sb.root())
+        .unset("KUBE_VERSION")
+        .args(&["releases", "kubelet"])
+        .run();
+    listed.success();
+    let text = &listed.stdout;
+    assert!(text.starts_with("kubelet\n"), "{listed}");
+    assert!(
+        text.contains(&format!(
+            "  installed  {NEW} amd64 sha256 {} (installed 20",
+            sha256_hex(&new)
+        )),
+        "{listed}"
+    );
+    assert!(
+        text.contains(&format!(
+            "  kept       {OLD} amd64 sha256 {} (installed 20",
+            sha256_hex(&old)
+        )) && text.contains(" UTC, kept 20"),
+        "{listed}"
+    );
+    assert!(
+        text.contains(&format!(
+            "  pin        KUBE_SHA256_KUBELET={} (from config file '{}'), for KUBE_VERSION {OLD}",
+            sha256_hex(&new),
+            config.display()
+        )),
+        "{listed}"
+    );
+    let all = kb(sb.root())
+        .unset("KUBE_VERSION")
+        .args(&["releases"])
+        .run();
+    all.success();
+    assert!(
+        all.stdout
+            .contains("kubectl\n  installed  nothing (no install record)"),
+        "{all}"
+    );
+
+    // With the pin following the release, the rollback is offline.
+    fs::write(
+        &config,
+        format!(
+            "KUBE_VERSION={OLD}\nKUBE_SHA256_KUBELET={}\n",
+            sha256_hex(&old)
+        ),
+    )
+    .unwrap();
+    kb(sb.root())
+        .unset("KUBE_VERSION")
+        .mirrors(&[&dead])
+        .allow_http()
+        .fetch(&["kubelet"])
+        .run()
+        .success()
+        .mentions("restored a kept release");
+    sb.assert_installed("kubelet", &old);
+}

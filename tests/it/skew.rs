@@ -155,11 +155,37 @@ fn unreachable_leader_only_warns() {
     let sb = node(&format!("127.0.0.1:{port}"), None);
     let m = mirror("v1.36.4");
 
-    guarded_fetch(&sb, &m, "v1.36.4", "kubelet")
-        .run()
-        .success()
-        .mentions("version skew not checked");
+    let out = guarded_fetch(&sb, &m, "v1.36.4", "kubelet").run();
+    out.success();
     assert!(sb.installed("kubelet").exists());
+    // One line: the URL, "not reachable", and what fetch did instead; no cause chain.
+    let url = format!("https://127.0.0.1:{port}");
+    let lines: Vec<_> = out
+        .stderr
+        .lines()
+        .filter(|l| l.contains("skew") || l.contains(&url))
+        .collect();
+    assert_eq!(lines.len(), 1, "{out}");
+    assert!(
+        lines[0].contains(&format!(
+            "version skew not checked: {url} not reachable; installing v1.36.4 without the check"
+        )),
+        "{out}"
+    );
+    assert!(
+        !out.stderr.to_lowercase().contains("connection refused"),
+        "{out}"
+    );
+    // The whole chain under -v.
+    let fresh = node(&format!("127.0.0.1:{port}"), None);
+    let verbose = guarded_fetch(&fresh, &m, "v1.36.4", "kubelet")
+        .args(&["-v"])
+        .run();
+    verbose.success();
+    assert!(
+        verbose.stderr.to_lowercase().contains("connection refused"),
+        "{verbose}"
+    );
 }
 
 #[test]

@@ -29,6 +29,7 @@ pub fn bin() -> &'static str {
 pub fn kb(root: &Path) -> Kb {
     Kb {
         root: root.to_owned(),
+        dir: None,
         env: BTreeMap::new(),
         args: Vec::new(),
         wrapper: Vec::new(),
@@ -44,6 +45,8 @@ pub fn kb(root: &Path) -> Kb {
 #[derive(Clone, Debug)]
 pub struct Kb {
     root: PathBuf,
+    /// The child's current directory; `None` inherits the test's.
+    dir: Option<PathBuf>,
     env: BTreeMap<String, String>,
     args: Vec<OsString>,
     wrapper: Vec<OsString>,
@@ -54,6 +57,18 @@ impl Kb {
     /// Sets an environment variable for the child.
     pub fn env(mut self, key: &str, value: impl Into<String>) -> Self {
         self.env.insert(key.to_owned(), value.into());
+        self
+    }
+
+    /// Runs the child in `dir`, where relative paths typed on its command line start.
+    pub fn in_dir(mut self, dir: &Path) -> Self {
+        self.dir = Some(dir.to_owned());
+        self
+    }
+
+    /// Removes a variable the builder set (`KUBE_VERSION`, to let the config file decide).
+    pub fn unset(mut self, key: &str) -> Self {
+        self.env.remove(key);
         self
     }
 
@@ -113,6 +128,9 @@ impl Kb {
             .arg(&self.root)
             .args(&self.args)
             .stdin(Stdio::null());
+        if let Some(dir) = &self.dir {
+            cmd.current_dir(dir);
+        }
         cmd
     }
 

@@ -110,7 +110,6 @@ impl Mirror {
         }
     }
 
-    /// Base URL to use in `KUBE_MIRRORS`, e.g. `http://127.0.0.1:4242`.
     /// A mirror serving `bytes` as the kubelet at [`crate::support::VERSION`], with a correct
     /// side file.
     pub fn serving_kubelet(bytes: &[u8]) -> Self {
@@ -119,6 +118,7 @@ impl Mirror {
         mirror
     }
 
+    /// Base URL to use in `KUBE_MIRRORS`, e.g. `http://127.0.0.1:4242`.
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
     }

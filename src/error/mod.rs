@@ -73,6 +73,9 @@ impl Error {
             Error::Settings(settings::Error::MissingRoot { .. }) => Some(
                 "--root names the directory that holds the node's files (/etc, /opt, /var, /run under it); create it or fix the path".to_string(),
             ),
+            Error::Settings(settings::Error::UnknownSettings { unknown }) => {
+                Some(unknown_hint(unknown))
+            }
             Error::Settings(_) | Error::Http(_) => None,
             Error::Io(e) => io_hint(e),
             Error::Fetch(e) => fetch_hint(e),
@@ -119,6 +122,23 @@ impl Error {
             ),
         }
     }
+}
+
+/// How to fix names in the config file that are not settings: rename or remove each.
+fn unknown_hint(unknown: &[settings::UnknownSetting]) -> String {
+    let fixes: Vec<String> = unknown
+        .iter()
+        .map(|u| match u.suggestion {
+            Some(meant) => format!("rename {} to {meant}", u.name),
+            None => format!("remove {}", u.name),
+        })
+        .collect();
+    let file = unknown.first().map(|u| u.file.display().to_string());
+    format!(
+        "{} in '{}' (README.md's Configuration table lists every setting)",
+        fixes.join(", "),
+        file.unwrap_or_default()
+    )
 }
 
 /// pki's hints name its own commands.
@@ -233,6 +253,10 @@ fn fetch_hint(e: &fetch::Error) -> Option<String> {
         }
         fetch::Error::UnitArgs { .. } => Some(UNIT_ARGS_HINT.to_string()),
         fetch::Error::Several { failed, .. } => failed.iter().find_map(fetch_hint),
+        fetch::Error::StalePin(p) => Some(format!(
+            "when KUBE_VERSION changes, change its pins too: remove {} from {} or set it to the wanted release's sha256 ('kube-bootstrap releases' lists what is kept)",
+            p.var, p.origin
+        )),
         fetch::Error::DiskFull { dir, .. } => Some(format!(
             "free space on the filesystem of '{}' ('df -h {0}'), or install elsewhere (KUBE_BIN_DIR)",
             dir.display()
@@ -249,7 +273,7 @@ fn attempt_hint(e: &FetchError) -> Option<String> {
             "use an https mirror, pin the checksum with {pin_var}, or set KUBE_ALLOW_HTTP=1 if the network path is trusted"
         )),
         FetchError::ChecksumMismatch { from: ExpectedFrom::Pin(var), .. } => Some(format!(
-            "the mirror serves a different file than {var} expects; check the pin and the mirror's copy"
+            "the mirror serves a different file than {var} expects: if KUBE_VERSION changed, {var} may still pin the old release (update or remove it); else check the mirror's copy"
         )),
         FetchError::ChecksumMismatch { .. } => {
             Some("the mirror's binary and its .sha256 disagree; the copy on the mirror is corrupt or incomplete".into())
@@ -351,135 +375,4 @@ pub fn report(err: &Error) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use std::io;
-    use std::path::PathBuf;
-
-    use super::*;
-    use crate::settings::Origin;
-
-    #[test]
-    fn report_prints_every_cause_and_a_hint() {
-        let err = Error::from(fsutil::Error {
-            action: "create",
-            path: PathBuf::from("/opt/bin/.kubelet.partial"),
-            source: io::Error::from_raw_os_error(nix::libc::EROFS),
-        });
-        let text = report(&err);
-        assert!(
-            text.starts_with("error: cannot create '/opt/bin/.kubelet.partial'\n"),
-            "{text}"
-        );
-        assert!(
-            text.contains("  caused by: Read-only file system"),
-            "{text}"
-        );
-        assert!(text.contains("hint: make '/opt/bin' writable"), "{text}");
-        assert_eq!(err.exit_code(), EXIT_FAILURE);
-    }
-
-    #[test]
-    fn read_only_hints_name_the_directory_and_the_setting_that_moves_it() {
-        for (path, want, not) in [
-            (
-                "/opt/bin/.kubelet.partial",
-                "'/opt/bin' writable, or choose another directory (KUBE_BIN_DIR",
-                "",
-            ),
-            (
-                "/r/var/lib/kube-bootstrap/opt-bin-kubelet.json",
-                "state directory '/r/var/lib/kube-bootstrap'",
-                "KUBE_BIN_DIR",
-            ),
-            (
-                "/var/lib/kube-bootstrap",
-                "state directory '/var/lib/kube-bootstrap'",
-                "KUBE_BIN_DIR",
-            ),
-            (
-                "/run/kube-bootstrap/.kubelet.env.1.tmp",
-                "'/run/kube-bootstrap' writable: the units' environment files",
-                "KUBE_BIN_DIR",
-            ),
-            (
-                "/etc/kubernetes/kubelet.conf",
-                "KUBE_CONFIG_DIR",
-                "KUBE_BIN_DIR",
-            ),
-        ] {
-            let err = Error::from(fsutil::Error {
-                action: "create",
-                path: PathBuf::from(path),
-                source: io::Error::from_raw_os_error(nix::libc::EROFS),
-            });
-            let hint = err.hint().unwrap();
-            assert!(hint.contains(want), "{path}: {hint}");
-            assert!(not.is_empty() || !hint.contains(not), "{path}: {hint}");
-        }
-    }
-
-    #[test]
-    fn settings_errors_are_usage_errors() {
-        let err = Error::from(settings::Error::Invalid {
-            var: "KUBE_VERSION".into(),
-            value: "1.36".into(),
-            origin: Origin::Env,
-            expected: "a release".into(),
-        });
-        assert_eq!(err.exit_code(), EXIT_USAGE);
-        assert_eq!(
-            err.to_string(),
-            "invalid KUBE_VERSION='1.36' (from the environment): expected a release"
-        );
-    }
-
-    #[test]
-    fn flag_errors_are_usage_errors_wherever_they_surface() {
-        let missing = || flags::Error::MissingFact {
-            flag: "--kubeconfig".into(),
-            source: FactError::Unset {
-                path: "/etc/leader".into(),
-                var: LEADER_ENDPOINT,
-            },
-        };
-        for err in [
-            Error::from(missing()),
-            Error::from(exec::Error::from(missing())),
-            Error::from(explain::Error::from(missing())),
-            Error::from(flags::Error::UnsupportedVersion {
-                version: "v0.21.0".into(),
-                origin: Origin::Env,
-            }),
-        ] {
-            assert_eq!(err.exit_code(), EXIT_USAGE, "{err}");
-        }
-        let text = report(&Error::from(exec::Error::from(missing())));
-        assert_eq!(
-            text,
-            "error: --kubeconfig needs LEADER_ENDPOINT from '/etc/leader'\n  caused by: '/etc/leader' does not set LEADER_ENDPOINT\nhint: write LEADER_ENDPOINT=<apiserver host> to '/etc/leader' (or point KUBE_LEADER_FILE elsewhere)\n"
-        );
-    }
-
-    #[test]
-    fn several_fetch_failures_print_each_then_the_count() {
-        let deadline = |binary| fetch::Error::Deadline {
-            binary,
-            secs: 5,
-            var: "KUBE_FETCH_DEADLINE",
-            doing: "the last failure: HTTP 503 from https://m/x".into(),
-            lock: None,
-        };
-        let err = Error::from(fetch::Error::Several {
-            failed: vec![deadline("kubelet"), deadline("kube-proxy")],
-            total: 3,
-        });
-        assert_eq!(
-            report(&err),
-            "error: fetch of kubelet did not finish within 5s (KUBE_FETCH_DEADLINE); the last failure: HTTP 503 from https://m/x\n\
-             error: fetch of kube-proxy did not finish within 5s (KUBE_FETCH_DEADLINE); the last failure: HTTP 503 from https://m/x\n\
-             error: 2 of 3 fetches failed\n\
-             hint: raise KUBE_FETCH_DEADLINE, or add a closer mirror to KUBE_MIRRORS\n"
-        );
-        assert_eq!(err.exit_code(), EXIT_FAILURE);
-    }
-}
+mod tests;
