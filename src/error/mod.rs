@@ -272,8 +272,11 @@ fn attempt_hint(e: &FetchError) -> Option<String> {
         FetchError::InsecureHttp { pin_var, .. } => Some(format!(
             "use an https mirror, pin the checksum with {pin_var}, or set KUBE_ALLOW_HTTP=1 if the network path is trusted"
         )),
-        FetchError::ChecksumMismatch { from: ExpectedFrom::Pin(var), .. } => Some(format!(
-            "the mirror serves a different file than {var} expects: if KUBE_VERSION changed, {var} may still pin the old release (update or remove it); else check the mirror's copy"
+        FetchError::ChecksumMismatch {
+            from: ExpectedFrom::Pin { var, origin },
+            ..
+        } => Some(format!(
+            "the mirror serves a different file than {var} expects: if KUBE_VERSION changed, {var} ({origin}) may still pin the old release (update or remove it there); else check the mirror's copy"
         )),
         FetchError::ChecksumMismatch { .. } => {
             Some("the mirror's binary and its .sha256 disagree; the copy on the mirror is corrupt or incomplete".into())

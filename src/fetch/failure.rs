@@ -117,16 +117,32 @@ impl fmt::Display for MirrorList<'_> {
 /// Where the expected checksum came from.
 #[derive(Debug, Clone)]
 pub enum ExpectedFrom {
-    /// A `KUBE_SHA256_*` variable.
-    Pin(String),
+    /// A `KUBE_SHA256_*` variable, and where its value came from (a stale pin is the usual
+    /// cause of a mismatch after `KUBE_VERSION` changed: the operator needs the file to edit).
+    Pin {
+        var: String,
+        origin: crate::settings::Origin,
+    },
     /// The mirror's `<url>.sha256`.
     SideFile(String),
+}
+
+impl ExpectedFrom {
+    /// The pin `var` of `settings`, with where it was set.
+    pub fn pin(settings: &crate::settings::Settings, var: String) -> ExpectedFrom {
+        let origin = settings
+            .origins
+            .get(&var)
+            .cloned()
+            .unwrap_or(crate::settings::Origin::Default);
+        ExpectedFrom::Pin { var, origin }
+    }
 }
 
 impl std::fmt::Display for ExpectedFrom {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            ExpectedFrom::Pin(var) => write!(f, "pinned by {var}"),
+            ExpectedFrom::Pin { var, origin } => write!(f, "pinned by {var} ({origin})"),
             ExpectedFrom::SideFile(url) => write!(f, "from {url}"),
         }
     }

@@ -279,7 +279,7 @@ async fn from_mirror(
     }
 
     let (expected, from) = match pin {
-        Some(p) => (p.to_string(), ExpectedFrom::Pin(pin_var)),
+        Some(p) => (p.to_string(), ExpectedFrom::pin(settings, pin_var)),
         None => {
             let side = side_file_url(url);
             let digest = with_retries(

@@ -252,7 +252,7 @@ async fn from_upstream(
     }
     let side_url = fetch::side_file_url(url);
     let (expected, from) = match pin {
-        Some(p) => (p.clone(), ExpectedFrom::Pin(pin_var)),
+        Some(p) => (p.clone(), ExpectedFrom::pin(settings, pin_var)),
         None => {
             let digest = fetch::with_retries(
                 settings.fetch_retries,

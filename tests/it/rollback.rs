@@ -270,3 +270,30 @@ fn rollback_on_a_pinned_node_names_the_stale_pin_and_its_file() {
         .mentions("restored a kept release");
     sb.assert_installed("kubelet", &old);
 }
+
+/// A stale pin with no kept copy to compare: the mirror's bytes fail the pin, and the error
+/// and its hint name the pin and the file it came from (issue 22, item 2).
+#[test]
+fn a_stale_pin_without_a_kept_copy_is_named_with_its_file() {
+    let sb = node();
+    let bytes = tagged(7);
+    let mirror = Mirror::serving_kubelet(&bytes);
+    let config = sb.root().join("etc/kube-bootstrap.env");
+    let stale = sha256_hex(&tagged(8));
+    fs::write(&config, format!("KUBE_SHA256_KUBELET={stale}\n")).unwrap();
+    let out = kb(sb.root())
+        .mirrors(&[&mirror.url()])
+        .allow_http()
+        .env("KUBE_FETCH_RETRIES", "0")
+        .fetch(&["kubelet"])
+        .run();
+    out.failure(1)
+        .mentions(&format!(
+            "pinned by KUBE_SHA256_KUBELET (config file '{}')",
+            config.display()
+        ))
+        .mentions(&format!(
+            "KUBE_SHA256_KUBELET (config file '{}') may still pin the old release",
+            config.display()
+        ));
+}
