@@ -135,6 +135,12 @@ cluster_ip_reaches_both() {
   done
 }
 
+# kube-proxy programs a new endpoint a moment after the pod is ready: retry for a minute, then
+# once more to show what was answered.
+cluster_ip_settles() {
+  wait_until 60 "the ClusterIP to reach both pods from each node" cluster_ip_reaches_both || cluster_ip_reaches_both
+}
+
 nodeport_answers() {
   local port answer
   port=$(k get service e2e-web-nodeport -o 'jsonpath={.spec.ports[0].nodePort}')
@@ -291,8 +297,9 @@ two_nodes() {
   check "a pod on the worker runs; logs and exec go through the worker's kubelet" worker_pod_works
   web_up >/dev/null
   check "a Deployment of 2 spreads one pod per node" eval 'wait_until 180 "e2e-web ready" web_ready && web_spread'
-  check "from a pod on each node, the ClusterIP reaches the pods on both nodes" cluster_ip_reaches_both
-  check "a NodePort on the worker's address answers from the leader's namespace" nodeport_answers
+  check "from a pod on each node, the ClusterIP reaches the pods on both nodes" cluster_ip_settles
+  check "a NodePort on the worker's address answers from the leader's namespace" \
+    eval 'wait_until 60 "the NodePort" nodeport_answers || nodeport_answers'
   check "the worker's kubelet identity is refused another node's Secret and Node" node_identity_confined
   check "doctor on the worker: $E2E_OLD is within the skew policy of the $control apiserver" worker_doctor_skew_ok
   check "the worker listens only where the README's table of ports says" listeners_as_documented worker
