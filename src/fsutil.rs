@@ -29,6 +29,18 @@ pub fn create_dir_all(dir: &Path) -> Result<(), Error> {
     fs::create_dir_all(dir).map_err(io_err("create directory", dir))
 }
 
+/// Creates a directory and its parents; a `dir` this call creates gets `mode` exactly, whatever
+/// the caller's umask. One that exists is left as the operator made it (`pki check` judges the
+/// pki directory's).
+pub fn create_dir_mode(dir: &Path, mode: u32) -> Result<(), Error> {
+    use std::os::unix::fs::PermissionsExt;
+    if fs::symlink_metadata(dir).is_ok() {
+        return create_dir_all(dir);
+    }
+    create_dir_all(dir)?;
+    fs::set_permissions(dir, fs::Permissions::from_mode(mode)).map_err(io_err("chmod", dir))
+}
+
 /// Creates `dir` and the directories between `root` and it, refusing any that is a symbolic
 /// link or not a directory: what is written below `root` stays below it, whatever was planted
 /// inside. `root` itself may be a link (the operator's choice).
@@ -409,6 +421,19 @@ mod tests {
             1,
             "temp file left"
         );
+    }
+
+    #[test]
+    fn create_dir_mode_sets_the_mode_it_creates_with() {
+        let tmp = tempfile::tempdir().unwrap();
+        for mode in [0o700, 0o755, 0o711] {
+            let dir = tmp.path().join(format!("d{mode:o}"));
+            create_dir_mode(&dir, mode).unwrap();
+            assert_eq!(
+                fs::metadata(&dir).unwrap().permissions().mode() & 0o7777,
+                mode
+            );
+        }
     }
 
     #[test]

@@ -46,6 +46,8 @@ pub(super) fn write_env_file(
         Ok(text) => (text, None),
         Err(e) => (render(paths, record, None), Some(e)),
     };
+    // systemd reads it as root, but operators and doctor read it too.
+    fsutil::create_dir_mode(fsutil::parent(&paths.env_file), 0o755)?;
     if fsutil::write_if_changed(&paths.env_file, text.as_bytes(), 0o644)? {
         tracing::debug!(path = %paths.env_file.display(), "environment file written");
     }

@@ -22,7 +22,8 @@ pub fn acquire(
     binary: &'static str,
     deadline_secs: u64,
 ) -> Result<Lock, Error> {
-    fsutil::create_dir_all(fsutil::parent(path))?;
+    // The state directory: readable by all, as the units and doctor read records.
+    fsutil::create_dir_mode(fsutil::parent(path), 0o755)?;
     let mut file = OpenOptions::new()
         .read(true)
         .write(true)

@@ -283,7 +283,6 @@ fn controller_manager(ctx: &Ctx<'_>, out: &mut Out) -> Result<(), Error> {
             ctx.pki("ca.key"),
             pki_why(ctx, "ca.key"),
         );
-        out.file_flag("--root-ca-file", ctx.pki("ca.crt"), pki_why(ctx, "ca.crt"));
         out.flag(
             "--service-cluster-ip-range",
             c.service_range,
@@ -294,8 +293,25 @@ fn controller_manager(ctx: &Ctx<'_>, out: &mut Out) -> Result<(), Error> {
             "true",
             ["one service account per controller".to_string()],
         );
+        if ctx.minor < 22 {
+            // 1.22 disabled insecure serving (PR #96216): --port may then only be 0.
+            out.flag(
+                "--port",
+                0,
+                ["turns off the plain-http listener (default 10252, no authentication), which 1.20-1.21 still open".to_string()],
+            );
+        }
     }
     if ctx.minor >= 10 {
+        // `pki init` makes ca.crt with sa.key, which this release already requires.
+        out.file_flag(
+            "--root-ca-file",
+            ctx.pki("ca.crt"),
+            format!(
+                "{}; service-account token secrets carry it as ca.crt, for pods that reach the apiserver",
+                pki_why(ctx, "ca.crt")
+            ),
+        );
         out.file_flag(
             "--service-account-private-key-file",
             ctx.pki("sa.key"),
@@ -789,10 +805,14 @@ pub(crate) mod tests {
             (Apiserver, "v1.24.0", &["--secure-port=6443"], &["--insecure-port"]),
             (Apiserver, "v1.36.4", &["--client-ca-file=/etc/kubernetes/pki/ca.crt", "--allow-privileged=true"], &["--insecure-port", "--logtostderr"]),
             (ControllerManager, "v1.0.0", &["--master=http://127.0.0.1:9090"], &["--kubeconfig", "--service-account-private-key-file", "--allocate-node-cidrs"]),
-            (ControllerManager, "v1.9.11", &["--master=http://127.0.0.1:9090"], &["--service-account-private-key-file"]),
-            (ControllerManager, "v1.10.0", &["--master=http://127.0.0.1:9090", "--service-account-private-key-file=/etc/kubernetes/pki/sa.key"], &["--kubeconfig"]),
-            (ControllerManager, "v1.19.0", &["--master=http://127.0.0.1:9090", "--service-account-private-key-file=/etc/kubernetes/pki/sa.key"], &["--kubeconfig"]),
-            (ControllerManager, "v1.20.0", &["--kubeconfig=/etc/kubernetes/controller-manager.conf", "--cluster-signing-key-file=/etc/kubernetes/pki/ca.key", "--service-account-private-key-file=/etc/kubernetes/pki/sa.key"], &["--master"]),
+            (ControllerManager, "v1.9.11", &["--master=http://127.0.0.1:9090"], &["--service-account-private-key-file", "--root-ca-file"]),
+            (ControllerManager, "v1.10.0", &["--master=http://127.0.0.1:9090", "--root-ca-file=/etc/kubernetes/pki/ca.crt", "--service-account-private-key-file=/etc/kubernetes/pki/sa.key"], &["--kubeconfig"]),
+            (ControllerManager, "v1.19.0", &["--master=http://127.0.0.1:9090", "--root-ca-file=/etc/kubernetes/pki/ca.crt", "--service-account-private-key-file=/etc/kubernetes/pki/sa.key"], &["--kubeconfig", "--cluster-signing-key-file"]),
+            (ControllerManager, "v1.20.0", &["--kubeconfig=/etc/kubernetes/controller-manager.conf", "--cluster-signing-key-file=/etc/kubernetes/pki/ca.key", "--root-ca-file=/etc/kubernetes/pki/ca.crt", "--service-account-private-key-file=/etc/kubernetes/pki/sa.key", "--port=0"], &["--master"]),
+            (ControllerManager, "v1.21.14", &["--port=0", "--bind-address=127.0.0.1"], &["--master"]),
+            // 1.22 disabled insecure serving: --port is inert there and removed in 1.24.
+            (ControllerManager, "v1.22.0", &["--bind-address=127.0.0.1"], &["--port", "--master"]),
+            (ControllerManager, "v1.36.4", &["--root-ca-file=/etc/kubernetes/pki/ca.crt"], &["--port"]),
             (Scheduler, "v1.7.0", &["--master=http://127.0.0.1:9090"], &["--kubeconfig", "--config"]),
             (Scheduler, "v1.9.11", &["--master=http://127.0.0.1:9090"], &["--kubeconfig", "--config"]),
             // 1.10-1.11 log that every flag but --config is deprecated.

@@ -246,7 +246,7 @@ pub fn install(settings: &Settings, file: &Path) -> Result<Vec<Outcome>, Error> 
         ),
     }
     let dir = settings.path(&settings.cluster.pki_dir);
-    std::fs::create_dir_all(&dir).map_err(io_err("create directory", &dir))?;
+    super::files::create_private_dir(&dir)?;
     let _lock = super::lock_dir(&dir)?;
     let local_ca = dir.join("ca.crt");
     let replaces_ca = read_optional(&local_ca)?.is_some_and(|existing| existing != files["ca.crt"]);

@@ -63,6 +63,9 @@ pub fn findings(settings: &Settings) -> Vec<Finding> {
     let dir = settings.path(&settings.cluster.pki_dir);
     let facts = NodeFacts::load(settings);
     let mut f = Findings(Vec::new());
+    if let Some((what, hint)) = super::files::open_dir_mode(&dir) {
+        f.push(Level::Warn, &dir, what, Some(hint));
+    }
     let ca_path = dir.join("ca.crt");
     let ca = match read_optional(&ca_path) {
         Ok(Some(bytes)) => match x509::parse_cert_pem(&bytes) {

@@ -103,6 +103,26 @@ fn from_fsutil(e: crate::fsutil::Error) -> Error {
     }
 }
 
+/// The pki directory: 0700 when this creates it, whatever the umask (it holds private keys).
+pub(super) fn create_private_dir(dir: &Path) -> Result<(), Error> {
+    crate::fsutil::create_dir_mode(dir, 0o700).map_err(from_fsutil)
+}
+
+/// What `pki check` says of a pki directory that group or others may read or enter, and the fix.
+pub(super) fn open_dir_mode(dir: &Path) -> Option<(String, String)> {
+    use std::os::unix::fs::PermissionsExt;
+    let meta = fs::metadata(dir).ok().filter(|m| m.is_dir())?;
+    let mode = meta.permissions().mode() & 0o7777;
+    (mode & 0o077 != 0).then(|| {
+        (
+            format!(
+                "pki directory open to group or others (mode {mode:04o}); it holds private keys"
+            ),
+            format!("chmod 700 '{}'", dir.display()),
+        )
+    })
+}
+
 pub(super) fn create_dir(dir: &Path) -> Result<(), Error> {
     fs::create_dir_all(dir).map_err(io_err("create directory", dir))
 }
@@ -135,4 +155,27 @@ pub(crate) fn verify_pair(crt: &Path, key: &Path, ca: Option<&CertInfo>) -> Resu
         return Err(not_verified(crt, "a certificate signed by ca.crt"));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod dir_tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn pki_dir_is_made_0700_and_an_open_one_is_named() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("a/pki");
+        create_private_dir(&dir).unwrap();
+        let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o7777;
+        assert_eq!(mode(&dir), 0o700);
+        assert_eq!(open_dir_mode(&dir), None);
+        fs::set_permissions(&dir, fs::Permissions::from_mode(0o750)).unwrap();
+        // An existing directory keeps the operator's mode; check names it.
+        create_private_dir(&dir).unwrap();
+        assert_eq!(mode(&dir), 0o750);
+        let (what, hint) = open_dir_mode(&dir).unwrap();
+        assert!(what.contains("mode 0750"), "{what}");
+        assert!(hint.starts_with("chmod 700 "), "{hint}");
+    }
 }

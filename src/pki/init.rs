@@ -305,7 +305,7 @@ pub fn init(settings: &Settings) -> Result<Vec<Outcome>, Error> {
         source,
     })?;
     let dir = settings.path(&settings.cluster.pki_dir);
-    create_dir(&dir)?;
+    super::files::create_private_dir(&dir)?;
     // Everything below is decided from what is on disk once the lock is held: a concurrent
     // first run makes the CA, this one keeps it.
     let _lock = super::lock_dir(&dir)?;

@@ -7,6 +7,7 @@ use std::time::Duration;
 use reqwest::Url;
 
 use super::Verify;
+use crate::cidr::{self, Cidr};
 
 /// An absolute path without control characters, or `None`.
 pub fn absolute_path(text: &str) -> Option<PathBuf> {
@@ -220,6 +221,25 @@ pub fn cri_endpoint(text: &str) -> Option<String> {
         .then(|| text.to_string())
 }
 
+/// Host bits a service range may have: the apiserver's `maxCIDRBits` (cmd/kube-apiserver's
+/// `validateMaxCIDRRange`), so IPv4 /12 or longer and IPv6 /108 or longer.
+pub const MAX_SERVICE_RANGE_BITS: u8 = 20;
+
+/// A service range (`KUBE_SERVICE_CLUSTER_IP_RANGE`) the apiserver accepts. The error is what
+/// was expected, with the apiserver's own rule quoted, so the refusal comes at parse time and
+/// not from a failing unit.
+pub fn service_range(text: &str) -> Result<Cidr, String> {
+    let cidr: Cidr = text.parse().map_err(|()| cidr::EXPECTED.to_string())?;
+    let bits: u8 = if cidr.addr.is_ipv4() { 32 } else { 128 };
+    let min = bits - MAX_SERVICE_RANGE_BITS;
+    if cidr.prefix < min {
+        return Err(format!(
+            "a range of at most 2^{MAX_SERVICE_RANGE_BITS} addresses, a /{min} or longer; the apiserver refuses it: 'specified --service-cluster-ip-range is too large; for {bits}-bit addresses, the mask must be >= {min}'"
+        ));
+    }
+    Ok(cidr)
+}
+
 /// A node's own address: a unicast IPv4 address. The error is what was expected, and why the
 /// value is not it (an unspecified, broadcast or multicast address names no node).
 pub fn node_ipv4(text: &str) -> Result<std::net::Ipv4Addr, &'static str> {
@@ -378,6 +398,34 @@ mod tests {
         assert!(no_proxy("localhost, .internal,10.0.0.0/8").is_some());
         assert!(no_proxy("a b").is_none());
         assert!(no_proxy("a\nb").is_none());
+    }
+
+    #[test]
+    fn service_ranges_the_apiserver_accepts() {
+        for (text, ok) in [
+            ("172.22.0.0/16", true),
+            ("10.96.0.0/12", true),
+            ("10.0.0.0/11", false),
+            ("10.0.0.0/8", false),
+            ("10.0.0.1/24", false),
+            ("fd00::/108", true),
+            ("fd00::/112", true),
+            ("fd00::/107", false),
+            ("fd00::/64", false),
+            ("nonsense", false),
+        ] {
+            assert_eq!(service_range(text).is_ok(), ok, "{text}");
+        }
+        let err = service_range("10.0.0.0/8").unwrap_err();
+        assert!(
+            err.contains("for 32-bit addresses, the mask must be >= 12"),
+            "{err}"
+        );
+        let err = service_range("fd00::/64").unwrap_err();
+        assert!(
+            err.contains("for 128-bit addresses, the mask must be >= 108"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -286,12 +286,17 @@ impl Settings {
             "comma-separated http(s) URLs",
             parse::etcd_servers,
         )?;
-        let service_range: Cidr = r.parse(
-            var::KUBE_SERVICE_CLUSTER_IP_RANGE,
-            "172.22.0.0/16",
-            cidr::EXPECTED,
-            |s| s.parse().ok(),
-        )?;
+        let service_range: Cidr = {
+            let (value, origin) = r.value(var::KUBE_SERVICE_CLUSTER_IP_RANGE, "172.22.0.0/16");
+            parse::service_range(value.trim()).map_err(|expected| {
+                invalid(
+                    var::KUBE_SERVICE_CLUSTER_IP_RANGE,
+                    &value,
+                    origin,
+                    &expected,
+                )
+            })?
+        };
         let cluster_cidr =
             r.parse_optional(var::KUBE_CLUSTER_CIDR, cidr::EXPECTED, |s| s.parse().ok())?;
         let domain = r.parse(
@@ -303,6 +308,17 @@ impl Settings {
         let dns = match r.parse_optional(var::KUBE_CLUSTER_DNS, "an IP address", |s| {
             s.parse::<IpAddr>().ok()
         })? {
+            Some(dns) if !service_range.contains(dns) => {
+                let origin = r.origins[var::KUBE_CLUSTER_DNS].clone();
+                return Err(invalid(
+                    var::KUBE_CLUSTER_DNS,
+                    &dns.to_string(),
+                    origin,
+                    &format!(
+                        "an address inside KUBE_SERVICE_CLUSTER_IP_RANGE '{service_range}': the cluster DNS is a service's cluster IP, which the apiserver allocates only from that range (it refuses others: 'the provided IP (...) is not in the valid range')"
+                    ),
+                ));
+            }
             Some(dns) => dns,
             None => {
                 let origin = r.origins[var::KUBE_SERVICE_CLUSTER_IP_RANGE].clone();

@@ -163,6 +163,54 @@ fn cluster_defaults_and_derived_dns() {
 }
 
 #[test]
+fn service_range_and_dns_are_refused_as_the_apiserver_would() {
+    for (env, var, fragment) in [
+        (
+            &[("KUBE_SERVICE_CLUSTER_IP_RANGE", "10.0.0.0/8")][..],
+            "KUBE_SERVICE_CLUSTER_IP_RANGE",
+            "for 32-bit addresses, the mask must be >= 12",
+        ),
+        (
+            &[("KUBE_SERVICE_CLUSTER_IP_RANGE", "fd00::/64")][..],
+            "KUBE_SERVICE_CLUSTER_IP_RANGE",
+            "for 128-bit addresses, the mask must be >= 108",
+        ),
+        (
+            &[("KUBE_CLUSTER_DNS", "10.96.0.10")][..],
+            "KUBE_CLUSTER_DNS",
+            "inside KUBE_SERVICE_CLUSTER_IP_RANGE '172.22.0.0/16'",
+        ),
+        (
+            &[
+                ("KUBE_SERVICE_CLUSTER_IP_RANGE", "10.96.0.0/12"),
+                ("KUBE_CLUSTER_DNS", "172.22.0.10"),
+            ][..],
+            "KUBE_CLUSTER_DNS",
+            "inside KUBE_SERVICE_CLUSTER_IP_RANGE '10.96.0.0/12'",
+        ),
+    ] {
+        let mut env = env.to_vec();
+        env.push(("KUBE_ARCH", "amd64"));
+        let err = settings("", &env, CliOverrides::default()).unwrap_err();
+        let text = err.to_string();
+        assert!(matches!(err, Error::Invalid { .. }), "{var}: {err:?}");
+        assert!(text.contains(var), "{var}: {text}");
+        assert!(text.contains(fragment), "{var}: {text}");
+    }
+    let s = settings(
+        "",
+        &[
+            ("KUBE_ARCH", "amd64"),
+            ("KUBE_SERVICE_CLUSTER_IP_RANGE", "10.96.0.0/12"),
+            ("KUBE_CLUSTER_DNS", "10.100.0.10"),
+        ],
+        CliOverrides::default(),
+    )
+    .unwrap();
+    assert_eq!(s.cluster.dns.to_string(), "10.100.0.10");
+}
+
+#[test]
 fn invalid_cluster_settings_name_their_variable() {
     for (var, value) in [
         ("KUBE_SERVICE_CLUSTER_IP_RANGE", "172.22.0.1/16"),
