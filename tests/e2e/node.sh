@@ -2,11 +2,15 @@
 # PID 1 of one e2e node: builds the node's private view of the machine, then execs a real
 # systemd system manager (as kind does inside its node containers).
 #
-#   nsenter --net=/run/netns/NETNS unshare -m -u -p -f -C --mount-proc --propagation private \
-#       bash tests/e2e/node.sh NAME SEED CACHE CONSOLE_LOG
+#   nsenter --net=/run/netns/NETNS unshare -m -u -p -f --mount-proc --propagation private \
+#       bash tests/e2e/node.sh NAME SEED CACHE CONSOLE_LOG CGROUP_DIRS
 #
-# run.sh starts it from cgroups of its own (one per hierarchy), so the private cgroup namespace
-# makes those the root: systemd and the kubelet see and change nothing above them.
+# CGROUP_DIRS is a file naming the node's own cgroup in every hierarchy (run.sh made them).
+# PID 1 moves itself there, then unshares the cgroup namespace, which makes those the root:
+# systemd and the kubelet see and change nothing above them. PID 1 moves itself, rather than
+# being started there, so that unshare (its parent, waiting outside the PID namespace) stays
+# out: cgroup2 enables controllers for a cgroup's children only when it has no processes of
+# its own, and systemd needs the cpu, memory and pids controllers below the root it sees.
 #
 # The node sees the host's /usr (read-only programs) and nothing writable of the host's:
 #   /etc          overlay, upper layer on the node's tmpfs (the host's /etc stays as it is)
@@ -26,6 +30,7 @@ name=$1
 seed=$2
 cache=$3
 console=$4
+cgroup_dirs=$5
 
 say() { echo "node.sh[$name]: $*" >&2; }
 fail() {
@@ -34,6 +39,16 @@ fail() {
 }
 
 [ "$$" = 1 ] || fail "must run as PID 1 of a new PID namespace (unshare -p -f --mount-proc)"
+if [ -z "${E2E_NODE_CGROUP_NS:-}" ]; then
+  # PID 1 as this PID namespace names it, written from inside it: this process.
+  while read -r dir; do
+    [ -n "$dir" ] || continue
+    echo 1 >"$dir/cgroup.procs" || fail "cannot move into cgroup $dir"
+  done <"$cgroup_dirs"
+  # Same PID (no fork): still PID 1, now behind a cgroup namespace rooted at those cgroups.
+  E2E_NODE_CGROUP_NS=1 exec unshare -C bash "$0" "$@"
+fi
+unset E2E_NODE_CGROUP_NS
 [ "$(sed -n 's/^0:://p' /proc/self/cgroup)" = / ] || fail "not in a private cgroup namespace (unshare -C)"
 
 libexec=/usr/lib/systemd

@@ -47,14 +47,6 @@ cg_create() {
   done < <(cg_dirs "$1")
 }
 
-# cg_enter NAME: moves the calling shell ($BASHPID) into NAME everywhere.
-cg_enter() {
-  local dir
-  while read -r dir; do
-    echo "$BASHPID" >"$dir/cgroup.procs"
-  done < <(cg_dirs "$1")
-}
-
 # cg_remove DIRS: kills what is left in each of DIRS (cg_dirs' lines) and removes it, deepest
 # first. Takes the directories, not the name: down.sh may run from another cgroup than run.sh.
 cg_remove() {

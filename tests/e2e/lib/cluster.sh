@@ -63,14 +63,13 @@ node_start() {
   local name=$1 ns=$id-$1 launcher pid=
   : >"$work/$name/console.log"
   cg_create "kube-bootstrap-e2e-$id-$name"
-  state_set "E2E_CGROUP_$(tr a-z- A-Z_ <<<"$name")" "$(cg_dirs "kube-bootstrap-e2e-$id-$name")"
-  (
-    cg_enter "kube-bootstrap-e2e-$id-$name"
-    # nsenter, not `ip netns exec`: that remounts /sys for the namespace and hides the host's
-    # cgroup mounts, which node.sh reproduces.
-    exec setsid nsenter --net="/run/netns/$ns" unshare -m -u -p -f -C --mount-proc --propagation private \
-      bash "$here/node.sh" "$name" "$work/$name/seed" "$E2E_CACHE" "$work/$name/console.log"
-  ) </dev/null >>"$work/$name/node.log" 2>&1 &
+  cg_dirs "kube-bootstrap-e2e-$id-$name" >"$work/$name/cgroups"
+  state_set "E2E_CGROUP_$(tr a-z- A-Z_ <<<"$name")" "$(cat "$work/$name/cgroups")"
+  # nsenter, not `ip netns exec`: that remounts /sys for the namespace and hides the host's
+  # cgroup mounts, which node.sh reproduces. node.sh moves itself into the node's cgroups.
+  setsid nsenter --net="/run/netns/$ns" unshare -m -u -p -f --mount-proc --propagation private \
+    bash "$here/node.sh" "$name" "$work/$name/seed" "$E2E_CACHE" "$work/$name/console.log" \
+    "$work/$name/cgroups" </dev/null >>"$work/$name/node.log" 2>&1 &
   launcher=$!
   # The node's PID 1: unshare's child, the launcher's child in another PID namespace.
   wait_until 20 "node $name's PID 1" node_init "$launcher" || return 1
