@@ -130,35 +130,21 @@ pub fn check(
         ),
     }
     // Anonymous requests may read /version (the 'system:public-info-viewer' binding).
-    match client.get(&format!("{url}/version")) {
-        Ok((200, body)) => match skew::parse_version(body.as_bytes()) {
-            Ok(live) => Some(live),
-            Err(why) => {
-                f.warn(
-                    "skew",
-                    format!("GET {url}/version: {why}"),
-                    "the skew of this node's components against the apiserver is not checked",
-                );
-                None
-            }
-        },
-        Ok((status, body)) => {
-            f.warn(
-                "skew",
-                format!("GET {url}/version: {status}: {}", excerpt(&body)),
-                "the skew of this node's components against the apiserver is not checked",
-            );
-            None
+    let live = match client.get(&format!("{url}/version")) {
+        Ok((200, body)) => {
+            skew::parse_version(body.as_bytes()).map_err(|why| format!("GET {url}/version: {why}"))
         }
-        Err(why) => {
-            f.warn(
-                "skew",
-                format!("GET {url}/version failed: {why}"),
-                "the skew of this node's components against the apiserver is not checked",
-            );
-            None
-        }
-    }
+        Ok((status, body)) => Err(format!("GET {url}/version: {status}: {}", excerpt(&body))),
+        Err(why) => Err(format!("GET {url}/version failed: {why}")),
+    };
+    live.map_err(|finding| {
+        f.warn(
+            "skew",
+            finding,
+            "the skew of this node's components against the apiserver is not checked",
+        )
+    })
+    .ok()
 }
 
 #[cfg(test)]

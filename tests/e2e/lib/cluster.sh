@@ -93,6 +93,15 @@ node_init() {
   return 1
 }
 
+# node_runtime NAME: the node's container runtime, with the test's images imported (no registry).
+node_runtime() {
+  local image
+  on "$1" systemctl start containerd.service
+  for image in $E2E_IMAGE_ARCHIVES; do
+    on "$1" "$(in_node "$E2E_CONTAINERD_BIN")/ctr" -n k8s.io images import "$(in_node "$image")" >/dev/null
+  done
+}
+
 node_pid() { local v="node_pid_${1//-/_}"; echo "${!v}"; }
 
 # on NODE COMMAND...: runs COMMAND inside the node (its mounts, network, PIDs, cgroups), with a

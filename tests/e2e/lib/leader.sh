@@ -241,11 +241,8 @@ run_cluster() {
   mkdir -p "$work/leader"
   seed_node "$work/leader/seed" leader "$version" "$E2E_LEADER_PODS"
   node_start leader
-  on leader systemctl start etcd.service containerd.service
-  local image
-  for image in $E2E_IMAGE_ARCHIVES; do
-    on leader "$(in_node "$E2E_CONTAINERD_BIN")/ctr" -n k8s.io images import "$(in_node "$image")" >/dev/null
-  done
+  on leader systemctl start etcd.service
+  node_runtime leader
   on leader kube-bootstrap pki init
   # The units as the README deploys them: enabled, and started now.
   on leader systemctl enable --now kube-network-env.service

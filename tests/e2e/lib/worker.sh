@@ -28,11 +28,7 @@ worker_join() {
   mkdir -p "$work/worker"
   seed_node "$work/worker/seed" worker "$version" "$E2E_WORKER_PODS"
   node_start worker
-  on worker systemctl start containerd.service
-  local image
-  for image in $E2E_IMAGE_ARCHIVES; do
-    on worker "$(in_node "$E2E_CONTAINERD_BIN")/ctr" -n k8s.io images import "$(in_node "$image")" >/dev/null
-  done
+  node_runtime worker
   on leader kube-bootstrap pki node "$E2E_WORKER_IP" --out "$bundle"
   on leader cat "$bundle" >"$work/node-bundle.tar"
   on worker sh -c "umask 077 && cat >$bundle" <"$work/node-bundle.tar"
