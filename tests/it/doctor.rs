@@ -474,11 +474,9 @@ impl Etcd {
             .unwrap();
         let peer = "http://127.0.0.1:22380";
         let log = fs::File::create(data.path().join("etcd.log")).unwrap();
-        let child = Command::new("ip")
+        let child = Command::new("nsenter")
+            .args(&ns.exec_prefix()[1..])
             .args([
-                "netns",
-                "exec",
-                &ns.name,
                 "etcd",
                 "--name",
                 "kbt",
@@ -760,10 +758,9 @@ impl TlsApiserver {
                 crt.as_os_str(),
             ],
         );
-        let child = Command::new("ip")
-            .args([
-                "netns", "exec", &ns.name, "openssl", "s_server", "-quiet", "-www",
-            ])
+        let child = Command::new("nsenter")
+            .args(&ns.exec_prefix()[1..])
+            .args(["openssl", "s_server", "-quiet", "-www"])
             .args(["-accept", &format!("127.0.0.1:{port}"), "-cert"])
             .arg(&crt)
             .arg("-key")

@@ -11,14 +11,18 @@ use crate::support::cmd::Kb;
 use crate::support::mirror::Mirror;
 use crate::support::{Sandbox, VERSION, fake, kb};
 
-/// A network namespace created by the test; deleted on drop.
+/// A network namespace created by the test, held by a process of its own and entered through
+/// `/proc/PID/ns/net`; gone when that process is killed on drop. Not `ip netns add`: the first
+/// one on a machine bind-mounts `/run/netns` over itself for good, and tests leave the host's
+/// mounts as they found them.
 pub struct Netns {
     pub name: String,
+    holder: std::process::Child,
 }
 
 impl Netns {
-    /// Creates `kbt-<pid>-<n>` with its loopback up, or returns `None` after printing why
-    /// when this machine does not permit `ip netns add` (the only reason to skip).
+    /// Creates a namespace with its loopback up, or returns `None` after printing why when this
+    /// machine does not permit one (the only reason to skip).
     pub fn create() -> Option<Netns> {
         static NEXT: AtomicU32 = AtomicU32::new(0);
         let name = format!(
@@ -26,34 +30,70 @@ impl Netns {
             std::process::id(),
             NEXT.fetch_add(1, Ordering::SeqCst)
         );
-        let out = Command::new("ip")
-            .args(["netns", "add", &name])
+        let mut holder = Command::new("unshare")
+            .args(["--net", "--", "sleep", "3600"])
             .stdin(Stdio::null())
-            .output()
-            .expect("run `ip` (iproute2) to create a network namespace");
-        if !out.status.success() {
-            eprintln!(
-                "skipped: `ip netns add` is not permitted here: {}",
-                String::from_utf8_lossy(&out.stderr).trim()
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run `unshare` (util-linux) to create a network namespace");
+        // Until unshare has made the namespace, /proc/PID/ns/net is still ours: never enter
+        // it before it differs (or the test would configure the host's network).
+        let ours = fs::read_link("/proc/self/ns/net").expect("read /proc/self/ns/net");
+        let path = format!("/proc/{}/ns/net", holder.id());
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            if let Ok(Some(status)) = holder.try_wait() {
+                let mut why = String::new();
+                if let Some(mut err) = holder.stderr.take() {
+                    let _ = std::io::Read::read_to_string(&mut err, &mut why);
+                }
+                eprintln!(
+                    "skipped: `unshare --net` is not permitted here ({status}): {}",
+                    why.trim()
+                );
+                return None;
+            }
+            if fs::read_link(&path).is_ok_and(|l| l != ours) {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "unshare --net did not make a namespace within 10 s"
             );
-            return None;
+            std::thread::sleep(std::time::Duration::from_millis(5));
         }
-        let ns = Netns { name };
+        let ns = Netns { name, holder };
         ns.ip(&["link", "set", "lo", "up"]);
         Some(ns)
     }
 
-    /// `ip -n NS ARGS...`; panics if it fails.
+    /// The namespace's file, for `nsenter --net=` and `setns`.
+    fn path(&self) -> String {
+        format!("/proc/{}/ns/net", self.holder.id())
+    }
+
+    /// The words that run a command inside the namespace: `nsenter --net=... --`.
+    pub fn exec_prefix(&self) -> Vec<String> {
+        vec![
+            "nsenter".into(),
+            format!("--net={}", self.path()),
+            "--".into(),
+        ]
+    }
+
+    /// `ip ARGS...` inside the namespace; panics if it fails.
     pub fn ip(&self, args: &[&str]) {
-        let out = Command::new("ip")
-            .args(["-n", &self.name])
+        let out = Command::new("nsenter")
+            .arg(format!("--net={}", self.path()))
+            .arg("ip")
             .args(args)
             .stdin(Stdio::null())
             .output()
             .expect("run ip");
         assert!(
             out.status.success(),
-            "ip -n {} {}: {}",
+            "ip (in {}) {}: {}",
             self.name,
             args.join(" "),
             String::from_utf8_lossy(&out.stderr)
@@ -74,13 +114,15 @@ impl Netns {
 
     /// kube-bootstrap run inside the namespace.
     pub fn kb(&self, sb: &Sandbox) -> Kb {
-        kb(sb.root()).wrapped(&["ip", "netns", "exec", &self.name])
+        let prefix = self.exec_prefix();
+        let words: Vec<&str> = prefix.iter().map(String::as_str).collect();
+        kb(sb.root()).wrapped(&words)
     }
 
     /// A listener on 127.0.0.1 inside the namespace: bound by a thread that joined it (a
     /// socket stays in the namespace it was created in).
     pub fn listen(&self) -> TcpListener {
-        let path = format!("/run/netns/{}", self.name);
+        let path = self.path();
         std::thread::spawn(move || {
             let ns = fs::File::open(&path).unwrap_or_else(|e| panic!("open {path}: {e}"));
             nix::sched::setns(&ns, nix::sched::CloneFlags::CLONE_NEWNET)
@@ -94,10 +136,9 @@ impl Netns {
 
 impl Drop for Netns {
     fn drop(&mut self) {
-        let _ = Command::new("ip")
-            .args(["netns", "del", &self.name])
-            .stdin(Stdio::null())
-            .status();
+        // The namespace goes with its last process: the holder, and whatever the test ran in it.
+        let _ = self.holder.kill();
+        let _ = self.holder.wait();
     }
 }
 

@@ -544,7 +544,8 @@ fn apiserver_certificate_serves_mutual_tls_on_the_node_address_in_a_namespace() 
     init(&foreign).run().success();
     let dir = pki_dir(&sb);
     assert!(text(&dir, "apiserver.crt").contains("IP Address:10.214.0.2"));
-    let prefix = ["ip", "netns", "exec", ns.name.as_str()];
+    let words = ns.exec_prefix();
+    let prefix: Vec<&str> = words.iter().map(String::as_str).collect();
     let server = tls_server(&prefix, "10.214.0.2", &dir);
     let (code, body) = curl(
         &prefix,

@@ -19,6 +19,10 @@ E2E_WORKER_PODS=10.244.1.0/24
 state_set() { echo "$1=${2@Q}" >>"$work/state.env"; }
 
 net_up() {
+  # The first `ip netns add` on a machine bind-mounts /run/netns over itself, for good: the
+  # teardown takes that mount (and the directory) away again when this run made them.
+  mountpoint -q /run/netns || state_set E2E_RUN_NETNS_MOUNTED_BY_US 1
+  [ -d /run/netns ] || state_set E2E_RUN_NETNS_MADE_BY_US 1
   ip netns add "$id-lan"
   state_set E2E_NETNS_LAN "$id-lan"
   ip -n "$id-lan" link set lo up
@@ -152,5 +156,12 @@ teardown_all() {
       left=1
     fi
   done
+  # Only when no namespace is left in it (another program's included).
+  if [ -n "${E2E_RUN_NETNS_MOUNTED_BY_US:-}" ] && mountpoint -q /run/netns && [ -z "$(ls -A /run/netns)" ]; then
+    umount /run/netns || { say "left behind: the mount of /run/netns"; left=1; }
+  fi
+  if [ -n "${E2E_RUN_NETNS_MADE_BY_US:-}" ] && [ -d /run/netns ] && ! mountpoint -q /run/netns; then
+    rmdir /run/netns 2>/dev/null || true
+  fi
   return "$left"
 }
