@@ -87,6 +87,12 @@ for unit in systemd/*.service systemd/*.socket systemd/*.timer systemd/*.target 
   [ -f "$unit" ] && units+=("$unit")
 done
 [ ${#units[@]} -gt 0 ] || log "warning: no unit files in systemd/; packaging the binary alone"
+# Drop-ins for units the OS ships (etcd's TLS): opt-in, so packages carry them as examples in
+# their documentation, never active in /usr/lib/systemd/system.
+dropins=()
+for dropin in systemd/*.service.d/*.conf; do
+  [ -f "$dropin" ] && dropins+=("$dropin")
+done
 
 # --- layout ---------------------------------------------------------------------------------
 
@@ -132,8 +138,14 @@ python3 packaging/third_party_licenses.py "$triple" > "$stage/THIRD-PARTY-LICENS
 # The units in systemd/ run /opt/bin/kube-bootstrap (the CoreOS/Flatcar place for local
 # binaries); a package or sysext installs it as /usr/bin/kube-bootstrap.
 install_units_for_usr() {
-  local dest=$1 unit
+  local dest=$1 unit dropin example
   mkdir -p "$dest"
+  for dropin in "${dropins[@]}"; do
+    example="${dest%/lib/systemd/system}/share/doc/kube-bootstrap/examples/$dropin"
+    mkdir -p "$(dirname "$example")"
+    sed 's#/opt/bin/kube-bootstrap#/usr/bin/kube-bootstrap#g' "$dropin" > "$example"
+    chmod 0644 "$example"
+  done
   for unit in "${units[@]}"; do
     sed 's#/opt/bin/kube-bootstrap#/usr/bin/kube-bootstrap#g' "$unit" > "$dest/$(basename "$unit")"
     chmod 0644 "$dest/$(basename "$unit")"
@@ -157,6 +169,7 @@ mkdir -p "$tree/systemd"
 install -m 0755 "$bin" "$tree/kube-bootstrap"
 for unit in "${units[@]}"; do install -m 0644 "$unit" "$tree/systemd/"; done
 [ ! -f systemd/README.md ] || install -m 0644 systemd/README.md "$tree/systemd/"
+for dropin in "${dropins[@]}"; do install -D -m 0644 "$dropin" "$tree/$dropin"; done
 install -m 0644 README.md LICENSE "$stage/THIRD-PARTY-LICENSES" "$tree/"
 mkdir -p "$tree/man" "$tree/completions"
 install -m 0644 "$gen"/man/*.1.gz "$tree/man/"

@@ -98,9 +98,13 @@ for sub in fetch exec flags env doctor network-env pki pki-init pki-node pki-ins
 done
 usr_docs=("${pages[@]/#/usr/share/man/man1/}" usr/share/bash-completion/completions/kube-bootstrap
   usr/share/zsh/vendor-completions/_kube-bootstrap usr/share/fish/vendor_completions.d/kube-bootstrap.fish)
+# etcd's TLS drop-ins: in the tarball beside the units, in packages as examples (opt-in).
+dropins=()
+for f in systemd/*.service.d/*.conf; do [ -f "$f" ] && dropins+=("$f"); done
+usr_docs+=("${dropins[@]/#/usr/share/doc/kube-bootstrap/examples/}")
 
 tar -tzf "$dist/$name.tar.gz" > "$work/tar.list"
-for f in kube-bootstrap README.md LICENSE THIRD-PARTY-LICENSES "${units[@]/#/systemd/}" \
+for f in kube-bootstrap README.md LICENSE THIRD-PARTY-LICENSES "${units[@]/#/systemd/}" "${dropins[@]}" \
   "${pages[@]/#/man/}" completions/kube-bootstrap.bash completions/_kube-bootstrap completions/kube-bootstrap.fish; do
   check "tarball has $name/$f" grep -qx "$name/$f" "$work/tar.list"
 done

@@ -22,12 +22,15 @@ from pathlib import Path
 
 import yaml
 
-LEADER_UNITS = ["kube-apiserver.service", "kube-controller-manager.service", "kube-scheduler.service"]
+LEADER_UNITS = ["kube-apiserver.service", "kube-controller-manager.service", "kube-scheduler.service",
+                "kube-bootstrap-rbac.service"]
 NODE_UNITS = ["kube-kubelet.service", "kube-proxy.service"]
 WANTS = "/etc/systemd/system/multi-user.target.wants/"
 BUNDLE = "/etc/kubernetes/node-bundle.tar"
 
 problems: list[str] = []
+# The unit files' directory (the second argument).
+SYSTEMD_DIR = "systemd"
 
 # The newest minor release whose apiserver stores in etcd2 by default (1.6 made etcd3 the
 # default), and the newest with an etcd2 storage backend at all (removed in 1.13).
@@ -114,6 +117,18 @@ def role_units(path: Path) -> tuple[list[str], list[str]]:
     return [], []
 
 
+def check_etcd_tls_dropin(path: Path, doc: dict) -> None:
+    """From 1.20 the apiserver dials etcd over TLS: the leader's etcd-member carries the shipped
+    drop-in, word for word but for the sysext's binary path."""
+    shipped = Path(SYSTEMD_DIR) / "etcd-member.service.d" / "kube-bootstrap-tls.conf"
+    want = shipped.read_text().replace("/opt/bin/kube-bootstrap", "/usr/bin/kube-bootstrap")
+    units = (doc.get("systemd") or {}).get("units") or []
+    member = next((u for u in units if u.get("name") == "etcd-member.service"), {})
+    dropins = {d.get("name"): d.get("contents") for d in member.get("dropins") or []}
+    if dropins.get("kube-bootstrap-tls.conf") != want:
+        problem(path, f"etcd-member.service lacks the drop-in kube-bootstrap-tls.conf as {shipped} ships it (with /usr/bin/kube-bootstrap)")
+
+
 def check_butane(path: Path, doc: dict, version: str, units: set[str], known: set[str] | None) -> None:
     if doc.get("variant") != "flatcar":
         problem(path, f"variant is {doc.get('variant')!r}, not 'flatcar'")
@@ -126,6 +141,8 @@ def check_butane(path: Path, doc: dict, version: str, units: set[str], known: se
     etcd_units = {u["name"] for u in (doc.get("systemd") or {}).get("units") or [] if u.get("enabled")}
     if "leader" in path.name and "etcd-member.service" not in etcd_units:
         problem(path, "the leader does not enable etcd-member.service (etcd v3)")
+    if "leader" in path.name:
+        check_etcd_tls_dropin(path, doc)
     # Flatcar: cgroup v2 and etcd v3 (etcd-member).
     check_combination(path, "flatcar", files.get("/etc/kube-bootstrap.env"), 3, 2)
 
@@ -149,8 +166,8 @@ def check_butane(path: Path, doc: dict, version: str, units: set[str], known: se
         if p.startswith(WANTS) and target == "/usr/lib/systemd/system/" + p.removeprefix(WANTS)
     }
     for unit in (doc.get("systemd") or {}).get("units") or []:
-        # kube-bootstrap-* units are the examples' own installers, defined inline.
-        if unit["name"].startswith("kube-bootstrap-"):
+        # The examples' own units (installers) carry their contents inline.
+        if unit.get("contents"):
             continue
         if unit.get("enabled") and unit["name"].startswith("kube-"):
             enabled.add(unit["name"])
@@ -193,7 +210,9 @@ def check_cloud_config(path: Path, text: str, doc: dict, version: str, units: se
     # Container Linux: cgroup v1, and etcd2 when that is the etcd started.
     etcd = 2 if "etcd2.service" in started else None
     check_combination(path, "container-linux", files.get("/etc/kube-bootstrap.env"), etcd, 1)
-    kube = {u for u in started if u.startswith("kube-") and not u.startswith("kube-bootstrap-")}
+    # The example's own units carry their content inline; the others must be shipped ones.
+    inline = {u["name"] for u in coreos.get("units") or [] if u.get("content")}
+    kube = {u for u in started if u.startswith("kube-") and u not in inline}
     check_units(path, kube, units, "start")
     contents = [u.get("content") or "" for u in coreos.get("units") or []]
     check_bundle(path, set(files), contents, "/opt/bin/kube-bootstrap")
@@ -212,7 +231,9 @@ def check_units(path: Path, have: set[str], units: set[str], verb: str) -> None:
 
 
 def main() -> int:
+    global SYSTEMD_DIR
     version, systemd_dir, env_vars_rs, examples = sys.argv[1:5]
+    SYSTEMD_DIR = systemd_dir
     units = {p.name for p in Path(systemd_dir).glob("*.service")}
     env_vars = Path(env_vars_rs)
     known = set(re.findall(r'"(KUBE_[A-Z0-9_]+)"', env_vars.read_text())) if env_vars.is_file() else None

@@ -214,8 +214,8 @@ pub const ALL: &[Var] = &[
     },
     Var {
         name: KUBE_ETCD_SERVERS,
-        default: "http://127.0.0.1:2379",
-        doc: "etcd client URLs for the apiserver, comma-separated (etcd runs beside the apiserver); each `scheme://host[:port][/]` with nothing after it.",
+        default: "https://127.0.0.1:2379",
+        doc: "etcd client URLs for the apiserver, comma-separated (etcd runs beside the apiserver; `http://127.0.0.1:2379` below Kubernetes 1.20); each `scheme://host[:port][/]` with nothing after it, all `https` or all `http`. With `https` the apiserver dials etcd with `--etcd-cafile`, `--etcd-certfile` and `--etcd-keyfile` (`etcd/ca.crt` and `apiserver-etcd-client.crt`/`.key` of `KUBE_PKI_DIR`, made by `pki init`); plain `http` is possible, and doctor warns about it.",
     },
     Var {
         name: KUBE_SERVICE_CLUSTER_IP_RANGE,

@@ -41,6 +41,21 @@ pub enum Error {
         source: reqwest::Error,
     },
 
+    #[error("cannot read the client certificate or key '{}'", path.display())]
+    IdentityFile {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+
+    #[error("cannot use the client certificate '{}' with its key '{}'", cert.display(), key.display())]
+    Identity {
+        cert: PathBuf,
+        key: PathBuf,
+        #[source]
+        source: reqwest::Error,
+    },
+
     #[error("cannot set up the HTTP client")]
     Client(#[source] reqwest::Error),
 
@@ -76,6 +91,39 @@ pub struct Options {
     /// The proxies settings resolved (config file and environment, see `settings`); `None`
     /// for requests to the cluster's own network. The process environment is never read here.
     pub proxies: Option<Proxies>,
+    /// A client certificate and its key (PEM files), for servers that authenticate clients
+    /// (etcd, the apiserver).
+    pub identity: Option<ClientIdentity>,
+}
+
+/// A client certificate and the file of its private key.
+#[derive(Debug, Clone)]
+pub struct ClientIdentity {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
+/// Largest certificate or key file read for a client identity.
+const MAX_IDENTITY_FILE: u64 = 1 << 20;
+
+fn identity(id: &ClientIdentity) -> Result<reqwest::Identity, Error> {
+    let read = |path: &PathBuf| {
+        crate::fsutil::read_bounded(path, MAX_IDENTITY_FILE).map_err(|e| Error::IdentityFile {
+            path: path.clone(),
+            source: match e {
+                crate::fsutil::BoundedReadError::Io(e) => e,
+                other => io::Error::new(io::ErrorKind::InvalidData, other.to_string()),
+            },
+        })
+    };
+    let mut pem = read(&id.cert)?;
+    pem.push(b'\n');
+    pem.extend(read(&id.key)?);
+    reqwest::Identity::from_pem(&pem).map_err(|source| Error::Identity {
+        cert: id.cert.clone(),
+        key: id.key.clone(),
+        source,
+    })
 }
 
 /// Builds a client: hickory DNS (/etc/hosts and /etc/resolv.conf, not glibc's NSS, which a
@@ -111,6 +159,9 @@ pub fn client(options: &Options) -> Result<Client, Error> {
     };
     for cert in roots(&options.ca)? {
         builder = builder.add_root_certificate(cert);
+    }
+    if let Some(id) = &options.identity {
+        builder = builder.identity(identity(id)?);
     }
     builder.build().map_err(Error::Client)
 }
@@ -214,8 +265,26 @@ impl Blocking {
 
     /// GET `url`: the status and at most about `max` bytes of the body.
     pub fn get(&self, url: &str, max: usize) -> Result<(u16, Vec<u8>), reqwest::Error> {
+        self.send(reqwest::Method::GET, url, None, max)
+    }
+
+    /// `method` on `url` with a JSON `body`: the status and at most about `max` bytes of the
+    /// answer.
+    pub fn send(
+        &self,
+        method: reqwest::Method,
+        url: &str,
+        json: Option<Vec<u8>>,
+        max: usize,
+    ) -> Result<(u16, Vec<u8>), reqwest::Error> {
         self.runtime.block_on(async {
-            let mut resp = self.client.get(url).send().await?;
+            let mut request = self.client.request(method, url);
+            if let Some(body) = json {
+                request = request
+                    .header(reqwest::header::CONTENT_TYPE, "application/json")
+                    .body(body);
+            }
+            let mut resp = request.send().await?;
             let status = resp.status().as_u16();
             let mut body = Vec::new();
             while body.len() < max {
@@ -340,6 +409,7 @@ mod tests {
             timeout: None,
             follow_redirects: true,
             proxies: Some(Proxies::default()),
+            identity: None,
         };
         let err = client(&options).unwrap_err();
         assert!(matches!(err, Error::CaFile { .. }), "{err:?}");

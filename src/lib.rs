@@ -36,6 +36,8 @@ pub mod fsutil;
 pub mod http;
 /// Kubernetes release versions.
 pub mod kube_version;
+/// The few API objects kube-bootstrap writes on the leader, through `http`.
+pub mod kubeapi;
 /// journald or stderr logging.
 pub mod logging;
 /// `mirror`: fill and check a directory laid out like dl.k8s.io.

@@ -219,6 +219,7 @@ fn ask(settings: &Settings, url: &str, within: Duration) -> Result<(Minor, Strin
         follow_redirects: false,
         // The leader is on the cluster's own network: never through a proxy.
         proxies: None,
+        identity: None,
     })
     .map_err(|e| Asked::Unreachable(crate::causes::chain(&e)))?;
     let (status, body) = client

@@ -218,6 +218,17 @@ pub enum PkiCommand {
     Install(PkiInstallArgs),
     /// Read back every certificate and key this node uses; exit 1 if anything is wrong
     Check,
+    /// On the leader, once the apiserver answers: the RBAC bindings admin.conf's group and the
+    /// apiserver's kubelet client need (as super-admin.conf); made when missing
+    Rbac(PkiRbacArgs),
+}
+
+/// `kube-bootstrap pki rbac [--wait SECONDS]`
+#[derive(Debug, Args)]
+pub struct PkiRbacArgs {
+    /// How long to wait for the apiserver's /readyz before giving up
+    #[arg(long, value_name = "SECONDS", default_value_t = 300)]
+    pub wait: u64,
 }
 
 /// `kube-bootstrap pki node NODE --out FILE`
@@ -455,6 +466,9 @@ impl PkiArgs {
             PkiCommand::Node(a) => crate::pki::node(&settings, &a.node, &a.out)?,
             PkiCommand::Install(a) => crate::pki::install(&settings, &a.file)?,
             PkiCommand::Check => return Ok(crate::pki::check::run(&settings)?),
+            PkiCommand::Rbac(a) => {
+                crate::pki::rbac(&settings, std::time::Duration::from_secs(a.wait))?
+            }
         };
         print!("{}", crate::pki::render(&outcomes));
         Ok(())

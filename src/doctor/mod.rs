@@ -203,7 +203,7 @@ fn check_node(settings: &Settings, components: &[Component], offline: bool, f: &
         }
     }
     if leader_side && !offline {
-        etcd::check(settings, &mut http, f);
+        etcd::check(settings, f);
     }
     networks::check(settings, discovery.as_ref(), f);
     if components.contains(&Component::Kubelet) {

@@ -55,19 +55,34 @@ pub fn excerpt(body: &str) -> String {
 /// readable) besides the system roots.
 pub struct Http {
     pub ca: PathBuf,
+    identity: Option<http::ClientIdentity>,
     built: Option<Result<http::Blocking, String>>,
 }
 
 impl Http {
     pub fn new(ca: PathBuf) -> Http {
-        Http { ca, built: None }
+        Http {
+            ca,
+            identity: None,
+            built: None,
+        }
+    }
+
+    /// A client that also presents a client certificate (etcd's, which requires one).
+    pub fn with_identity(ca: PathBuf, identity: http::ClientIdentity) -> Http {
+        Http {
+            ca,
+            identity: Some(identity),
+            built: None,
+        }
     }
 
     pub fn client(&mut self) -> Result<Client<'_>, String> {
-        let ca = &self.ca;
+        let (ca, identity) = (&self.ca, &self.identity);
         let built = self.built.get_or_insert_with(|| {
             http::Blocking::new(&http::Options {
                 ca: http::Ca::IfReadable(ca.clone()),
+                identity: identity.clone(),
                 connect_timeout: TIMEOUT,
                 timeout: Some(REQUEST_TIMEOUT),
                 follow_redirects: false,

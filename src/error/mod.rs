@@ -180,6 +180,18 @@ fn pki_hint(e: &pki::Error) -> Option<String> {
         pki::Error::CheckFailed { .. } => {
             Some("the lines marked 'fail' above say what is wrong and what to do".into())
         }
+        pki::Error::Api(crate::kubeapi::Error::Client { .. }) => Some(
+            "run 'kube-bootstrap pki init' on the leader first: it makes ca.crt and super-admin.crt/.key, which 'pki rbac' uses".into(),
+        ),
+        pki::Error::Api(crate::kubeapi::Error::NotReady { .. }) => Some(
+            "start the apiserver ('systemctl start kube-apiserver.service') and see 'journalctl -u kube-apiserver'; 'pki rbac --wait SECONDS' waits longer".into(),
+        ),
+        pki::Error::Api(crate::kubeapi::Error::Status { status: 401 | 403, .. }) => Some(
+            "the apiserver refused super-admin.crt: run 'kube-bootstrap pki init' on this leader (its CA must be the apiserver's --client-ca-file)".into(),
+        ),
+        pki::Error::BindingDiffers { name, .. } => Some(format!(
+            "inspect it with 'kubectl get clusterrolebinding {name} -o yaml'; delete it to let 'kube-bootstrap pki rbac' make it as it should be"
+        )),
         _ => None,
     }
 }

@@ -443,6 +443,7 @@ fn build_client(settings: &Settings) -> Result<Client, http::Error> {
         timeout: None,
         follow_redirects: true,
         proxies: Some(settings.proxies.clone()),
+        identity: None,
     })
 }
 

@@ -250,8 +250,11 @@ pub fn scheduler_api_version(minor: u32) -> Option<&'static str> {
     match minor {
         0..=9 | 12..=19 => None,
         10..=11 => Some("componentconfig/v1alpha1"),
-        20..=21 => Some("kubescheduler.config.k8s.io/v1beta1"),
-        22 => Some("kubescheduler.config.k8s.io/v1beta2"),
+        // v1beta1 (1.20-1.21) and v1beta2 (1.22) cannot close the plain-http port 10251: their
+        // healthzBindAddress and metricsBindAddress default to 0.0.0.0:10251 and refuse empty
+        // or port 0, and a config file makes the scheduler ignore --port. These releases get
+        // flags (--kubeconfig, --port=0), as kubeadm gave them.
+        20..=22 => None,
         23..=24 => Some("kubescheduler.config.k8s.io/v1beta3"),
         _ => Some("kubescheduler.config.k8s.io/v1"),
     }
@@ -419,9 +422,9 @@ mod tests {
             (11, Some("componentconfig/v1alpha1")),
             (12, None),
             (19, None),
-            (20, Some("kubescheduler.config.k8s.io/v1beta1")),
-            (21, Some("kubescheduler.config.k8s.io/v1beta1")),
-            (22, Some("kubescheduler.config.k8s.io/v1beta2")),
+            (20, None),
+            (21, None),
+            (22, None),
             (23, Some("kubescheduler.config.k8s.io/v1beta3")),
             (24, Some("kubescheduler.config.k8s.io/v1beta3")),
             (25, Some("kubescheduler.config.k8s.io/v1")),

@@ -188,6 +188,22 @@ pub fn apiserver_port(settings: &Settings, minor: u32) -> u16 {
         .unwrap_or(if minor < 20 { 9090 } else { 6443 })
 }
 
+/// The etcd servers of the apiserver for a release: `KUBE_ETCD_SERVERS`, else etcd beside it on
+/// 127.0.0.1:2379, over TLS with etcd's client certificate from 1.20 (kubeadm's default) and
+/// plain http before, as the fleet units ran it.
+pub fn etcd_servers(settings: &Settings, minor: u32) -> String {
+    match &settings.cluster.etcd_servers {
+        Some(s) => s.clone(),
+        None if minor < 20 => "http://127.0.0.1:2379".into(),
+        None => "https://127.0.0.1:2379".into(),
+    }
+}
+
+/// Whether a list of etcd servers is reached over TLS (the parser keeps lists to one scheme).
+pub fn etcd_tls(servers: &str) -> bool {
+    servers.starts_with("https://")
+}
+
 /// The apiserver base URL node components get for `endpoint`, as the rules compute it: the
 /// release's scheme (http before 1.20, https from 1.20) and port, unless the endpoint gives
 /// them. `doctor` and the skew guard probe this very URL.

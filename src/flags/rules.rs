@@ -17,7 +17,8 @@
 //!   1.3, and a KubeProxyConfiguration file from 1.7, where every other flag is deprecated
 //!   (`componentconfig/v1alpha1` in 1.7-1.8, `kubeproxy.config.k8s.io/v1alpha1` from 1.9);
 //! - kube-scheduler `--master`, except a KubeSchedulerConfiguration (`componentconfig/v1alpha1`)
-//!   in 1.10-1.11, which log that every flag but `--config` is deprecated;
+//!   in 1.10-1.11, which log that every flag but `--config` is deprecated, and `--kubeconfig` with
+//!   `--port=0` in 1.20-1.22, whose config versions cannot close the plain-http port 10251;
 //! - `KUBE_CLUSTER_CIDR` reaches the controller-manager (`--allocate-node-cidrs`,
 //!   `--cluster-cidr`) and kube-proxy;
 //! - from 1.20 TLS everywhere, service-account issuer and signing key (required since 1.20),
@@ -102,6 +103,14 @@ fn deprecated(since: &str, instead: &str) -> String {
     )
 }
 
+/// The reason attached to a deprecated flag written although the release has a current form,
+/// because that form cannot say what is needed.
+fn deprecated_over(since: &str, current_cannot: &str) -> String {
+    format!(
+        "deprecated since {since}, written instead of its current form, which, in {current_cannot} (see {EVIDENCE})"
+    )
+}
+
 /// Applies the rules of `ctx.component` for `ctx.minor`.
 pub fn component(ctx: &Ctx<'_>, out: &mut Out) -> Result<(), Error> {
     match ctx.component {
@@ -145,11 +154,45 @@ fn apiserver(ctx: &Ctx<'_>, out: &mut Out) -> Result<(), Error> {
         );
         out.flag("--secure-port", port, [port_why]);
     }
-    out.flag(
-        "--etcd-servers",
-        &c.etcd_servers,
-        [ctx.from(var::KUBE_ETCD_SERVERS)],
-    );
+    let etcd = super::etcd_servers(ctx.settings, ctx.minor);
+    let etcd_why = match c.etcd_servers {
+        Some(_) => ctx.from(var::KUBE_ETCD_SERVERS),
+        None if ctx.minor < 20 => format!(
+            "{}: etcd beside it over plain http, as the fleet units ran it (Kubernetes < 1.20)",
+            ctx.from(var::KUBE_ETCD_SERVERS)
+        ),
+        None => format!(
+            "{}: etcd beside it over TLS (Kubernetes >= 1.20)",
+            ctx.from(var::KUBE_ETCD_SERVERS)
+        ),
+    };
+    out.flag("--etcd-servers", &etcd, [etcd_why]);
+    if super::etcd_tls(&etcd) && ctx.minor < 2 {
+        out.warnings.push(format!(
+            "{}: kube-apiserver 1.0-1.1 has no --etcd-cafile, --etcd-certfile or --etcd-keyfile, so it dials that https etcd with the system's roots and no client certificate (see {EVIDENCE})",
+            ctx.from(var::KUBE_ETCD_SERVERS)
+        ));
+    } else if super::etcd_tls(&etcd) {
+        for (flag, file, what) in [
+            (
+                "--etcd-cafile",
+                "etcd/ca.crt",
+                "verifies etcd's server certificate",
+            ),
+            (
+                "--etcd-certfile",
+                "apiserver-etcd-client.crt",
+                "the apiserver's client certificate for etcd",
+            ),
+            ("--etcd-keyfile", "apiserver-etcd-client.key", "its key"),
+        ] {
+            out.file_flag(
+                flag,
+                ctx.pki(file),
+                format!("{}; {what} (--etcd-servers is https)", pki_why(ctx, file)),
+            );
+        }
+    }
     out.flag(
         "--service-cluster-ip-range",
         c.service_range,
@@ -338,7 +381,11 @@ fn controller_manager(ctx: &Ctx<'_>, out: &mut Out) -> Result<(), Error> {
 
 fn scheduler(ctx: &Ctx<'_>, out: &mut Out) -> Result<(), Error> {
     let Some(api_version) = files::scheduler_api_version(ctx.minor) else {
-        local_master(ctx, out);
+        if ctx.minor < 20 {
+            local_master(ctx, out);
+        } else {
+            scheduler_without_config(ctx, out);
+        }
         return Ok(());
     };
     let kubeconfig = leader_kubeconfig(ctx, out, "scheduler");
@@ -346,7 +393,7 @@ fn scheduler(ctx: &Ctx<'_>, out: &mut Out) -> Result<(), Error> {
     let deprecates = if ctx.minor < 20 {
         "kube-scheduler 1.10-1.11 logs that every flag but --config is deprecated"
     } else {
-        "kube-scheduler >= 1.20 deprecates --kubeconfig in favour of the config file"
+        "kube-scheduler >= 1.23 deprecates --kubeconfig in favour of the config file, which no longer opens a plain-http port"
     };
     out.write(
         path.clone(),
@@ -365,6 +412,31 @@ fn scheduler(ctx: &Ctx<'_>, out: &mut Out) -> Result<(), Error> {
         serving_flags(ctx, out, &kubeconfig);
     }
     Ok(())
+}
+
+/// kube-scheduler 1.20-1.22: flags instead of a config file, the only way to close the
+/// plain-http port 10251 (healthz and metrics on every address, no authentication), which the
+/// config versions of these releases open whatever they say and `--port` closes only without
+/// `--config`.
+fn scheduler_without_config(ctx: &Ctx<'_>, out: &mut Out) {
+    let kubeconfig = leader_kubeconfig(ctx, out, "scheduler");
+    out.flag(
+        "--kubeconfig",
+        kubeconfig.display(),
+        [
+            written_why(ctx),
+            deprecated_over(
+                "1.10",
+                "the KubeSchedulerConfiguration of 1.20-1.22, cannot close port 10251 (its bind addresses default to 0.0.0.0:10251 and refuse an empty address or port 0, and --port is ignored next to --config)",
+            ),
+        ],
+    );
+    out.flag(
+        "--port",
+        0,
+        ["turns off the plain-http listener (healthz and metrics on 0.0.0.0:10251, no authentication) that 1.20-1.22 open; honoured only without --config, as kubeadm ran these releases".to_string()],
+    );
+    serving_flags(ctx, out, &kubeconfig);
 }
 
 /// The node's address, the name it registers as.
@@ -820,7 +892,9 @@ pub(crate) mod tests {
             (Scheduler, "v1.11.10", &["--config=/etc/kubernetes/scheduler-config.yaml"], &["--master", "--kubeconfig", "--bind-address"]),
             (Scheduler, "v1.12.0", &["--master=http://127.0.0.1:9090"], &["--kubeconfig", "--config"]),
             (Scheduler, "v1.19.16", &["--master=http://127.0.0.1:9090"], &["--kubeconfig", "--config"]),
-            (Scheduler, "v1.20.0", &["--config=/etc/kubernetes/scheduler-config.yaml", "--authentication-kubeconfig=/etc/kubernetes/scheduler.conf", "--bind-address=127.0.0.1"], &["--master", "--kubeconfig"]),
+            (Scheduler, "v1.20.0", &["--kubeconfig=/etc/kubernetes/scheduler.conf", "--port=0", "--authentication-kubeconfig=/etc/kubernetes/scheduler.conf", "--bind-address=127.0.0.1"], &["--master", "--config"]),
+            (Scheduler, "v1.22.0", &["--kubeconfig=/etc/kubernetes/scheduler.conf", "--port=0", "--authorization-kubeconfig=/etc/kubernetes/scheduler.conf"], &["--config"]),
+            (Scheduler, "v1.23.0", &["--config=/etc/kubernetes/scheduler-config.yaml", "--authentication-kubeconfig=/etc/kubernetes/scheduler.conf", "--bind-address=127.0.0.1"], &["--master", "--kubeconfig", "--port"]),
             (Scheduler, "v1.36.4", &["--config=/etc/kubernetes/scheduler-config.yaml", "--bind-address=127.0.0.1"], &["--master", "--kubeconfig"]),
             (Kubelet, "v1.0.0", &["--hostname-override=10.0.0.5", "--api-servers=http://10.0.0.1:9090", "--cluster-dns=172.22.0.10", "--cluster-domain=cluster.local", "--allow-privileged=true"], &["--kubeconfig", "--config", "--require-kubeconfig"]),
             (Kubelet, "v1.3.10", &["--api-servers=http://10.0.0.1:9090"], &["--kubeconfig"]),
@@ -955,10 +1029,8 @@ pub(crate) mod tests {
             (Scheduler, "v1.11.10", "scheduler-config.yaml", "/clientConnection/kubeconfig", json!("/etc/kubernetes/scheduler.conf")),
             (Scheduler, "v1.11.10", "scheduler.conf", "/clusters/0/cluster/server", json!("http://127.0.0.1:9090")),
             (Scheduler, "v1.11.10", "scheduler.conf", "/users/0/user", json!({})),
-            (Scheduler, "v1.20.0", "scheduler-config.yaml", "/apiVersion", json!("kubescheduler.config.k8s.io/v1beta1")),
-            (Scheduler, "v1.20.0", "scheduler-config.yaml", "/kind", json!("KubeSchedulerConfiguration")),
-            (Scheduler, "v1.20.0", "scheduler-config.yaml", "/clientConnection/kubeconfig", json!("/etc/kubernetes/scheduler.conf")),
-            (Scheduler, "v1.22.0", "scheduler-config.yaml", "/apiVersion", json!("kubescheduler.config.k8s.io/v1beta2")),
+            (Scheduler, "v1.23.0", "scheduler-config.yaml", "/kind", json!("KubeSchedulerConfiguration")),
+            (Scheduler, "v1.23.0", "scheduler-config.yaml", "/clientConnection/kubeconfig", json!("/etc/kubernetes/scheduler.conf")),
             (Scheduler, "v1.23.0", "scheduler-config.yaml", "/apiVersion", json!("kubescheduler.config.k8s.io/v1beta3")),
             (Scheduler, "v1.25.0", "scheduler-config.yaml", "/apiVersion", json!("kubescheduler.config.k8s.io/v1")),
             (Scheduler, "v1.36.4", "scheduler-config.yaml", "/apiVersion", json!("kubescheduler.config.k8s.io/v1")),
@@ -1006,10 +1078,66 @@ pub(crate) mod tests {
     /// 1.7 and 1.8 write too).
     pub(crate) const EVERY_SETTING: Vars = &[
         ("KUBE_CLUSTER_CIDR", "10.244.0.0/16"),
+        ("KUBE_ETCD_SERVERS", "https://127.0.0.1:2379"),
         ("KUBE_KUBELET_FAIL_CGROUPV1", "false"),
         ("KUBE_KUBELET_PROTECT_KERNEL_DEFAULTS", "true"),
         ("KUBE_PROXY_CONNTRACK_MAX_PER_CORE", "65536"),
     ];
+
+    /// etcd over TLS: the default from 1.20, any https `KUBE_ETCD_SERVERS` from 1.2 (the first
+    /// release with the TLS flags); (version, settings, arguments wanted, flags absent, warned).
+    #[test]
+    fn etcd_tls_flags_follow_the_scheme_and_the_release() {
+        const HTTPS: Vars = &[("KUBE_ETCD_SERVERS", "https://10.0.0.9:2379")];
+        const HTTP: Vars = &[("KUBE_ETCD_SERVERS", "http://127.0.0.1:2379")];
+        const TLS: &[&str] = &["--etcd-cafile", "--etcd-certfile", "--etcd-keyfile"];
+        let files = [
+            "--etcd-cafile=/etc/kubernetes/pki/etcd/ca.crt",
+            "--etcd-certfile=/etc/kubernetes/pki/apiserver-etcd-client.crt",
+            "--etcd-keyfile=/etc/kubernetes/pki/apiserver-etcd-client.key",
+        ];
+        type Row<'a> = (&'a str, Vars, &'a [&'a str], &'a [&'a str], bool);
+        #[rustfmt::skip]
+        let table: &[Row] = &[
+            ("v1.19.16", &[], &["--etcd-servers=http://127.0.0.1:2379"], TLS, false),
+            ("v1.20.0", &[], &["--etcd-servers=https://127.0.0.1:2379", files[0], files[1], files[2]], &[], false),
+            ("v1.36.4", &[], &["--etcd-servers=https://127.0.0.1:2379", files[0], files[1], files[2]], &[], false),
+            ("v1.36.4", HTTP, &["--etcd-servers=http://127.0.0.1:2379"], TLS, false),
+            ("v1.2.0", HTTPS, &["--etcd-servers=https://10.0.0.9:2379", files[0], files[1], files[2]], &[], false),
+            ("v1.1.8", HTTPS, &["--etcd-servers=https://10.0.0.9:2379"], TLS, true),
+        ];
+        for (version, extra, want, absent, warned) in table {
+            let p = plan_with(Apiserver, version, extra);
+            let args = p.args();
+            for w in *want {
+                assert!(
+                    args.contains(&w.to_string()),
+                    "{version}: missing {w} in {args:?}"
+                );
+            }
+            for a in *absent {
+                assert!(
+                    !names(&p).iter().any(|n| n == a),
+                    "{version}: unexpected {a}"
+                );
+            }
+            let said = p.warnings.iter().any(|w| w.contains("--etcd-cafile"));
+            assert_eq!(said, *warned, "{version}: {:?}", p.warnings);
+        }
+        // The files are required: exec refuses to start without them.
+        let p = plan_with(Apiserver, "v1.36.4", &[]);
+        for f in [
+            "etcd/ca.crt",
+            "apiserver-etcd-client.crt",
+            "apiserver-etcd-client.key",
+        ] {
+            assert!(
+                p.required.iter().any(|r| r.path.ends_with(f)),
+                "{f} not required: {:?}",
+                p.required
+            );
+        }
+    }
 
     /// The host settings at each boundary: (component, version, settings, arguments wanted, flag
     /// names absent, the settings a warning names because the release has no place for them).

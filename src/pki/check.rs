@@ -1,56 +1,19 @@
 //! `pki check` (and `doctor`): every certificate and key this node's flags use, read back:
 //! identity, names, issuer, expiry, chain to `ca.crt`, key-pair match and key file modes.
 
-use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
+use super::check_keys::{check_ca, check_sa};
+pub use super::findings::{Finding, Level};
+use super::findings::{Findings, check_expiry, file_name, key_mode_ok, x509_identity};
+use super::leaves::{ETCD_DIR, Signer};
 use super::{
-    Error, Leaf, ca_mismatch_hint, command_for, half_pair_hint, leader_leaves, node_leaves, now,
-    read_error_hint, read_optional, unusable_hint,
+    Error, Leaf, command_for, leader_leaves, node_leaves, read_error_hint, read_optional,
+    unusable_hint,
 };
 use crate::node::NodeFacts;
 use crate::settings::Settings;
 use crate::x509::{self, CertInfo};
-
-/// How a finding counts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Level {
-    Ok,
-    Warn,
-    Fail,
-}
-
-/// One file's verdict.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Finding {
-    pub level: Level,
-    pub path: PathBuf,
-    pub text: String,
-    pub hint: Option<String>,
-    /// A verdict on expiry alone (`doctor` has its own line for files the flags name).
-    pub expiry: bool,
-}
-
-struct Findings(Vec<Finding>);
-
-impl Findings {
-    fn push(&mut self, level: Level, path: &Path, text: String, hint: Option<String>) {
-        self.0.push(Finding {
-            level,
-            path: path.to_path_buf(),
-            text,
-            hint,
-            expiry: false,
-        });
-    }
-
-    fn push_expiry(&mut self, level: Level, path: &Path, text: String, hint: Option<String>) {
-        self.push(level, path, text, hint);
-        if let Some(last) = self.0.last_mut() {
-            last.expiry = true;
-        }
-    }
-}
 
 /// Whether this node is the leader (it has the CA key or an apiserver certificate).
 fn is_leader(dir: &Path) -> bool {
@@ -66,54 +29,7 @@ pub fn findings(settings: &Settings) -> Vec<Finding> {
     if let Some((what, hint)) = super::files::open_dir_mode(&dir) {
         f.push(Level::Warn, &dir, what, Some(hint));
     }
-    let ca_path = dir.join("ca.crt");
-    let ca = match read_optional(&ca_path) {
-        Ok(Some(bytes)) => match x509::parse_cert_pem(&bytes) {
-            Ok(ca) => {
-                check_expiry(&mut f, &ca_path, &ca, settings, "CA");
-                if !ca.is_ca {
-                    f.push(
-                        Level::Fail,
-                        &ca_path,
-                        "is not a CA certificate".into(),
-                        Some(command_for(&ca_path)),
-                    );
-                }
-                Some(ca)
-            }
-            Err(e) => {
-                f.push(
-                    Level::Fail,
-                    &ca_path,
-                    crate::causes::chain(&e),
-                    Some(unusable_hint(&ca_path)),
-                );
-                None
-            }
-        },
-        Ok(None) => {
-            let key = dir.join("ca.key");
-            let hint = if std::fs::symlink_metadata(&key).is_ok() {
-                half_pair_hint(&key, &ca_path)
-            } else {
-                command_for(&ca_path)
-            };
-            f.push(Level::Fail, &ca_path, "is missing".into(), Some(hint));
-            None
-        }
-        Err(e) => {
-            f.push(
-                Level::Fail,
-                &ca_path,
-                crate::causes::chain(&e),
-                Some(read_error_hint(&e, &ca_path)),
-            );
-            None
-        }
-    };
-    if let Some(ca) = &ca {
-        check_ca_key(&mut f, &dir, &ca_path, ca);
-    }
+    let ca = check_ca(&mut f, settings, &dir, Signer::Cluster);
     let node_ip = facts.node_ip.as_ref().ok().map(|k| k.value);
     let leader = is_leader(&dir);
     let leaves: Vec<Leaf> = match (leader, node_ip, facts.leader.as_ref()) {
@@ -133,161 +49,23 @@ pub fn findings(settings: &Settings) -> Vec<Finding> {
             Vec::new()
         }
     };
-    if leader {
+    let etcd_ca = if leader {
         check_sa(&mut f, &dir);
-    }
+        if let Some((what, hint)) = super::files::open_dir_mode(&dir.join(ETCD_DIR)) {
+            f.push(Level::Warn, &dir.join(ETCD_DIR), what, Some(hint));
+        }
+        check_ca(&mut f, settings, &dir, Signer::Etcd)
+    } else {
+        None
+    };
     for leaf in &leaves {
-        check_leaf(&mut f, settings, &dir, leaf, ca.as_ref(), leader);
+        let signer = match leaf.signer {
+            Signer::Cluster => ca.as_ref(),
+            Signer::Etcd => etcd_ca.as_ref(),
+        };
+        check_leaf(&mut f, settings, &dir, leaf, signer, leader);
     }
     f.0
-}
-
-/// `ca.key`, when this node has it: the CA certificate's own key, and private.
-fn check_ca_key(f: &mut Findings, dir: &Path, ca_path: &Path, ca: &CertInfo) {
-    let key = dir.join("ca.key");
-    match read_optional(&key) {
-        Ok(None) => {}
-        Ok(Some(k)) => {
-            match super::init::ca_key_matches(ca_path, ca, &key, &String::from_utf8_lossy(&k)) {
-                Ok(()) => f.push(Level::Ok, &key, "is the key of ca.crt".into(), None),
-                Err(Error::CaKeyMismatch { key, cert }) => f.push(
-                    Level::Fail,
-                    &key,
-                    format!(
-                        "does not match '{}': nothing can be signed with it",
-                        cert.display()
-                    ),
-                    Some(ca_mismatch_hint(&key, &cert)),
-                ),
-                Err(e) => f.push(
-                    Level::Fail,
-                    &key,
-                    crate::causes::chain(&e),
-                    Some(unusable_hint(&key)),
-                ),
-            }
-            key_mode_ok(f, &key);
-        }
-        Err(e) => f.push(
-            Level::Fail,
-            &key,
-            crate::causes::chain(&e),
-            Some(read_error_hint(&e, &key)),
-        ),
-    }
-}
-
-fn check_expiry(f: &mut Findings, path: &Path, cert: &CertInfo, settings: &Settings, what: &str) {
-    let left = cert.not_after - now();
-    let until = x509::format_time(cert.not_after);
-    let who = x509_identity(cert);
-    if cert.not_before > now() {
-        f.push_expiry(
-            Level::Fail,
-            path,
-            format!(
-                "{what} {who} is not valid before {} (check this node's clock)",
-                x509::format_time(cert.not_before)
-            ),
-            Some(format!("{} to re-issue it", command_for(path))),
-        );
-    } else if left <= 0 {
-        f.push_expiry(
-            Level::Fail,
-            path,
-            format!("{what} {who} expired on {until}"),
-            Some(format!("{} to re-issue it", command_for(path))),
-        );
-    } else if left < i64::from(settings.pki.renew_before_days) * 86_400 {
-        f.push_expiry(
-            Level::Warn,
-            path,
-            format!("{what} {who} expires on {until}, within KUBE_PKI_RENEW_BEFORE"),
-            Some(format!("{} to re-issue it", command_for(path))),
-        );
-    } else if what == "CA" {
-        f.push_expiry(
-            Level::Ok,
-            path,
-            format!("CA {who}, valid until {until}"),
-            None,
-        );
-    }
-}
-
-/// The subject as shown: escaped, since a certificate's names are anyone's text.
-fn x509_identity(cert: &CertInfo) -> String {
-    crate::shown::quote(&super::identity(
-        cert.common_name.as_deref(),
-        &cert.organizations,
-    ))
-}
-
-fn key_mode_ok(f: &mut Findings, key: &Path) {
-    if let Ok(meta) = std::fs::metadata(key) {
-        let mode = meta.permissions().mode() & 0o7777;
-        if mode & 0o077 != 0 {
-            f.push(
-                Level::Warn,
-                key,
-                format!("private key readable by group or others (mode {mode:04o})"),
-                Some(format!("chmod 600 '{}'", key.display())),
-            );
-        }
-    }
-}
-
-fn check_sa(f: &mut Findings, dir: &Path) {
-    let (key, public) = (dir.join("sa.key"), dir.join("sa.pub"));
-    let read = |p: &Path| read_optional(p).ok().flatten();
-    match (read(&key), read(&public)) {
-        (Some(k), Some(p)) => {
-            let a = x509::private_key_public_half(&String::from_utf8_lossy(&k));
-            let b = x509::parse_public_key_pem(&p);
-            match (a, b) {
-                (Ok(a), Ok(b)) if a == b => {
-                    f.push(
-                        Level::Ok,
-                        &key,
-                        "service-account key pair (sa.key, sa.pub) match".into(),
-                        None,
-                    );
-                }
-                (Ok(_), Ok(_)) => f.push(
-                    Level::Fail,
-                    &public,
-                    "does not match sa.key: tokens the controller-manager signs would be refused"
-                        .into(),
-                    Some(format!(
-                        "remove '{}' and run 'kube-bootstrap pki init' to derive it from sa.key",
-                        public.display()
-                    )),
-                ),
-                (Err(e), _) => f.push(
-                    Level::Fail,
-                    &key,
-                    crate::causes::chain(&e),
-                    Some(command_for(&key)),
-                ),
-                (_, Err(e)) => f.push(
-                    Level::Fail,
-                    &public,
-                    crate::causes::chain(&e),
-                    Some(command_for(&public)),
-                ),
-            }
-            key_mode_ok(f, &key);
-        }
-        (k, _) => {
-            let missing = if k.is_none() { key } else { public };
-            f.push(
-                Level::Fail,
-                &missing,
-                "is missing".into(),
-                Some(command_for(&missing)),
-            );
-        }
-    }
 }
 
 fn check_leaf(
@@ -350,13 +128,14 @@ fn check_leaf(
         };
         f.push(Level::Fail, &crt, text, Some(hint));
     }
+    let ca_file = leaf.signer.files().0;
     if let Some(ca) = ca {
         if !x509::signed_by(&cert, ca) {
             f.push(
                 Level::Fail,
                 &crt,
                 format!(
-                    "is not signed by ca.crt (issuer {})",
+                    "is not signed by {ca_file} (issuer {})",
                     crate::shown::quote(&cert.issuer)
                 ),
                 Some(command_for(&crt)),
@@ -367,7 +146,7 @@ fn check_leaf(
                 Level::Warn,
                 &crt,
                 format!(
-                    "outlives its CA: valid until {}, ca.crt until {}",
+                    "outlives its CA: valid until {}, {ca_file} until {}",
                     x509::format_time(cert.not_after),
                     x509::format_time(ca.not_after)
                 ),
@@ -381,7 +160,7 @@ fn check_leaf(
                 f.push(
                     Level::Fail,
                     &key,
-                    format!("does not match {}.crt", leaf.name),
+                    format!("does not match {}", file_name(&crt)),
                     Some(command_for(&crt)),
                 );
             }
@@ -400,16 +179,11 @@ fn check_leaf(
             Some(read_error_hint(&e, &key)),
         ),
     }
-    if leaf.server && !cert.server_auth || !leaf.server && !cert.client_auth {
-        let usage = if leaf.server {
-            "serverAuth"
-        } else {
-            "clientAuth"
-        };
+    if leaf.usage.server() && !cert.server_auth || leaf.usage.client() && !cert.client_auth {
         f.push(
             Level::Fail,
             &crt,
-            format!("lacks the {usage} extended key usage"),
+            format!("lacks the {} extended key usage", leaf.usage.as_str()),
             Some(command_for(&crt)),
         );
     }
@@ -430,7 +204,12 @@ fn check_leaf(
             Level::Fail,
             &crt,
             format!(
-                "lacks names the apiserver is reached at: {}",
+                "lacks names {} is reached at: {}",
+                if leaf.signer == Signer::Etcd {
+                    "etcd"
+                } else {
+                    "the apiserver"
+                },
                 missing.join(", ")
             ),
             Some(command_for(&crt)),

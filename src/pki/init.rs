@@ -7,9 +7,10 @@ use std::path::Path;
 use super::files::{
     create_dir, parse_cert, read_optional, verify_pair, write_file, write_if_changed,
 };
+use super::leaves::{ETCD_DIR, Signer};
 use super::{
-    ADMIN_CONF, Action, CA_ORGANIZATION, CERT_MODE, Error, KEY_MODE, Leaf, Outcome, issue,
-    leader_leaves, now, renewal,
+    ADMIN_CONF, Action, CA_ORGANIZATION, CERT_MODE, Error, KEY_MODE, Leaf, Outcome,
+    SUPER_ADMIN_CONF, issue, leader_leaves, now, renewal,
 };
 use crate::node::NodeFacts;
 use crate::settings::Settings;
@@ -23,14 +24,26 @@ pub(crate) struct Ca {
     pub(crate) ours: bool,
 }
 
-/// The CA of `dir`, made first when neither `ca.crt` nor `ca.key` exists.
+/// The cluster CA of `dir`, made first when neither `ca.crt` nor `ca.key` exists.
 pub(crate) fn ensure_ca(
     settings: &Settings,
     dir: &Path,
     out: &mut Vec<Outcome>,
     make: bool,
 ) -> Result<Ca, Error> {
-    let (crt, key) = (dir.join("ca.crt"), dir.join("ca.key"));
+    ensure_ca_of(settings, dir, Signer::Cluster, out, make)
+}
+
+/// The CA `signer` of `dir` (the cluster's or etcd's), made first when neither of its files
+/// exists.
+fn ensure_ca_of(
+    settings: &Settings,
+    dir: &Path,
+    signer: Signer,
+    out: &mut Vec<Outcome>,
+    make: bool,
+) -> Result<Ca, Error> {
+    let (crt, key) = (dir.join(signer.files().0), dir.join(signer.files().1));
     let cert = read_optional(&crt)?;
     let key_pem = read_optional(&key)?;
     let (cert_pem, key_pem) = match (cert, key_pem) {
@@ -38,13 +51,13 @@ pub(crate) fn ensure_ca(
             out.push(Outcome {
                 action: Action::Kept,
                 path: crt.clone(),
-                why: "the cluster CA is never replaced".into(),
+                why: format!("the {} is never replaced", ca_name(signer)),
             });
             if k.is_some() {
                 out.push(Outcome {
                     action: Action::Kept,
                     path: key.clone(),
-                    why: "the cluster CA is never replaced".into(),
+                    why: format!("the {} is never replaced", ca_name(signer)),
                 });
             }
             (
@@ -59,7 +72,7 @@ pub(crate) fn ensure_ca(
             });
         }
         (None, None) if make => {
-            let (cert_pem, key_pem) = issue::ca(settings.pki.ca_days)?;
+            let (cert_pem, key_pem) = issue::ca(signer.common_name(), settings.pki.ca_days)?;
             // The key first: a crash between the two leaves a key without a certificate,
             // which the next run refuses instead of silently making a second CA.
             write_file(&key, key_pem.as_bytes(), KEY_MODE)?;
@@ -95,6 +108,13 @@ pub(crate) fn ensure_ca(
         key_pem,
         ours,
     })
+}
+
+fn ca_name(signer: Signer) -> &'static str {
+    match signer {
+        Signer::Cluster => "cluster CA",
+        Signer::Etcd => "etcd CA",
+    }
 }
 
 /// Whether `key` (the text of `key_path`) is the private half of the CA certificate `info`.
@@ -238,7 +258,7 @@ fn ensure_leaf(
     let Some(ca_key) = &ca.key_pem else {
         return Err(Error::NoCaKey {
             file: format!("{}.crt", leaf.name),
-            ca_key: dir.join("ca.key"),
+            ca_key: dir.join(leaf.signer.files().1),
         });
     };
     // A renewal keeps a key that still fits; a new certificate gets a new key.
@@ -312,28 +332,49 @@ pub fn init(settings: &Settings) -> Result<Vec<Outcome>, Error> {
     let mut out = Vec::new();
     let ca = ensure_ca(settings, &dir, &mut out, true)?;
     ensure_sa(&dir, &mut out)?;
+    super::files::create_private_dir(&dir.join(ETCD_DIR))?;
+    let etcd_ca = ensure_ca_of(settings, &dir, Signer::Etcd, &mut out, true)?;
     let host = hostname();
     for leaf in leader_leaves(settings, &leader.value.host, node_ip.value, host.as_deref()) {
-        ensure_leaf(settings, &dir, &ca, &leaf, &mut out)?;
+        let signer = match leaf.signer {
+            Signer::Cluster => &ca,
+            Signer::Etcd => &etcd_ca,
+        };
+        ensure_leaf(settings, &dir, signer, &leaf, &mut out)?;
     }
-    let conf = settings.path(settings.cluster.config_dir.join(ADMIN_CONF));
     let port = settings.cluster.apiserver_port.unwrap_or(6443);
-    let text = crate::flags::kubeconfig(
-        "kubernetes-admin",
-        &format!("https://127.0.0.1:{port}"),
-        Some(&dir.join("ca.crt")),
-        Some(crate::flags::ClientCert {
-            cert: &dir.join("admin.crt"),
-            key: &dir.join("admin.key"),
-        }),
-    );
-    create_dir(crate::fsutil::parent(&conf))?;
-    let wrote = write_if_changed(&conf, crate::flags::render(&text).as_bytes(), KEY_MODE)?;
-    out.push(Outcome {
-        action: if wrote { Action::Made } else { Action::Kept },
-        path: conf,
-        why: "kubectl on the leader: KUBECONFIG=<this file>".into(),
-    });
+    for (file, user, pair, why) in [
+        (
+            ADMIN_CONF,
+            "kubernetes-admin",
+            "admin",
+            "kubectl on the leader: KUBECONFIG=<this file> (cluster-admin through 'kube-bootstrap pki rbac')",
+        ),
+        (
+            SUPER_ADMIN_CONF,
+            "kubernetes-super-admin",
+            "super-admin",
+            "break-glass (system:masters, which RBAC cannot restrict): keep it on the leader",
+        ),
+    ] {
+        let conf = settings.path(settings.cluster.config_dir.join(file));
+        let text = crate::flags::kubeconfig(
+            user,
+            &format!("https://127.0.0.1:{port}"),
+            Some(&dir.join("ca.crt")),
+            Some(crate::flags::ClientCert {
+                cert: &dir.join(format!("{pair}.crt")),
+                key: &dir.join(format!("{pair}.key")),
+            }),
+        );
+        create_dir(crate::fsutil::parent(&conf))?;
+        let wrote = write_if_changed(&conf, crate::flags::render(&text).as_bytes(), KEY_MODE)?;
+        out.push(Outcome {
+            action: if wrote { Action::Made } else { Action::Kept },
+            path: conf,
+            why: why.into(),
+        });
+    }
     for o in &out {
         tracing::debug!(path = %o.path.display(), action = o.action.as_str(), why = %o.why, "pki");
     }

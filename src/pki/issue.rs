@@ -36,15 +36,15 @@ fn serial() -> SerialNumber {
     SerialNumber::from_slice(&bytes)
 }
 
-/// A new self-signed cluster CA: certificate and key, PEM.
-pub fn ca(days: u32) -> Result<(String, String), Error> {
+/// A new self-signed CA named `common_name` (the cluster's, or etcd's): certificate and key, PEM.
+pub fn ca(common_name: &str, days: u32) -> Result<(String, String), Error> {
     let key =
         KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).map_err(gen_err("the CA key"))?;
     let mut params = CertificateParams::default();
     params.distinguished_name = DistinguishedName::new();
     params
         .distinguished_name
-        .push(DnType::CommonName, "kubernetes");
+        .push(DnType::CommonName, common_name);
     params
         .distinguished_name
         .push(DnType::OrganizationName, CA_ORGANIZATION);
@@ -115,11 +115,17 @@ pub fn leaf(
         KeyUsagePurpose::DigitalSignature,
         KeyUsagePurpose::KeyEncipherment,
     ];
-    params.extended_key_usages = vec![if leaf.server {
-        ExtendedKeyUsagePurpose::ServerAuth
-    } else {
-        ExtendedKeyUsagePurpose::ClientAuth
-    }];
+    params.extended_key_usages = Vec::new();
+    if leaf.usage.server() {
+        params
+            .extended_key_usages
+            .push(ExtendedKeyUsagePurpose::ServerAuth);
+    }
+    if leaf.usage.client() {
+        params
+            .extended_key_usages
+            .push(ExtendedKeyUsagePurpose::ClientAuth);
+    }
     for d in &leaf.dns_names {
         let name = d.clone().try_into().map_err(gen_err(&what))?;
         params.subject_alt_names.push(SanType::DnsName(name));

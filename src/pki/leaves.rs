@@ -6,15 +6,85 @@ use std::net::IpAddr;
 use crate::settings::Settings;
 use crate::x509::{self, CertInfo};
 
+/// The extended key usages of a leaf.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Usage {
+    /// serverAuth alone: the apiserver.
+    Server,
+    /// clientAuth alone: every component that dials the apiserver or etcd.
+    Client,
+    /// Both: etcd's server and peer certificates (a member serves its peers and dials them
+    /// with the same pair, as kubeadm makes them).
+    ServerClient,
+}
+
+impl Usage {
+    pub fn server(self) -> bool {
+        matches!(self, Usage::Server | Usage::ServerClient)
+    }
+
+    pub fn client(self) -> bool {
+        matches!(self, Usage::Client | Usage::ServerClient)
+    }
+
+    /// `serverAuth`, `clientAuth` or both, as a certificate names them.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Usage::Server => "serverAuth",
+            Usage::Client => "clientAuth",
+            Usage::ServerClient => "serverAuth and clientAuth",
+        }
+    }
+}
+
+/// Which CA signs a leaf.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Signer {
+    /// `ca.crt`/`ca.key`: every Kubernetes identity.
+    Cluster,
+    /// `etcd/ca.crt`/`etcd/ca.key`: etcd's own CA, as kubeadm keeps it, so that a certificate
+    /// the cluster CA signs (a kubelet's, say) is never an etcd client.
+    Etcd,
+}
+
+impl Signer {
+    /// The CA's certificate and key, relative to `KUBE_PKI_DIR`.
+    pub fn files(self) -> (&'static str, &'static str) {
+        match self {
+            Signer::Cluster => ("ca.crt", "ca.key"),
+            Signer::Etcd => (ETCD_CA_CRT, ETCD_CA_KEY),
+        }
+    }
+
+    /// The CA's common name when `pki init` makes it.
+    pub fn common_name(self) -> &'static str {
+        match self {
+            Signer::Cluster => "kubernetes",
+            Signer::Etcd => "etcd-ca",
+        }
+    }
+}
+
+/// The group of `admin.conf`'s identity, bound to the ClusterRole cluster-admin by `pki rbac`.
+pub const CLUSTER_ADMINS_GROUP: &str = "kube-bootstrap:cluster-admins";
+/// The user the apiserver reaches kubelets as, bound to system:kubelet-api-admin by `pki rbac`.
+pub const APISERVER_KUBELET_CLIENT_USER: &str = "kube-apiserver-kubelet-client";
+
+/// etcd's CA, relative to `KUBE_PKI_DIR` (kubeadm's layout).
+pub const ETCD_CA_CRT: &str = "etcd/ca.crt";
+pub const ETCD_CA_KEY: &str = "etcd/ca.key";
+/// The subdirectory of `KUBE_PKI_DIR` with etcd's CA, server and peer pairs.
+pub const ETCD_DIR: &str = "etcd";
+
 /// A leaf certificate the cluster needs: `<name>.crt`/`<name>.key` with this identity.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Leaf {
-    /// File stem in `KUBE_PKI_DIR`.
+    /// File stem, relative to `KUBE_PKI_DIR` (`etcd/server` is in its `etcd` subdirectory).
     pub name: &'static str,
     pub common_name: String,
     pub organizations: Vec<String>,
-    /// serverAuth (the apiserver) or clientAuth (everything else).
-    pub server: bool,
+    pub usage: Usage,
+    pub signer: Signer,
     pub dns_names: Vec<String>,
     pub ip_addresses: Vec<IpAddr>,
 }
@@ -25,7 +95,8 @@ impl Leaf {
             name,
             common_name: cn.to_string(),
             organizations: orgs.iter().map(|o| o.to_string()).collect(),
-            server: false,
+            usage: Usage::Client,
+            signer: Signer::Cluster,
             dns_names: Vec::new(),
             ip_addresses: Vec::new(),
         }
@@ -120,23 +191,66 @@ pub fn leader_leaves(
             name: "apiserver",
             common_name: "kube-apiserver".into(),
             organizations: Vec::new(),
-            server: true,
+            usage: Usage::Server,
+            signer: Signer::Cluster,
             dns_names,
             ip_addresses,
         },
-        // system:masters may reach every kubelet API (the kubelet authorizes through the
-        // apiserver, where that group holds cluster-admin).
+        // No group: `pki rbac` binds the user to system:kubelet-api-admin, the kubelet API and
+        // nothing more (kubelets authorize it through the apiserver).
         Leaf::client(
             "apiserver-kubelet-client",
-            "kube-apiserver-kubelet-client",
-            &["system:masters"],
+            APISERVER_KUBELET_CLIENT_USER,
+            &[],
         ),
         Leaf::client("controller-manager", "system:kube-controller-manager", &[]),
         Leaf::client("scheduler", "system:kube-scheduler", &[]),
-        Leaf::client("admin", "kubernetes-admin", &["system:masters"]),
+        // Out of system:masters (whose rights no RBAC change can take away), as kubeadm from
+        // 1.29 (PR 121837): a group `pki rbac` binds to cluster-admin.
+        Leaf::client("admin", "kubernetes-admin", &[CLUSTER_ADMINS_GROUP]),
+        // The break-glass identity, on the leader only: what `pki rbac` makes the bindings with.
+        Leaf::client("super-admin", "kubernetes-super-admin", &["system:masters"]),
     ];
     leaves.extend(node_leaves(&node_ip.to_string()));
+    leaves.extend(etcd_leaves(node_ip, hostname));
     leaves
+}
+
+/// The names etcd on the leader answers at: its address, loopback, `localhost` and the host
+/// name (the SANs kubeadm gives etcd's server and peer certificates).
+pub fn etcd_names(node_ip: IpAddr, hostname: Option<&str>) -> (Vec<String>, Vec<IpAddr>) {
+    let mut dns = vec!["localhost".to_string()];
+    if let Some(h) = hostname.filter(|h| !h.is_empty() && *h != "localhost") {
+        dns.push(h.to_ascii_lowercase());
+    }
+    let mut ips = vec![node_ip, IpAddr::from([127, 0, 0, 1])];
+    dns.sort();
+    dns.dedup();
+    ips.sort();
+    ips.dedup();
+    (dns, ips)
+}
+
+/// etcd's server and peer pairs, and the apiserver's client pair for etcd, all signed by the
+/// etcd CA.
+pub fn etcd_leaves(node_ip: IpAddr, hostname: Option<&str>) -> Vec<Leaf> {
+    let (dns_names, ip_addresses) = etcd_names(node_ip, hostname);
+    let member = |name: &'static str, cn: &str| Leaf {
+        name,
+        common_name: cn.into(),
+        organizations: Vec::new(),
+        usage: Usage::ServerClient,
+        signer: Signer::Etcd,
+        dns_names: dns_names.clone(),
+        ip_addresses: ip_addresses.clone(),
+    };
+    let mut client = Leaf::client("apiserver-etcd-client", "kube-apiserver-etcd-client", &[]);
+    client.signer = Signer::Etcd;
+    vec![
+        member("etcd/server", "kube-etcd"),
+        member("etcd/peer", "kube-etcd-peer"),
+        client,
+    ]
 }
 
 /// Why an existing leaf must be re-issued, or `None` to keep it. Pure.
@@ -150,7 +264,7 @@ pub fn renewal(
     ca_not_after: i64,
 ) -> Option<String> {
     if !signed_by_ca {
-        return Some("not signed by ca.crt".into());
+        return Some(format!("not signed by {}", want.signer.files().0));
     }
     if !key_matches {
         return Some("the key file does not match the certificate".into());
@@ -159,7 +273,7 @@ pub fn renewal(
     if have != want.identity() {
         return Some(format!("identity changed: {have} -> {}", want.identity()));
     }
-    if existing.server_auth != want.server || existing.client_auth == want.server {
+    if existing.server_auth != want.usage.server() || existing.client_auth != want.usage.client() {
         return Some("extended key usage changed".into());
     }
     let mut have_dns = existing.dns_names.clone();
@@ -225,8 +339,8 @@ mod tests {
             is_ca: false,
             key_cert_sign: false,
             digital_signature: true,
-            server_auth: leaf.server,
-            client_auth: !leaf.server,
+            server_auth: leaf.usage.server(),
+            client_auth: leaf.usage.client(),
             not_before: 0,
             not_after,
             public_key: Vec::new(),
@@ -238,7 +352,8 @@ mod tests {
             name: "apiserver",
             common_name: "kube-apiserver".into(),
             organizations: vec![],
-            server: true,
+            usage: Usage::Server,
+            signer: Signer::Cluster,
             dns_names: vec!["kubernetes".into()],
             ip_addresses: ips.iter().map(|i| i.parse().unwrap()).collect(),
         }
@@ -264,6 +379,13 @@ mod tests {
         assert_eq!(
             renewal(&fresh, &want, false, true, 0, 30, i64::MAX).unwrap(),
             "not signed by ca.crt"
+        );
+        let etcd = &etcd_leaves("10.0.0.1".parse().unwrap(), None)[0];
+        let mut serving_only = info(etcd, 100 * day);
+        serving_only.client_auth = false;
+        assert_eq!(
+            renewal(&serving_only, etcd, true, true, 0, 30, i64::MAX).unwrap(),
+            "extended key usage changed"
         );
         assert!(
             renewal(&fresh, &want, true, false, 0, 30, i64::MAX)
@@ -334,5 +456,37 @@ mod tests {
             "CN=system:node:10.0.0.5, O=system:nodes"
         );
         assert_eq!(leaves[1].identity(), "CN=system:kube-proxy");
+    }
+}
+
+#[cfg(test)]
+mod etcd_tests {
+    use super::*;
+
+    #[test]
+    fn etcd_leaves_are_what_etcd_and_the_apiserver_expect() {
+        let ip: IpAddr = "10.0.0.5".parse().unwrap();
+        let leaves = etcd_leaves(ip, Some("Leader-1"));
+        let by = |n: &str| leaves.iter().find(|l| l.name == n).unwrap();
+        for name in ["etcd/server", "etcd/peer"] {
+            let l = by(name);
+            assert_eq!(l.usage, Usage::ServerClient, "{name}");
+            assert_eq!(l.signer, Signer::Etcd, "{name}");
+            assert_eq!(l.dns_names, ["leader-1", "localhost"], "{name}");
+            assert_eq!(
+                l.ip_addresses,
+                [ip, IpAddr::from([127, 0, 0, 1])],
+                "{name} sorted as renewal compares them"
+            );
+        }
+        let client = by("apiserver-etcd-client");
+        assert_eq!(client.usage, Usage::Client);
+        assert_eq!(client.signer, Signer::Etcd);
+        assert_eq!(client.identity(), "CN=kube-apiserver-etcd-client");
+        assert_eq!(
+            etcd_leaves(ip, None)[0].dns_names,
+            ["localhost"],
+            "no host name: loopback names and the address only"
+        );
     }
 }

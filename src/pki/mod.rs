@@ -7,10 +7,13 @@
 
 mod bundle;
 pub mod check;
+mod check_keys;
 mod files;
+mod findings;
 mod init;
 mod issue;
 mod leaves;
+mod rbac;
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -21,7 +24,11 @@ pub(crate) use files::{lock_dir, read_optional, write_file};
 pub(crate) use init::ensure_ca;
 pub use init::init;
 pub(crate) use leaves::identity;
-pub use leaves::{Leaf, apiserver_names, leader_leaves, node_leaves, renewal, valid_node_name};
+pub use leaves::{
+    APISERVER_KUBELET_CLIENT_USER, CLUSTER_ADMINS_GROUP, ETCD_CA_CRT, Leaf, Signer, Usage,
+    apiserver_names, etcd_leaves, leader_leaves, node_leaves, renewal, valid_node_name,
+};
+pub use rbac::{bindings, rbac};
 
 use crate::node::FactError;
 use crate::x509;
@@ -35,6 +42,8 @@ pub const CERT_MODE: u32 = 0o644;
 pub const CA_ORGANIZATION: &str = "kube-bootstrap";
 /// The admin kubeconfig `pki init` writes into `KUBE_CONFIG_DIR`.
 pub const ADMIN_CONF: &str = "admin.conf";
+/// The break-glass kubeconfig (system:masters) `pki init` writes beside it, on the leader only.
+pub const SUPER_ADMIN_CONF: &str = "super-admin.conf";
 
 /// Why a `pki` command failed.
 #[derive(Debug, thiserror::Error)]
@@ -96,6 +105,16 @@ pub enum Error {
     ForeignCa { bundle: PathBuf, ca: PathBuf },
     #[error("{failed} of {total} certificate checks failed")]
     CheckFailed { failed: usize, total: usize },
+    #[error("cannot make the RBAC bindings on the apiserver")]
+    Api(#[source] crate::kubeapi::Error),
+    #[error(
+        "clusterrolebinding '{name}' exists but grants {have}, not {want}; refusing to change a binding kube-bootstrap did not make as it is"
+    )]
+    BindingDiffers {
+        name: String,
+        have: String,
+        want: String,
+    },
 }
 
 /// Which `kube-bootstrap pki` command makes a file of `KUBE_PKI_DIR` (for hints).
@@ -104,8 +123,13 @@ pub fn command_for(file: &Path) -> String {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
+    // etcd's files (`etcd/ca.crt` among them) are the leader's alone.
+    let in_etcd_dir = file
+        .parent()
+        .and_then(Path::file_name)
+        .is_some_and(|d| d == leaves::ETCD_DIR);
     match name.as_str() {
-        "kubelet.crt" | "kubelet.key" | "proxy.crt" | "proxy.key" | "ca.crt" => {
+        "kubelet.crt" | "kubelet.key" | "proxy.crt" | "proxy.key" | "ca.crt" if !in_etcd_dir => {
             "run 'kube-bootstrap pki init' on the leader; on a worker, 'kube-bootstrap pki install FILE' with the bundle from 'kube-bootstrap pki node <node> --out FILE' on the leader".into()
         }
         _ => "run 'kube-bootstrap pki init' on the leader".into(),
@@ -234,5 +258,7 @@ mod tests {
     fn hints_name_the_pki_command() {
         assert!(command_for(Path::new("/p/apiserver.crt")).contains("kube-bootstrap pki init"));
         assert!(command_for(Path::new("/p/kubelet.key")).contains("kube-bootstrap pki node"));
+        assert!(command_for(Path::new("/p/ca.crt")).contains("kube-bootstrap pki node"));
+        assert!(!command_for(Path::new("/p/etcd/ca.crt")).contains("kube-bootstrap pki node"));
     }
 }

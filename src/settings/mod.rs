@@ -167,7 +167,9 @@ impl std::fmt::Display for UnknownSetting {
 pub struct Cluster {
     /// `None`: the version's default (9090 below 1.20, 6443 from 1.20).
     pub apiserver_port: Option<u16>,
-    pub etcd_servers: String,
+    /// `None`: the release's default (see `flags::etcd_servers`): plain http below 1.20,
+    /// https with etcd's client certificate from 1.20.
+    pub etcd_servers: Option<String>,
     pub service_range: Cidr,
     /// The pod network (`KUBE_CLUSTER_CIDR`), when the operator names it; `doctor` checks the
     /// service range against it.

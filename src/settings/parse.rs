@@ -186,9 +186,18 @@ pub fn port(text: &str) -> Option<u16> {
 }
 
 /// Comma-separated http(s) URLs with a host, an optional port and nothing after them (no path
-/// but `/`, no query, no credentials), kept as written. The URL parser would accept
-/// `http://h:2379/ --flag` by escaping the space, so every character is checked first.
+/// but `/`, no query, no credentials), kept as written, all of one scheme (the apiserver has
+/// one TLS configuration for etcd: a mixed list is a half-migrated cluster). The URL parser
+/// would accept `http://h:2379/ --flag` by escaping the space, so every character is checked
+/// first.
 pub fn etcd_servers(text: &str) -> Option<String> {
+    let schemes: Vec<&str> = text
+        .split(',')
+        .map(|u| u.split(':').next().unwrap_or(""))
+        .collect();
+    if schemes.iter().any(|s| *s != schemes[0]) {
+        return None;
+    }
     let ok = text.split(',').all(|u| {
         !u.contains(|c: char| c.is_whitespace() || c.is_control())
             && Url::parse(u).is_ok_and(|u| {
@@ -432,7 +441,8 @@ mod tests {
     fn cluster_values() {
         for (text, ok) in [
             ("http://127.0.0.1:2379", true),
-            ("https://10.0.0.1:2379,http://127.0.0.1:2379", true),
+            ("https://10.0.0.1:2379,https://127.0.0.1:2379", true),
+            ("https://10.0.0.1:2379,http://127.0.0.1:2379", false),
             ("127.0.0.1:2379", false),
             ("unix:///run/etcd.sock", false),
             ("http://127.0.0.1:2379/", true),

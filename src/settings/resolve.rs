@@ -280,10 +280,9 @@ impl Settings {
             "a TCP port (1-65535)",
             parse::port,
         )?;
-        let etcd_servers = r.parse(
+        let etcd_servers = r.parse_optional(
             var::KUBE_ETCD_SERVERS,
-            "http://127.0.0.1:2379",
-            "comma-separated http(s) URLs",
+            "comma-separated http(s) URLs, all of one scheme",
             parse::etcd_servers,
         )?;
         let service_range: Cidr = {

@@ -473,33 +473,77 @@ impl Etcd {
             .tempdir()
             .unwrap();
         let peer = "http://127.0.0.1:22380";
+        let initial = format!("kbt={peer}");
+        let args = [
+            "--listen-client-urls",
+            Self::CLIENT,
+            "--advertise-client-urls",
+            Self::CLIENT,
+            "--listen-peer-urls",
+            peer,
+            "--initial-advertise-peer-urls",
+            peer,
+            "--initial-cluster",
+            &initial,
+        ];
+        Self::spawn(ns, data, &args, Vec::new())
+    }
+
+    /// etcd configured as the shipped drop-in configures it (its `Environment=ETCD_*` lines,
+    /// with the sandbox's pki directory for /etc/kubernetes/pki and the test's ports), and no
+    /// flag but the name and data directory, as the OS's unit runs it.
+    const TLS_CLIENT: &str = "https://127.0.0.1:22479";
+
+    fn start_tls(ns: &Netns, pki: &Path) -> Etcd {
+        let data = tempfile::Builder::new()
+            .prefix("kb-etcd-")
+            .tempdir()
+            .unwrap();
+        let dropin = fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("systemd/etcd.service.d/kube-bootstrap-tls.conf"),
+        )
+        .unwrap();
+        let vars: Vec<(String, String)> = dropin
+            .lines()
+            .filter_map(|l| l.strip_prefix("Environment=ETCD_"))
+            .map(|l| {
+                let (k, v) = l.split_once('=').unwrap();
+                let v = v
+                    .replace("/etc/kubernetes/pki", &pki.display().to_string())
+                    .replace(":2379", ":22479")
+                    .replace(":2380", ":22480")
+                    .replace("%H", "kbt");
+                (format!("ETCD_{k}"), v)
+            })
+            .collect();
+        assert!(
+            vars.iter()
+                .any(|(k, v)| k == "ETCD_LISTEN_CLIENT_URLS" && v == Self::TLS_CLIENT),
+            "the drop-in's client URL: {vars:?}"
+        );
+        Self::spawn(ns, data, &[], vars)
+    }
+
+    /// etcd in `ns` with the name kbt, its data in `data`, then `args` and the variables `vars`.
+    fn spawn(
+        ns: &Netns,
+        data: tempfile::TempDir,
+        args: &[&str],
+        vars: Vec<(String, String)>,
+    ) -> Etcd {
         let log = fs::File::create(data.path().join("etcd.log")).unwrap();
         let child = Command::new("nsenter")
             .args(&ns.exec_prefix()[1..])
-            .args([
-                "etcd",
-                "--name",
-                "kbt",
-                "--data-dir",
-            ])
+            .args(["etcd", "--name", "kbt", "--data-dir"])
             .arg(data.path().join("data"))
-            .args([
-                "--listen-client-urls",
-                Self::CLIENT,
-                "--advertise-client-urls",
-                Self::CLIENT,
-                "--listen-peer-urls",
-                peer,
-                "--initial-advertise-peer-urls",
-                peer,
-                "--initial-cluster",
-                &format!("kbt={peer}"),
-            ])
+            .args(args)
             .env_clear()
             .env(
                 "PATH",
                 "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
             )
+            .envs(vars)
             .stdin(Stdio::null())
             .stdout(log.try_clone().unwrap())
             .stderr(log)
@@ -510,6 +554,26 @@ impl Etcd {
 
     fn log(&self) -> String {
         fs::read_to_string(self._data.path().join("etcd.log")).unwrap_or_default()
+    }
+
+    /// Runs doctor (for the apiserver, with `env`) until its finding for `health` is ok, at
+    /// most 30 s; returns that report.
+    fn until_healthy(&self, node: &Node, env: &[(&str, &str)], health: &str) -> Report {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let r = node.doctor(&["apiserver"], env);
+            let (status, finding, _) = r.one("etcd", health);
+            if status == "ok" {
+                assert!(finding.contains("/health: healthy"), "{finding}");
+                return r;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "etcd did not become healthy: {finding}\n{}",
+                self.log()
+            );
+            thread::sleep(Duration::from_millis(200));
+        }
     }
 
     fn stop(&mut self) {
@@ -528,33 +592,82 @@ impl Drop for Etcd {
 fn doctor_checks_etcd_health_beside_the_apiserver() {
     let Some(node) = Node::new() else { return };
     let env = [("KUBE_ETCD_SERVERS", Etcd::CLIENT)];
+    let health = format!("{}/health", Etcd::CLIENT);
     let mut etcd = Etcd::start(&node.ns);
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let healthy = loop {
-        let r = node.doctor(&["apiserver"], &env);
-        let (status, finding, _) = r.one("etcd", Etcd::CLIENT);
-        if status == "ok" {
-            break finding;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "etcd did not become healthy: {finding}\n{}",
-            etcd.log()
-        );
-        thread::sleep(Duration::from_millis(200));
-    };
-    assert!(healthy.contains("/health: healthy"), "{healthy}");
+    etcd.until_healthy(&node, &env, &health);
+    // Plain http is said loudly, with the way to TLS.
+    let r = node.doctor(&["apiserver"], &env);
+    let (finding, hint) = r.expect("etcd", "plain http", "warn");
+    assert!(finding.contains(Etcd::CLIENT), "{finding}");
+    assert!(hint.contains("KUBE_ETCD_SERVERS=https://"), "{hint}");
 
     etcd.stop();
     let r = node.doctor(&["apiserver"], &env);
     assert_eq!(r.exit(), Some(1), "{}", r.out);
-    let (finding, hint) = r.expect("etcd", Etcd::CLIENT, "fail");
+    let (finding, hint) = r.expect("etcd", &health, "fail");
     assert!(finding.to_lowercase().contains("refused"), "{finding}");
     assert!(hint.contains("start etcd"), "{hint}");
 
     // Worker components do not check etcd.
     let r = node.doctor(&["kubelet"], &env);
     assert!(r.checks("etcd").is_empty(), "{}", r.out);
+}
+
+#[test]
+fn etcd_with_the_shipped_tls_dropin_serves_tls_only_and_doctor_checks_it_as_the_apiserver_dials_it()
+{
+    let Some(node) = Node::new() else { return };
+    // The leader's etcd files, as `pki init` made them, in this node's pki directory.
+    let (from, to) = (
+        node.leader.root().join("etc/kubernetes/pki"),
+        node.root().join("etc/kubernetes/pki"),
+    );
+    fs::create_dir_all(to.join("etcd")).unwrap();
+    for f in [
+        "etcd/ca.crt",
+        "etcd/server.crt",
+        "etcd/server.key",
+        "etcd/peer.crt",
+        "etcd/peer.key",
+        "apiserver-etcd-client.crt",
+        "apiserver-etcd-client.key",
+    ] {
+        fs::copy(from.join(f), to.join(f)).unwrap();
+    }
+    let env = [("KUBE_ETCD_SERVERS", Etcd::TLS_CLIENT)];
+    let health = format!("{}/health", Etcd::TLS_CLIENT);
+    let etcd = Etcd::start_tls(&node.ns, &to);
+    let r = etcd.until_healthy(&node, &env, &health);
+    assert!(
+        r.checks("etcd").iter().all(|(s, _, _)| s == "ok"),
+        "no plain-http warning for an https etcd\n{}",
+        r.out
+    );
+    // Plain http on its client port gets no answer, nor does TLS without a client certificate.
+    let curl = |args: &[&str]| {
+        Command::new("nsenter")
+            .args(&node.ns.exec_prefix()[1..])
+            .args(["curl", "-sS", "--max-time", "5"])
+            .args(args)
+            .output()
+            .expect("run curl")
+    };
+    let plain = curl(&["http://127.0.0.1:22479/health"]);
+    assert!(!plain.status.success(), "plain http answered: {plain:?}");
+    let ca = to.join("etcd/ca.crt");
+    let anonymous = curl(&["--cacert", ca.to_str().unwrap(), &health]);
+    assert!(
+        !anonymous.status.success(),
+        "TLS without a certificate answered: {anonymous:?}"
+    );
+
+    // Without the apiserver's client pair doctor fails naming it, with the command that makes it.
+    fs::remove_file(to.join("apiserver-etcd-client.key")).unwrap();
+    let r = node.doctor(&["apiserver"], &env);
+    assert_eq!(r.exit(), Some(1), "{}", r.out);
+    let (finding, hint) = r.expect("etcd", "apiserver-etcd-client", "fail");
+    assert!(finding.contains(&health), "{finding}");
+    assert!(hint.contains("pki init"), "{hint}");
 }
 
 #[test]

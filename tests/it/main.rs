@@ -16,6 +16,7 @@ mod netenv;
 mod pki;
 mod pki_state;
 mod proxy;
+mod rbac;
 mod readme;
 mod records;
 mod rollback;

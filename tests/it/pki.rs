@@ -18,12 +18,13 @@ const LEADER: &str = "k8s.example.test";
 const LEADER_IP: &str = "10.0.0.1";
 const EXTRA_SANS: &str = "api.example.test,192.0.2.10";
 
-const LEAVES: [&str; 7] = [
+const LEAVES: [&str; 8] = [
     "apiserver",
     "apiserver-kubelet-client",
     "controller-manager",
     "scheduler",
     "admin",
+    "super-admin",
     "kubelet",
     "proxy",
 ];
@@ -45,17 +46,24 @@ fn init(sb: &Sandbox) -> Kb {
 
 /// sha256, mode and inode of every file of the PKI dir and admin.conf.
 fn snapshot(sb: &Sandbox) -> BTreeMap<String, (String, u32, u64)> {
-    let mut files: Vec<PathBuf> = fs::read_dir(pki_dir(sb))
+    let dir = pki_dir(sb);
+    let mut files: Vec<PathBuf> = fs::read_dir(&dir)
         .unwrap()
+        .chain(fs::read_dir(dir.join("etcd")).unwrap())
         .map(|e| e.unwrap().path())
+        .filter(|p| p.is_file())
         .collect();
     files.push(sb.root().join("etc/kubernetes/admin.conf"));
+    files.push(sb.root().join("etc/kubernetes/super-admin.conf"));
     files
         .into_iter()
         .map(|p| {
             let meta = fs::metadata(&p).unwrap();
+            let name = p
+                .strip_prefix(&dir)
+                .unwrap_or_else(|_| Path::new(p.file_name().unwrap()));
             (
-                p.file_name().unwrap().to_string_lossy().into_owned(),
+                name.to_string_lossy().into_owned(),
                 (
                     sha256_hex(&fs::read(&p).unwrap()),
                     meta.permissions().mode() & 0o7777,
@@ -86,7 +94,13 @@ fn init_makes_every_file_with_its_identity_names_usages_and_mode() {
     let sb = leader(LEADER, LEADER_IP);
     let out = init(&sb).run();
     out.success();
-    for made in ["ca.crt", "sa.key", "apiserver.crt", "admin.conf"] {
+    for made in [
+        "ca.crt",
+        "sa.key",
+        "apiserver.crt",
+        "admin.conf",
+        "super-admin.conf",
+    ] {
         assert!(
             out.stdout
                 .lines()
@@ -97,7 +111,7 @@ fn init_makes_every_file_with_its_identity_names_usages_and_mode() {
     let dir = pki_dir(&sb);
     let snap = snapshot(&sb);
     for (name, (_, mode, _)) in &snap {
-        let want = if name.ends_with(".key") || name == "admin.conf" {
+        let want = if name.ends_with(".key") || name.ends_with(".conf") {
             0o600
         } else {
             0o644
@@ -136,7 +150,7 @@ fn init_makes_every_file_with_its_identity_names_usages_and_mode() {
         ),
         (
             "apiserver-kubelet-client",
-            "CN = kube-apiserver-kubelet-client, O = system:masters",
+            "CN = kube-apiserver-kubelet-client",
             "TLS Web Client Authentication",
         ),
         (
@@ -151,7 +165,12 @@ fn init_makes_every_file_with_its_identity_names_usages_and_mode() {
         ),
         (
             "admin",
-            "CN = kubernetes-admin, O = system:masters",
+            "CN = kubernetes-admin, O = kube-bootstrap:cluster-admins",
+            "TLS Web Client Authentication",
+        ),
+        (
+            "super-admin",
+            "CN = kubernetes-super-admin, O = system:masters",
             "TLS Web Client Authentication",
         ),
         (
@@ -171,6 +190,60 @@ fn init_makes_every_file_with_its_identity_names_usages_and_mode() {
         assert!(t.contains("Digital Signature"), "{leaf}\n{t}");
         assert!(t.contains("ASN1 OID: prime256v1"), "{leaf}: P-256\n{t}");
     }
+    // etcd's own CA signs etcd's pairs and the apiserver's client pair for etcd, and nothing
+    // the cluster CA signs is an etcd client.
+    let etcd_ca = text(&dir, "etcd/ca.crt");
+    assert!(
+        etcd_ca.contains("Subject: CN = etcd-ca, O = kube-bootstrap\n"),
+        "{etcd_ca}"
+    );
+    assert!(etcd_ca.contains("CA:TRUE"), "{etcd_ca}");
+    for (leaf, subject, both) in [
+        ("etcd/server", "CN = kube-etcd", true),
+        ("etcd/peer", "CN = kube-etcd-peer", true),
+        (
+            "apiserver-etcd-client",
+            "CN = kube-apiserver-etcd-client",
+            false,
+        ),
+    ] {
+        let crt = format!("{leaf}.crt");
+        let verify = openssl(&["verify", "-CAfile", "etcd/ca.crt", &crt], &dir);
+        assert!(
+            verify.status.success(),
+            "openssl verify {crt} against etcd/ca.crt"
+        );
+        let cross = openssl(&["verify", "-CAfile", "ca.crt", &crt], &dir);
+        assert!(
+            !cross.status.success(),
+            "{crt} must not chain to the cluster CA"
+        );
+        let t = text(&dir, &crt);
+        assert!(t.contains(&format!("Subject: {subject}\n")), "{leaf}:\n{t}");
+        assert!(t.contains("TLS Web Client Authentication"), "{leaf}\n{t}");
+        assert_eq!(
+            t.contains("TLS Web Server Authentication"),
+            both,
+            "{leaf}\n{t}"
+        );
+        if both {
+            for name in [
+                "DNS:localhost",
+                "IP Address:10.0.0.1",
+                "IP Address:127.0.0.1",
+            ] {
+                assert!(t.contains(name), "{leaf} lacks {name}\n{t}");
+            }
+        }
+    }
+    let kubelet_in_etcd = openssl(&["verify", "-CAfile", "etcd/ca.crt", "kubelet.crt"], &dir);
+    assert!(
+        !kubelet_in_etcd.status.success(),
+        "kubelet.crt must not chain to the etcd CA"
+    );
+    let etcd_dir_mode = fs::metadata(dir.join("etcd")).unwrap().permissions().mode() & 0o7777;
+    assert_eq!(etcd_dir_mode, 0o700, "the etcd directory holds keys");
+
     let api = text(&dir, "apiserver.crt");
     for name in [
         "DNS:kubernetes,",

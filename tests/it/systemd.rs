@@ -257,6 +257,7 @@ fn units_pass_systemd_analyze_verify() {
             .collect::<Vec<_>>(),
         [
             "kube-apiserver.service",
+            "kube-bootstrap-rbac.service",
             "kube-controller-manager.service",
             "kube-kubelet.service",
             "kube-network-env.service",

@@ -93,6 +93,73 @@ EOF
   grep -qx 'system:serviceaccount:default:default' <<<"$logs" && grep -qx ok <<<"$logs" && grep -qx ca.crt <<<"$logs"
 }
 
+# etcd_tls_only: the leader's etcd, run with the project's TLS drop-in, answers only TLS clients
+# whose certificate the etcd CA signed: plain http and a client without a certificate get no
+# health answer, nor does one with a certificate of the cluster CA (a kubelet's); the
+# apiserver's own etcd client pair does, and the apiserver is started with the TLS flags.
+etcd_tls_only() {
+  local pki=/etc/kubernetes/pki url=https://127.0.0.1:2379/health out
+  curl_node() { on leader curl -sS --max-time 5 "$@" 2>&1; }
+  if out=$(curl_node http://127.0.0.1:2379/health); then
+    echo "plain http answered: $out"
+    return 1
+  fi
+  echo "plain http refused: $out"
+  if out=$(curl_node --cacert $pki/etcd/ca.crt $url); then
+    echo "TLS without a client certificate answered: $out"
+    return 1
+  fi
+  echo "TLS without a client certificate refused: $out"
+  if out=$(curl_node --cacert $pki/etcd/ca.crt --cert $pki/kubelet.crt --key $pki/kubelet.key $url); then
+    echo "a certificate of the cluster CA answered: $out"
+    return 1
+  fi
+  echo "a certificate of the cluster CA refused: $out"
+  out=$(curl_node --cacert $pki/etcd/ca.crt --cert $pki/apiserver-etcd-client.crt --key $pki/apiserver-etcd-client.key $url) || {
+    echo "the apiserver's etcd client certificate was refused: $out"
+    return 1
+  }
+  echo "apiserver-etcd-client: $out"
+  grep -q '"health":"true"' <<<"$out" || return 1
+  local args
+  args=$(on leader sh -c 'tr "\0" "\n" </proc/$(pidof kube-apiserver)/cmdline')
+  echo "$args" | grep -E '^--etcd-'
+  grep -qx -- '--etcd-servers=https://127.0.0.1:2379' <<<"$args" &&
+    grep -qx -- "--etcd-cafile=$pki/etcd/ca.crt" <<<"$args" &&
+    grep -qx -- "--etcd-certfile=$pki/apiserver-etcd-client.crt" <<<"$args" &&
+    grep -qx -- "--etcd-keyfile=$pki/apiserver-etcd-client.key" <<<"$args"
+}
+
+# admin_outside_masters: admin.conf's identity is in kube-bootstrap:cluster-admins, not
+# system:masters, and holds cluster-admin only through the binding kube-bootstrap-rbac made:
+# revoked with RBAC alone (as super-admin.conf, the break-glass system:masters identity), it is
+# refused; the unit makes the binding again.
+admin_outside_masters() {
+  local groups super
+  [ "$(on leader systemctl show -P ActiveState kube-bootstrap-rbac.service)" = active ] || {
+    on leader systemctl status --no-pager kube-bootstrap-rbac.service
+    return 1
+  }
+  groups=$(k auth whoami -o 'jsonpath={.status.userInfo.groups}')
+  echo "admin.conf groups: $groups"
+  grep -q '"kube-bootstrap:cluster-admins"' <<<"$groups" || return 1
+  ! grep -q 'system:masters' <<<"$groups" || return 1
+  super() { on leader "$(in_node "$KUBECTL")" --kubeconfig /etc/kubernetes/super-admin.conf --request-timeout=20s "$@"; }
+  super=$(super auth whoami -o 'jsonpath={.status.userInfo.groups}')
+  echo "super-admin.conf groups: $super"
+  grep -q '"system:masters"' <<<"$super" || return 1
+  k get clusterrolebinding kube-bootstrap:cluster-admins kube-bootstrap:apiserver-kubelet-client \
+    -o 'custom-columns=NAME:.metadata.name,ROLE:.roleRef.name,MANAGED-BY:.metadata.labels.app\.kubernetes\.io/managed-by' || return 1
+  super delete clusterrolebinding kube-bootstrap:cluster-admins || return 1
+  if wait_until 30 "admin.conf to lose cluster-admin" eval '! k get namespaces >/dev/null 2>&1'; then
+    echo "without the binding: $(k get namespaces 2>&1 | tail -1)"
+  else
+    return 1
+  fi
+  on leader systemctl restart kube-bootstrap-rbac.service || return 1
+  wait_until 60 "admin.conf to hold cluster-admin again" k get namespaces
+}
+
 doctor_clean() {
   local out rc=0
   out=$(on leader kube-bootstrap doctor 2>&1) || rc=$?
@@ -248,7 +315,7 @@ run_cluster() {
   on leader systemctl enable --now kube-network-env.service
   # systemd's timestamps are CLOCK_MONOTONIC, which the node shares with the host.
   t_start=$(monotonic_usec)
-  on leader systemctl enable --now --no-block "${units[@]/%/.service}"
+  on leader systemctl enable --now --no-block "${units[@]/%/.service}" kube-bootstrap-rbac.service
   E2E_POLL=0.1 wait_until 300 "the apiserver's /readyz" eval 'export_admin_kubeconfig && readyz_ok' || {
     debug_dump
     return 1
@@ -274,6 +341,8 @@ run_cluster() {
   check "$version: kubectl exec into a running pod" eval \
     'pod e2e-sleeper "trap \"exit 0\" TERM; sleep 3600 & wait" Always && wait_until 120 "pod e2e-sleeper" pod_running e2e-sleeper && exec_works'
   check "$version: a pod's service-account token and ca.crt reach the API over https" service_account_works
+  check "$version: admin.conf is cluster-admin through kube-bootstrap's binding, not system:masters; revoking it works" admin_outside_masters
+  check "$version: etcd serves TLS only, to client certificates of the etcd CA; the apiserver dials it so" etcd_tls_only
   check "$version: kube-bootstrap doctor on the node has no failure" doctor_clean
   check "$version: the leader listens only where the README's table of ports says" listeners_as_documented leader
 

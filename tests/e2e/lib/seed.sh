@@ -33,20 +33,23 @@ Wants=systemd-journald.socket systemd-journald.service dbus.socket dbus.service
 AllowIsolate=yes
 EOF
 
-  # etcd as the OS runs it beside the apiserver (the units order after etcd.service).
+  # etcd as the OS runs it beside the apiserver (the units order after etcd.service), shaped
+  # like Debian's etcd-server unit (ETCD_* variables, etcd itself with no flags), with the
+  # project's TLS drop-in exactly as shipped: clients and peers over TLS only.
   cat >"$dir/etc/systemd/system/etcd.service" <<EOF
 [Unit]
 Description=etcd for the e2e leader
 
 [Service]
 Type=notify
-ExecStart=$etcd --name $name --data-dir /var/lib/etcd \\
-  --listen-client-urls http://127.0.0.1:2379 --advertise-client-urls http://127.0.0.1:2379 \\
-  --listen-peer-urls http://127.0.0.1:2380 --initial-advertise-peer-urls http://127.0.0.1:2380 \\
-  --initial-cluster $name=http://127.0.0.1:2380
+Environment=ETCD_NAME=%H
+Environment=ETCD_DATA_DIR=/var/lib/etcd
+ExecStart=$etcd
 Restart=always
 RestartSec=2
 EOF
+  mkdir -p "$dir/etc/systemd/system/etcd.service.d"
+  install -m 0644 "$repo/systemd/etcd.service.d/kube-bootstrap-tls.conf" "$dir/etc/systemd/system/etcd.service.d/"
 
   cat >"$dir/etc/systemd/system/containerd.service" <<EOF
 [Unit]

@@ -43,6 +43,15 @@ worker_join() {
   }
 }
 
+# worker_holds_no_leader_secrets: the bundle carried the kubelet's and kube-proxy's pairs and
+# ca.crt; nothing of the leader's own (the CAs' keys, super-admin.conf, etcd's keys) is there.
+worker_holds_no_leader_secrets() {
+  local files
+  files=$(on worker sh -c 'cd /etc/kubernetes && find . -type f | sort')
+  echo "$files"
+  ! grep -Eq '^\./(pki/ca\.key|pki/etcd/|pki/super-admin\.|super-admin\.conf|admin\.conf|pki/sa\.key)' <<<"$files"
+}
+
 network_env_written() {
   local file
   file=$(on worker cat /etc/network-environment)
@@ -289,6 +298,7 @@ two_nodes() {
   worker_join "$E2E_OLD"
   phase "two-node checks"
   check "network-env wrote the worker's /etc/network-environment in its namespace" network_env_written
+  check "the worker holds none of the leader's keys or kubeconfigs (super-admin.conf, CA and etcd keys)" worker_holds_no_leader_secrets
   check "both nodes are Ready (control plane $control, worker kubelet $E2E_OLD)" both_ready
   check "a pod on the worker runs; logs and exec go through the worker's kubelet" worker_pod_works
   web_up >/dev/null
