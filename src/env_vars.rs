@@ -77,6 +77,11 @@ pub const KUBE_PKI_RENEW_BEFORE: &str = "KUBE_PKI_RENEW_BEFORE";
 pub const KUBE_PKI_CA_DAYS: &str = "KUBE_PKI_CA_DAYS";
 /// Validity of the leaf certificates made by `pki init` and `pki node`, in days.
 pub const KUBE_PKI_CERT_DAYS: &str = "KUBE_PKI_CERT_DAYS";
+/// A worker's bootstrap token (`<id>.<secret>`, from `pki token` on the leader): its kubelet
+/// joins with a CSR instead of a bundle. Secret: never logged or printed.
+pub const KUBE_BOOTSTRAP_TOKEN: &str = "KUBE_BOOTSTRAP_TOKEN";
+/// `sha256:<hex>` of the cluster CA's public key, which a joining worker checks before trusting it.
+pub const KUBE_DISCOVERY_TOKEN_CA_CERT_HASH: &str = "KUBE_DISCOVERY_TOKEN_CA_CERT_HASH";
 /// CRI endpoint for the kubelet.
 pub const KUBE_CONTAINER_RUNTIME_ENDPOINT: &str = "KUBE_CONTAINER_RUNTIME_ENDPOINT";
 /// Whether the kubelet refuses a cgroup v1 host (`failCgroupV1`, 1.31+); unset: its default.
@@ -266,6 +271,16 @@ pub const ALL: &[Var] = &[
         name: KUBE_PKI_CERT_DAYS,
         default: "365",
         doc: "Validity in days of the leaf certificates that `pki init` and `pki node` make.",
+    },
+    Var {
+        name: KUBE_BOOTSTRAP_TOKEN,
+        default: "",
+        doc: "On a worker joining with a token: the bootstrap token `pki token` printed on the leader (`<6 of a-z0-9>.<16 of a-z0-9>`). The kubelet then gets a bootstrap kubeconfig and asks for its certificate with a CSR, and kube-proxy uses the kubelet's identity: no private key moves. Needs `KUBE_DISCOVERY_TOKEN_CA_CERT_HASH`. A secret: keep it in `/etc/kube-bootstrap.env` with mode 0600; it is never logged or printed.",
+    },
+    Var {
+        name: KUBE_DISCOVERY_TOKEN_CA_CERT_HASH,
+        default: "",
+        doc: "With `KUBE_BOOTSTRAP_TOKEN`: `sha256:<64 hex>` of the cluster CA's public key (SubjectPublicKeyInfo), as `pki token` prints it and kubeadm's `--discovery-token-ca-cert-hash` takes it. `pki join` refuses a CA that does not match, naming both hashes.",
     },
     Var {
         name: KUBE_CONTAINER_RUNTIME_ENDPOINT,

@@ -99,7 +99,11 @@ fn render_json(plan: &Plan) -> String {
             .map(|f| JsonFile {
                 path: f.path.display().to_string(),
                 why: &f.why,
-                content: &f.content,
+                content: if f.secret {
+                    "(holds the bootstrap token: written, never printed)"
+                } else {
+                    &f.content
+                },
             })
             .collect(),
         required: plan

@@ -200,57 +200,6 @@ pub struct NetworkEnvArgs {
     pub output: Option<PathBuf>,
 }
 
-/// `kube-bootstrap pki init|node|install|check`
-#[derive(Debug, Args)]
-pub struct PkiArgs {
-    #[command(subcommand)]
-    pub command: PkiCommand,
-}
-
-#[derive(Debug, Subcommand)]
-pub enum PkiCommand {
-    /// On the leader: make what is missing in KUBE_PKI_DIR, re-issue leaves that expire soon or
-    /// whose names changed, write KUBE_CONFIG_DIR/admin.conf; the CA and sa.key are never replaced
-    Init,
-    /// On the leader: a bundle (tar) of ca.crt and the kubelet and kube-proxy pairs for one worker
-    Node(PkiNodeArgs),
-    /// On a worker: check a bundle and unpack it into KUBE_PKI_DIR
-    Install(PkiInstallArgs),
-    /// Read back every certificate and key this node uses; exit 1 if anything is wrong
-    Check,
-    /// On the leader, once the apiserver answers: the RBAC bindings admin.conf's group and the
-    /// apiserver's kubelet client need (as super-admin.conf); made when missing
-    Rbac(PkiRbacArgs),
-}
-
-/// `kube-bootstrap pki rbac [--wait SECONDS]`
-#[derive(Debug, Args)]
-pub struct PkiRbacArgs {
-    /// How long to wait for the apiserver's /readyz before giving up
-    #[arg(long, value_name = "SECONDS", default_value_t = 300)]
-    pub wait: u64,
-}
-
-/// `kube-bootstrap pki node NODE --out FILE`
-#[derive(Debug, Args)]
-pub struct PkiNodeArgs {
-    /// The name the worker's kubelet registers as: its DEFAULT_IPV4 with this topology
-    #[arg(value_name = "NODE")]
-    pub node: String,
-
-    /// Where to write the bundle, as given (not under --root), mode 0600: it holds private keys
-    #[arg(long, short, value_name = "FILE")]
-    pub out: PathBuf,
-}
-
-/// `kube-bootstrap pki install FILE`
-#[derive(Debug, Args)]
-pub struct PkiInstallArgs {
-    /// A bundle made by 'kube-bootstrap pki node', as given (not under --root)
-    #[arg(value_name = "FILE")]
-    pub file: PathBuf,
-}
-
 /// Options that override settings, shared by the subcommands that read them.
 #[derive(Debug, Args, Clone, Default)]
 pub struct OverrideArgs {
@@ -458,23 +407,6 @@ impl NetworkEnvArgs {
     }
 }
 
-impl PkiArgs {
-    fn run(&self, cli: &Cli) -> Result<(), Error> {
-        let settings = cli.settings(&CliOverrides::default())?;
-        let outcomes = match &self.command {
-            PkiCommand::Init => crate::pki::init(&settings)?,
-            PkiCommand::Node(a) => crate::pki::node(&settings, &a.node, &a.out)?,
-            PkiCommand::Install(a) => crate::pki::install(&settings, &a.file)?,
-            PkiCommand::Check => return Ok(crate::pki::check::run(&settings)?),
-            PkiCommand::Rbac(a) => {
-                crate::pki::rbac(&settings, std::time::Duration::from_secs(a.wait))?
-            }
-        };
-        print!("{}", crate::pki::render(&outcomes));
-        Ok(())
-    }
-}
-
 impl ReleasesArgs {
     fn run(&self, cli: &Cli) -> Result<(), Error> {
         let settings = cli.settings(&CliOverrides::default())?;
@@ -495,5 +427,7 @@ impl VersionArgs {
 }
 
 mod fast_path;
+mod pki;
+pub use pki::{PkiArgs, PkiCommand, PkiInstallArgs, PkiNodeArgs, PkiRbacArgs, PkiRenewArgs};
 #[cfg(test)]
 mod tests;

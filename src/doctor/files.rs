@@ -88,7 +88,7 @@ pub fn check(settings: &Settings, plans: &[Plan], f: &mut Findings) {
         if std::fs::symlink_metadata(&r.path).is_err() {
             missing.add(&r.path, format!("'{}' ({})", r.path.display(), r.flag));
         } else {
-            check_file(r, now, settings.pki.renew_before_days, f);
+            check_file(r, now, crate::pki::expiry_warn_days(settings), f);
         }
     }
     // Identity, names, chain and key pairs of KUBE_PKI_DIR, as 'kube-bootstrap pki check' reads them.
@@ -179,7 +179,11 @@ fn check_file(r: &Required, now: i64, warn_days: u32, f: &mut Findings) {
         Ok(Some((not_before, not_after))) => {
             let (status, text) = expiry(not_before, not_after, now, warn_days);
             let finding = format!("'{}' ({}) {text}", path.display(), r.flag);
-            let hint = (status != Status::Ok).then(|| crate::pki::command_for(path));
+            let hint = match status {
+                Status::Ok => None,
+                Status::Warn => Some(crate::pki::renewed_by(path)),
+                _ => Some(crate::pki::command_for(path)),
+            };
             f.push("certificate", status, finding, hint);
         }
         Ok(None) if path.extension().is_some_and(|e| e == "crt") => f.fail(

@@ -189,8 +189,18 @@ fn pki_hint(e: &pki::Error) -> Option<String> {
         pki::Error::Api(crate::kubeapi::Error::Status { status: 401 | 403, .. }) => Some(
             "the apiserver refused super-admin.crt: run 'kube-bootstrap pki init' on this leader (its CA must be the apiserver's --client-ca-file)".into(),
         ),
-        pki::Error::BindingDiffers { name, .. } => Some(format!(
-            "inspect it with 'kubectl get clusterrolebinding {name} -o yaml'; delete it to let 'kube-bootstrap pki rbac' make it as it should be"
+        pki::Error::CaHashMismatch { .. } => Some(
+            "check KUBE_DISCOVERY_TOKEN_CA_CERT_HASH against what 'kube-bootstrap pki token' printed on the leader; if this node's ca.crt is from another cluster, remove it so 'pki join' fetches the leader's".into(),
+        ),
+        pki::Error::Discovery { .. } => Some(
+            "check LEADER_ENDPOINT in /etc/leader and that the leader's apiserver and kube-bootstrap-rbac.service run; 'pki join --wait SECONDS' waits longer".into(),
+        ),
+        pki::Error::TokenNeedsTls { .. } => Some(
+            "set KUBE_VERSION to 1.20 or later, or join workers with 'kube-bootstrap pki node' bundles".into(),
+        ),
+        pki::Error::TokenExists { .. } => Some("run 'kube-bootstrap pki token' again".into()),
+        pki::Error::ObjectDiffers { path, .. } => Some(format!(
+            "inspect it with 'kubectl get --raw {path}'; delete it to let 'kube-bootstrap pki rbac' make it as it should be"
         )),
         _ => None,
     }

@@ -296,12 +296,17 @@ fn readme_release_table_agrees_with_the_evidence() {
 }
 
 /// The settings tests/e2e/lib/seed.sh gives its node (`KUBE_KUBELET_FAIL_CGROUPV1` on a host
-/// with cgroup v1 controllers, as the marked runs had).
+/// with cgroup v1 controllers, as the marked runs had), and the token its worker joins with.
 const E2E_SETTINGS: &[(&str, &str)] = &[
     ("KUBE_CLUSTER_CIDR", "10.244.0.0/16"),
     ("KUBE_KUBELET_PROTECT_KERNEL_DEFAULTS", "true"),
     ("KUBE_PROXY_CONNTRACK_MAX_PER_CORE", "0"),
     ("KUBE_KUBELET_FAIL_CGROUPV1", "false"),
+    ("KUBE_BOOTSTRAP_TOKEN", "abcdef.0123456789abcdef"),
+    (
+        "KUBE_DISCOVERY_TOKEN_CA_CERT_HASH",
+        "sha256:0000000000000000000000000000000000000000000000000000000000000000",
+    ),
 ];
 
 /// The releases the `ran: vA, vB and vC e2e` mark of a Checked cell names (none without one).

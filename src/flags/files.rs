@@ -71,6 +71,9 @@ pub struct KubeconfigUser {
     pub client_certificate: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub client_key: Option<String>,
+    /// A bearer token (the kubelet's bootstrap kubeconfig).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -108,6 +111,7 @@ pub fn kubeconfig(
                 Some(c) => KubeconfigUser {
                     client_certificate: Some(path(c.cert)),
                     client_key: Some(path(c.key)),
+                    token: None,
                 },
                 None => KubeconfigUser::default(),
             },
@@ -121,6 +125,13 @@ pub fn kubeconfig(
         }],
         current_context: "default".into(),
     }
+}
+
+/// A kubeconfig that authenticates with a bearer `token` (the kubelet's bootstrap kubeconfig).
+pub fn token_kubeconfig(user: &str, server: &str, ca: &Path, token: String) -> Kubeconfig {
+    let mut doc = kubeconfig(user, server, Some(ca), None);
+    doc.users[0].user.token = Some(token);
+    doc
 }
 
 /// `kubelet.config.k8s.io/v1beta1` `KubeletConfiguration` (read with `--config` from 1.10).
@@ -145,6 +156,9 @@ pub struct KubeletConfiguration {
     /// A field from 1.31.
     #[serde(rename = "failCgroupV1", skip_serializing_if = "Option::is_none")]
     pub fail_cgroup_v1: Option<bool>,
+    /// The client certificate renews itself through a CSR (GA in 1.19); set from 1.20.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rotate_certificates: Option<bool>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -224,6 +238,7 @@ pub fn kubelet_config(c: &KubeletConfig<'_>) -> KubeletConfiguration {
         container_runtime_endpoint: c.runtime_endpoint.map(str::to_owned),
         protect_kernel_defaults: c.protect_kernel_defaults,
         fail_cgroup_v1: c.fail_cgroup_v1,
+        rotate_certificates: c.secure.map(|_| true),
     }
 }
 

@@ -8,7 +8,7 @@ mod files;
 mod rules;
 
 pub use files::{ClientCert, kubeconfig, render};
-pub use rules::EVIDENCE;
+pub use rules::{EVIDENCE, KUBELET_CERT_DIR};
 
 use std::path::{Path, PathBuf};
 
@@ -76,6 +76,8 @@ pub struct GeneratedFile {
     pub path: PathBuf,
     pub content: String,
     pub why: String,
+    /// It holds a secret (the bootstrap token): written 0600 like every file, never printed.
+    pub secret: bool,
 }
 
 /// A file a flag points at that must exist before the component starts.

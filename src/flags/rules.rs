@@ -84,7 +84,12 @@ impl Out {
     }
 
     fn write(&mut self, path: PathBuf, content: String, why: String) {
-        self.files.push(GeneratedFile { path, content, why });
+        self.files.push(GeneratedFile {
+            path,
+            content,
+            why,
+            secret: false,
+        });
     }
 
     /// A setting the release has no flag or field for: said, and nothing written.
@@ -240,6 +245,11 @@ fn apiserver(ctx: &Ctx<'_>, out: &mut Out) -> Result<(), Error> {
     );
     out.flag("--authorization-mode", "Node,RBAC", [SECURE.to_string()]);
     out.flag(
+        "--enable-bootstrap-token-auth",
+        "true",
+        ["workers join with a bootstrap token from 'kube-bootstrap pki token' (TLS bootstrap: the kubelet asks for its certificate with a CSR)".to_string()],
+    );
+    out.flag(
         "--enable-admission-plugins",
         "NodeRestriction",
         ["lets the Node authorizer confine kubelets".to_string()],
@@ -335,6 +345,11 @@ fn controller_manager(ctx: &Ctx<'_>, out: &mut Out) -> Result<(), Error> {
             "--use-service-account-credentials",
             "true",
             ["one service account per controller".to_string()],
+        );
+        out.flag(
+            "--controllers",
+            "*,tokencleaner",
+            ["the default controllers, and tokencleaner, which deletes bootstrap tokens past their expiration (off by default)".to_string()],
         );
         if ctx.minor < 22 {
             // 1.22 disabled insecure serving (PR #96216): --port may then only be 0.
@@ -496,6 +511,80 @@ fn tls_kubeconfig(ctx: &Ctx<'_>, out: &mut Out, user: &str, name: &str, server: 
     files::render(&doc)
 }
 
+/// Where a kubelet that joined with a token keeps its client certificate and key (one PEM file
+/// its certificate manager links to the newest; `--cert-dir`'s default).
+pub const KUBELET_CERT_DIR: &str = "/var/lib/kubelet/pki";
+const KUBELET_CLIENT_CURRENT: &str = "kubelet-client-current.pem";
+
+/// The kubeconfig of a node component on a worker that joined with a bootstrap token: the
+/// node's identity, the pair the kubelet's CSR got (kube-proxy uses it too: `pki rbac` binds
+/// system:nodes to system:node-proxier, so no key of its own has to move).
+fn joined_kubeconfig(ctx: &Ctx<'_>, out: &mut Out, name: &str, server: &str) -> String {
+    let ca = ctx.pki("ca.crt");
+    let pem = ctx.path(&Path::new(KUBELET_CERT_DIR).join(KUBELET_CLIENT_CURRENT));
+    out.require("kubeconfig certificate-authority", ca.clone());
+    if name != "kubelet" {
+        // The kubelet makes it when it joins; kube-proxy waits for it.
+        out.require(
+            "kubeconfig client-certificate (the kubelet's, once it joined)",
+            pem.clone(),
+        );
+    }
+    files::render(&files::kubeconfig(
+        &format!("system:{name}"),
+        server,
+        Some(&ca),
+        Some(ClientCert {
+            cert: &pem,
+            key: &pem,
+        }),
+    ))
+}
+
+/// On a worker joining with a token: the bootstrap kubeconfig the kubelet asks for its
+/// certificate with (`--bootstrap-kubeconfig`, holding the token: never printed) and where it
+/// keeps what it gets (`--cert-dir`, which `kubelet.conf` names).
+fn bootstrap_kubeconfig(ctx: &Ctx<'_>, out: &mut Out) -> Result<(), Error> {
+    let Some(join) = &ctx.settings.pki.join else {
+        return Ok(());
+    };
+    let (server, _) = leader_url(ctx, "--bootstrap-kubeconfig")?;
+    let path = ctx.conf("bootstrap-kubelet.conf");
+    let ca = ctx.pki("ca.crt");
+    out.require("bootstrap kubeconfig certificate-authority", ca.clone());
+    let doc = files::token_kubeconfig(
+        &format!("system:bootstrap:{}", join.token.id),
+        &server,
+        &ca,
+        join.token.reveal(),
+    );
+    out.files.push(GeneratedFile {
+        path: path.clone(),
+        content: files::render(&doc),
+        why: format!(
+            "bootstrap kubeconfig: server {server}, token {:?} ({}); ca.crt as 'kube-bootstrap pki join' checked it against {}",
+            join.token,
+            ctx.from(var::KUBE_BOOTSTRAP_TOKEN),
+            var::KUBE_DISCOVERY_TOKEN_CA_CERT_HASH
+        ),
+        secret: true,
+    });
+    out.flag(
+        "--bootstrap-kubeconfig",
+        path.display(),
+        [
+            written_why(ctx),
+            "TLS bootstrap: without a valid --kubeconfig certificate the kubelet asks for one with a CSR, which the controller-manager approves and signs".to_string(),
+        ],
+    );
+    out.flag(
+        "--cert-dir",
+        ctx.path(Path::new(KUBELET_CERT_DIR)).display(),
+        ["where the kubelet keeps the certificate it got (kubelet.conf names kubelet-client-current.pem there); the kubelet's default".to_string()],
+    );
+    Ok(())
+}
+
 /// Writes a node component's kubeconfig reaching the leader; returns its path and the server.
 fn node_kubeconfig(
     ctx: &Ctx<'_>,
@@ -512,6 +601,8 @@ fn node_kubeconfig(
             None,
             None,
         ))
+    } else if ctx.settings.pki.join.is_some() {
+        joined_kubeconfig(ctx, out, name, &server)
     } else {
         tls_kubeconfig(ctx, out, &format!("system:{name}"), name, &server)
     };
@@ -595,6 +686,7 @@ fn kubelet(ctx: &Ctx<'_>, out: &mut Out) -> Result<(), Error> {
         why.push(
             "systemd cgroup driver, x509 client CA and webhook authentication (>= 1.20)".into(),
         );
+        why.push("rotateCertificates: the client certificate renews itself through a CSR the controller-manager approves and signs ('kube-bootstrap pki rbac' binds system:nodes to selfnodeclient)".into());
     }
     if runtime_in_file {
         why.push(format!(
@@ -627,6 +719,9 @@ fn kubelet(ctx: &Ctx<'_>, out: &mut Out) -> Result<(), Error> {
             "kubelet >= 1.10 prefers its config file to the deprecated flags".into(),
         ],
     );
+    if secure {
+        bootstrap_kubeconfig(ctx, out)?;
+    }
     if (20..24).contains(&ctx.minor) {
         out.flag(
             "--container-runtime",
@@ -1079,6 +1174,11 @@ pub(crate) mod tests {
     pub(crate) const EVERY_SETTING: Vars = &[
         ("KUBE_CLUSTER_CIDR", "10.244.0.0/16"),
         ("KUBE_ETCD_SERVERS", "https://127.0.0.1:2379"),
+        ("KUBE_BOOTSTRAP_TOKEN", "abcdef.0123456789abcdef"),
+        (
+            "KUBE_DISCOVERY_TOKEN_CA_CERT_HASH",
+            "sha256:0000000000000000000000000000000000000000000000000000000000000000",
+        ),
         ("KUBE_KUBELET_FAIL_CGROUPV1", "false"),
         ("KUBE_KUBELET_PROTECT_KERNEL_DEFAULTS", "true"),
         ("KUBE_PROXY_CONNTRACK_MAX_PER_CORE", "65536"),

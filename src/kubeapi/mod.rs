@@ -113,6 +113,27 @@ impl Client {
         Ok(Client { base, http })
     }
 
+    /// The apiserver at `base`, without credentials and without verifying its certificate:
+    /// only for a joining worker's discovery of the CA, which it checks against a pinned hash.
+    pub fn unverified(base: &str) -> Result<Client, Error> {
+        let http = Blocking::new(&http::Options {
+            ca: http::Ca::Unverified,
+            connect_timeout: Duration::from_secs(5),
+            timeout: Some(REQUEST_TIMEOUT),
+            follow_redirects: false,
+            proxies: None,
+            identity: None,
+        })
+        .map_err(|source| Error::Client {
+            url: base.to_string(),
+            source,
+        })?;
+        Ok(Client {
+            base: base.to_string(),
+            http,
+        })
+    }
+
     pub fn base(&self) -> &str {
         &self.base
     }
@@ -174,6 +195,24 @@ impl Client {
                 url,
                 status,
                 body: String::from_utf8_lossy(&body).into_owned(),
+            }),
+        }
+    }
+
+    /// Replaces the object at `path` (its own URL) with `object`.
+    pub fn replace<T: Serialize>(&self, path: &str, object: &T) -> Result<(), Error> {
+        let body = serde_json::to_vec(object).map_err(|source| Error::Encode {
+            url: format!("{}{path}", self.base),
+            source,
+        })?;
+        let (status, answer, url) = self.call(Method::PUT, path, Some(body))?;
+        match status {
+            200..=201 => Ok(()),
+            _ => Err(Error::Status {
+                method: Method::PUT,
+                url,
+                status,
+                body: String::from_utf8_lossy(&answer).into_owned(),
             }),
         }
     }

@@ -1,6 +1,7 @@
 //! `pki check` (and `doctor`): every certificate and key this node's flags use, read back:
 //! identity, names, issuer, expiry, chain to `ca.crt`, key-pair match and key file modes.
 
+use std::net::IpAddr;
 use std::path::Path;
 
 use super::check_keys::{check_ca, check_sa};
@@ -34,6 +35,10 @@ pub fn findings(settings: &Settings) -> Vec<Finding> {
     let leader = is_leader(&dir);
     let leaves: Vec<Leaf> = match (leader, node_ip, facts.leader.as_ref()) {
         (true, Some(ip), Ok(l)) => leader_leaves(settings, &l.value.host, ip, None),
+        (false, Some(ip), _) if settings.pki.join.is_some() => {
+            check_joined(&mut f, settings, &dir, ca.as_ref(), ip);
+            Vec::new()
+        }
         (false, Some(ip), _) => node_leaves(&ip.to_string()),
         (_, None, _) | (true, _, Err(_)) => {
             let why = match (&facts.node_ip, &facts.leader) {
@@ -66,6 +71,106 @@ pub fn findings(settings: &Settings) -> Vec<Finding> {
         check_leaf(&mut f, settings, &dir, leaf, signer, leader);
     }
     f.0
+}
+
+/// A worker that joined with a token: `ca.crt` is the pinned CA, and the kubelet's own pair
+/// (made by its CSR, renewed by itself) is its node identity, signed by it.
+fn check_joined(
+    f: &mut Findings,
+    settings: &Settings,
+    dir: &Path,
+    ca: Option<&CertInfo>,
+    ip: IpAddr,
+) {
+    let Some(join) = &settings.pki.join else {
+        return;
+    };
+    let ca_path = dir.join("ca.crt");
+    if let Some(ca) = ca {
+        let have = super::ca_cert_hash(ca);
+        if have == join.ca_cert_hash {
+            f.push(
+                Level::Ok,
+                &ca_path,
+                format!("public key {have}, as KUBE_DISCOVERY_TOKEN_CA_CERT_HASH pins"),
+                None,
+            );
+        } else {
+            f.push(
+                Level::Fail,
+                &ca_path,
+                format!("public key {have}, but KUBE_DISCOVERY_TOKEN_CA_CERT_HASH pins {}", join.ca_cert_hash),
+                Some("check the hash against 'kube-bootstrap pki token' on the leader, or remove this ca.crt so 'kube-bootstrap pki join' fetches the leader's".into()),
+            );
+        }
+    }
+    let pem =
+        settings.path(Path::new(crate::flags::KUBELET_CERT_DIR).join("kubelet-client-current.pem"));
+    let cert = match read_optional(&pem).map(|b| b.map(|b| x509::parse_cert_pem(&b))) {
+        Ok(None) => {
+            f.push(
+                Level::Warn,
+                &pem,
+                "is not there yet: the kubelet has not joined".into(),
+                Some("start kube-kubelet.service: it asks for its certificate with KUBE_BOOTSTRAP_TOKEN ('journalctl -u kube-kubelet' says why it cannot)".into()),
+            );
+            return;
+        }
+        Ok(Some(Ok(c))) => c,
+        Ok(Some(Err(e))) => {
+            f.push(
+                Level::Fail,
+                &pem,
+                crate::causes::chain(&e),
+                Some(format!(
+                    "remove '{}' and restart kube-kubelet.service to join again",
+                    pem.display()
+                )),
+            );
+            return;
+        }
+        Err(e) => {
+            f.push(
+                Level::Fail,
+                &pem,
+                crate::causes::chain(&e),
+                Some(read_error_hint(&e, &pem)),
+            );
+            return;
+        }
+    };
+    let want = &node_leaves(&ip.to_string())[0];
+    let have = x509_identity(&cert);
+    let signed = ca.is_some_and(|ca| x509::signed_by(&cert, ca));
+    if have != want.identity() || !signed {
+        f.push(
+            Level::Fail,
+            &pem,
+            format!(
+                "identity {have}{}, the node registers as {}",
+                if signed { "" } else { ", not signed by ca.crt" },
+                want.identity()
+            ),
+            Some(format!(
+                "remove '{}' and restart kube-kubelet.service to join again",
+                pem.display()
+            )),
+        );
+        return;
+    }
+    let before = f.0.len();
+    check_expiry(f, &pem, &cert, settings, "certificate");
+    if f.0.len() == before {
+        f.push(
+            Level::Ok,
+            &pem,
+            format!(
+                "{have}, the kubelet's own (it joined with a token), valid until {}",
+                x509::format_time(cert.not_after)
+            ),
+            None,
+        );
+    }
 }
 
 fn check_leaf(

@@ -4,7 +4,7 @@
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-use super::{command_for, now};
+use super::{command_for, expiry_warn_days, now, renewed_by};
 use crate::settings::Settings;
 use crate::x509::{self, CertInfo};
 
@@ -75,12 +75,12 @@ pub(super) fn check_expiry(
             format!("{what} {who} expired on {until}"),
             Some(format!("{} to re-issue it", command_for(path))),
         );
-    } else if left < i64::from(settings.pki.renew_before_days) * 86_400 {
+    } else if left < i64::from(expiry_warn_days(settings)) * 86_400 {
         f.push_expiry(
             Level::Warn,
             path,
-            format!("{what} {who} expires on {until}, within KUBE_PKI_RENEW_BEFORE"),
-            Some(format!("{} to re-issue it", command_for(path))),
+            format!("{what} {who} expires on {until}, in {} days", left / 86_400),
+            Some(renewed_by(path)),
         );
     } else if what == "CA" {
         f.push_expiry(

@@ -192,14 +192,14 @@ fn ensure_sa(dir: &Path, out: &mut Vec<Outcome>) -> Result<(), Error> {
     Ok(())
 }
 
-/// Makes, keeps or re-issues `<leaf>.crt`/`.key` in `dir`.
+/// Makes, keeps or re-issues `<leaf>.crt`/`.key` in `dir`; whether it wrote a new certificate.
 fn ensure_leaf(
     settings: &Settings,
     dir: &Path,
     ca: &Ca,
     leaf: &Leaf,
     out: &mut Vec<Outcome>,
-) -> Result<(), Error> {
+) -> Result<bool, Error> {
     let crt = dir.join(format!("{}.crt", leaf.name));
     let key = dir.join(format!("{}.key", leaf.name));
     let cert = read_optional(&crt)?;
@@ -239,7 +239,7 @@ fn ensure_leaf(
                             x509::format_time(info.not_after)
                         ),
                     });
-                    return Ok(());
+                    return Ok(false);
                 }
                 Some(why) if !ca.ours => {
                     out.push(Outcome {
@@ -249,7 +249,7 @@ fn ensure_leaf(
                             "the operator's certificate (its CA was not made by kube-bootstrap) is never overwritten, although: {why}"
                         ),
                     });
-                    return Ok(());
+                    return Ok(false);
                 }
                 Some(why) => Some(why),
             }
@@ -300,7 +300,7 @@ fn ensure_leaf(
             why: format!("new key for {}.crt", leaf.name),
         });
     }
-    Ok(())
+    Ok(true)
 }
 
 /// The host name, for the apiserver certificate.
@@ -315,6 +315,11 @@ fn hostname() -> Option<String> {
 /// `pki init`: makes whatever is missing of the leader's files, re-issues leaves that expire
 /// soon or whose names changed, and writes the admin kubeconfig.
 pub fn init(settings: &Settings) -> Result<Vec<Outcome>, Error> {
+    init_leaves(settings).map(|(out, _)| out)
+}
+
+/// `pki init`, and the leaves whose certificate it wrote (made or re-issued).
+pub(crate) fn init_leaves(settings: &Settings) -> Result<(Vec<Outcome>, Vec<&'static str>), Error> {
     let facts = NodeFacts::load(settings);
     let leader = facts.leader.map_err(|source| Error::MissingFact {
         command: "init",
@@ -334,13 +339,16 @@ pub fn init(settings: &Settings) -> Result<Vec<Outcome>, Error> {
     ensure_sa(&dir, &mut out)?;
     super::files::create_private_dir(&dir.join(ETCD_DIR))?;
     let etcd_ca = ensure_ca_of(settings, &dir, Signer::Etcd, &mut out, true)?;
+    let mut written = Vec::new();
     let host = hostname();
     for leaf in leader_leaves(settings, &leader.value.host, node_ip.value, host.as_deref()) {
         let signer = match leaf.signer {
             Signer::Cluster => &ca,
             Signer::Etcd => &etcd_ca,
         };
-        ensure_leaf(settings, &dir, signer, &leaf, &mut out)?;
+        if ensure_leaf(settings, &dir, signer, &leaf, &mut out)? {
+            written.push(leaf.name);
+        }
     }
     let port = settings.cluster.apiserver_port.unwrap_or(6443);
     for (file, user, pair, why) in [
@@ -378,5 +386,5 @@ pub fn init(settings: &Settings) -> Result<Vec<Outcome>, Error> {
     for o in &out {
         tracing::debug!(path = %o.path.display(), action = o.action.as_str(), why = %o.why, "pki");
     }
-    Ok(out)
+    Ok((out, written))
 }

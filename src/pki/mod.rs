@@ -12,8 +12,11 @@ mod files;
 mod findings;
 mod init;
 mod issue;
+mod join;
 mod leaves;
 mod rbac;
+mod renew;
+mod token;
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -23,12 +26,15 @@ pub use bundle::{install, node};
 pub(crate) use files::{lock_dir, read_optional, write_file};
 pub(crate) use init::ensure_ca;
 pub use init::init;
+pub use join::join;
 pub(crate) use leaves::identity;
 pub use leaves::{
     APISERVER_KUBELET_CLIENT_USER, CLUSTER_ADMINS_GROUP, ETCD_CA_CRT, Leaf, Signer, Usage,
     apiserver_names, etcd_leaves, leader_leaves, node_leaves, renewal, valid_node_name,
 };
 pub use rbac::{bindings, rbac};
+pub use renew::{renew, restarts};
+pub use token::{Token, ca_cert_hash, token};
 
 use crate::node::FactError;
 use crate::x509;
@@ -105,13 +111,42 @@ pub enum Error {
     ForeignCa { bundle: PathBuf, ca: PathBuf },
     #[error("{failed} of {total} certificate checks failed")]
     CheckFailed { failed: usize, total: usize },
+    #[error(
+        "'systemctl try-restart {unit}' failed ({status}); the units before it in the order were restarted"
+    )]
+    Restart { unit: String, status: String },
+    #[error("cannot run 'systemctl try-restart {unit}'")]
+    Systemctl {
+        unit: String,
+        #[source]
+        source: io::Error,
+    },
+    #[error(
+        "{source_of} holds a CA whose public key is {have}, but KUBE_DISCOVERY_TOKEN_CA_CERT_HASH pins {want}; refusing to trust it"
+    )]
+    CaHashMismatch {
+        source_of: String,
+        have: String,
+        want: String,
+    },
+    #[error(
+        "no answer from {url} within {secs} s: {}",
+        crate::shown::one_line(why)
+    )]
+    Discovery { url: String, secs: u64, why: String },
+    #[error(
+        "joining with a token needs Kubernetes 1.20 or later (the TLS topology); this leader runs {version}"
+    )]
+    TokenNeedsTls { version: String },
+    #[error("a bootstrap token with id '{id}' exists already")]
+    TokenExists { id: String },
     #[error("cannot make the RBAC bindings on the apiserver")]
     Api(#[source] crate::kubeapi::Error),
     #[error(
-        "clusterrolebinding '{name}' exists but grants {have}, not {want}; refusing to change a binding kube-bootstrap did not make as it is"
+        "'{path}' exists but says {have}, not {want}; refusing to change an object kube-bootstrap did not make as it is"
     )]
-    BindingDiffers {
-        name: String,
+    ObjectDiffers {
+        path: String,
         have: String,
         want: String,
     },
@@ -133,6 +168,38 @@ pub fn command_for(file: &Path) -> String {
             "run 'kube-bootstrap pki init' on the leader; on a worker, 'kube-bootstrap pki install FILE' with the bundle from 'kube-bootstrap pki node <node> --out FILE' on the leader".into()
         }
         _ => "run 'kube-bootstrap pki init' on the leader".into(),
+    }
+}
+
+/// How many days before its end a certificate is warned about: 30, or `KUBE_PKI_RENEW_BEFORE`
+/// when that is longer (a renewal that should have happened and did not).
+pub fn expiry_warn_days(settings: &crate::settings::Settings) -> u32 {
+    settings.pki.renew_before_days.max(30)
+}
+
+/// What renews a certificate of `KUBE_PKI_DIR` (for warnings before it expires): nothing for a
+/// CA, the renewal timer on the leader, the kubelet itself or a new bundle on a worker.
+pub fn renewed_by(file: &Path) -> String {
+    let name = file
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let in_etcd_dir = file
+        .parent()
+        .and_then(Path::file_name)
+        .is_some_and(|d| d == leaves::ETCD_DIR);
+    let dir = if in_etcd_dir {
+        file.parent().and_then(Path::parent)
+    } else {
+        file.parent()
+    };
+    let leader = dir.is_some_and(|d| d.join("ca.key").exists());
+    match name.as_str() {
+        "ca.crt" => "nothing renews a CA: kube-bootstrap never replaces one; make a new CA and re-issue every leaf and bundle with it before this date (README: Certificates)".into(),
+        "kubelet-client-current.pem" => "the kubelet renews it itself (rotateCertificates) at 70-90% of its life, through a CSR the controller-manager approves".into(),
+        "kubelet.crt" if !leader => "the kubelet renews its client certificate itself (rotateCertificates) into /var/lib/kubelet/pki; this file is only its first one. A new one: on the leader, 'kube-bootstrap pki node <node> --out FILE', then 'kube-bootstrap pki install FILE' here".into(),
+        "proxy.crt" if !leader => "nothing renews it on a worker: on the leader, 'kube-bootstrap pki node <node> --out FILE', then 'kube-bootstrap pki install FILE' here".into(),
+        _ => "kube-bootstrap-pki-renew.timer on the leader re-issues it KUBE_PKI_RENEW_BEFORE days before its end and restarts what reads it; 'kube-bootstrap pki renew' does it now".into(),
     }
 }
 
@@ -205,6 +272,10 @@ pub enum Action {
     Reissued,
     /// Kept although it would be re-issued, because it is the operator's.
     KeptOperator,
+    /// A unit restarted to read re-issued certificates (`pki renew`).
+    Restarted,
+    /// A unit `pki renew --no-restart` leaves for the operator to restart.
+    WouldRestart,
 }
 
 impl Action {
@@ -214,6 +285,8 @@ impl Action {
             Action::Kept => "kept",
             Action::Reissued => "re-issued",
             Action::KeptOperator => "kept",
+            Action::Restarted => "restarted",
+            Action::WouldRestart => "restart",
         }
     }
 }

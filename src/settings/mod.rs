@@ -7,6 +7,7 @@
 //! `overlay` holds the raw layers, `resolve` validates them into [`Settings`] once, and `parse`
 //! has the pure parsers of single values.
 
+mod join;
 mod overlay;
 pub mod parse;
 mod resolve;
@@ -25,6 +26,7 @@ use crate::component::Component;
 use crate::env_vars as var;
 use crate::kube_version::KubeVersion;
 
+pub use join::{BootstrapToken, Join, bootstrap_token as parse_bootstrap_token};
 pub use overlay::{CliOverrides, Overlay};
 
 /// A setting that cannot be used, or a config file that cannot be read.
@@ -59,6 +61,19 @@ pub enum Error {
     /// install and run the defaults.
     #[error("{}", unknown.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
     UnknownSettings { unknown: Vec<UnknownSetting> },
+}
+
+impl Error {
+    /// `name`'s `value` (from `origin`) is not what it should be.
+    pub(crate) fn invalid(name: &str, value: &str, origin: Origin, expected: &str) -> Error {
+        Error::Invalid {
+            var: name.to_string(),
+            // Values come from files and environments others write, and URLs carry credentials.
+            value: crate::shown::quote(value),
+            origin,
+            expected: expected.to_string(),
+        }
+    }
 }
 
 /// The config file read when `--config` is not given (under `--root`).
@@ -200,6 +215,8 @@ pub struct PkiSettings {
     pub renew_before_days: u32,
     pub ca_days: u32,
     pub cert_days: u32,
+    /// A worker that joins with a bootstrap token (`KUBE_BOOTSTRAP_TOKEN`).
+    pub join: Option<Join>,
 }
 
 /// What the kubelet and kube-proxy may do to the host, each `None` when the operator leaves it to

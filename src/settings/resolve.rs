@@ -153,14 +153,8 @@ fn version(r: &mut Resolver<'_>) -> Result<kube_version::KubeVersion, Error> {
     Ok(version)
 }
 
-fn invalid(name: &str, value: &str, origin: Origin, expected: &str) -> Error {
-    Error::Invalid {
-        var: name.to_string(),
-        // Values come from files and environments others write, and URLs carry credentials.
-        value: crate::shown::quote(value),
-        origin,
-        expected: expected.to_string(),
-    }
+pub(super) fn invalid(name: &str, value: &str, origin: Origin, expected: &str) -> Error {
+    Error::invalid(name, value, origin, expected)
 }
 
 impl Settings {
@@ -384,6 +378,10 @@ impl Settings {
                 ),
             ));
         }
+        let join = super::join::resolve(
+            r.optional(var::KUBE_BOOTSTRAP_TOKEN),
+            r.optional(var::KUBE_DISCOVERY_TOKEN_CA_CERT_HASH),
+        )?;
         let runtime_endpoint = r.parse(
             var::KUBE_CONTAINER_RUNTIME_ENDPOINT,
             "unix:///run/containerd/containerd.sock",
@@ -478,6 +476,7 @@ impl Settings {
                 renew_before_days,
                 ca_days,
                 cert_days,
+                join,
             },
             host,
             extra_args,

@@ -356,13 +356,46 @@ fn leaves_near_expiry_are_renewed_and_the_ca_and_service_account_key_never_touch
     let first = snapshot(&sb);
     let check = kb(sb.root()).args(&["pki", "check"]).run();
     check.success();
+    // Warned 30 days ahead, naming the certificate and what renews it.
     assert!(
-        check.stdout.contains("within KUBE_PKI_RENEW_BEFORE"),
+        check
+            .stdout
+            .contains("apiserver.crt: certificate CN=kube-apiserver expires on")
+            && (check.stdout.contains(", in 9 days") || check.stdout.contains(", in 10 days"))
+            && check
+                .stdout
+                .contains("hint: kube-bootstrap-pki-renew.timer on the leader re-issues it"),
         "{check}"
     );
+    assert!(
+        !check.stdout.contains("nothing renews a CA"),
+        "the CAs (10 years) are not warned about\n{check}"
+    );
 
-    let out = init(&sb).run();
+    // The timer's command, without restarting anything here: every leaf re-issued, then the
+    // components that read them listed in restart order, the apiserver last.
+    let out = kb(sb.root())
+        .env("KUBE_APISERVER_SANS", EXTRA_SANS)
+        .args(&["pki", "renew", "--no-restart"])
+        .run();
     out.success();
+    let restarts: Vec<&str> = out
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("restart "))
+        .map(|l| l.split_whitespace().nth(1).unwrap())
+        .collect();
+    assert_eq!(
+        restarts,
+        [
+            "kube-controller-manager.service",
+            "kube-kubelet.service",
+            "kube-proxy.service",
+            "kube-scheduler.service",
+            "kube-apiserver.service"
+        ],
+        "{out}"
+    );
     let after = snapshot(&sb);
     for name in ["ca.crt", "ca.key", "sa.key", "sa.pub"] {
         assert_eq!(first[name], after[name], "{name} was touched");

@@ -1,6 +1,7 @@
-//! `pki rbac` against a stand-in apiserver on 127.0.0.1: a Python HTTPS server with the
-//! leader's `apiserver.crt` that requires a client certificate of `ca.crt`, answers `/readyz`,
-//! and keeps the ClusterRoleBindings it is sent, recording who sent them.
+//! `pki rbac`, `pki token` and `pki join` against a stand-in apiserver on 127.0.0.1: a Python
+//! HTTPS server with the leader's `apiserver.crt` that reads a client certificate of `ca.crt`
+//! when one is offered, answers `/readyz`, and keeps the objects it is sent, recording who sent
+//! them.
 
 use std::fs;
 use std::path::Path;
@@ -14,12 +15,14 @@ use crate::support::{Sandbox, kb, node_sandbox};
 const STAND_IN: &str = r#"
 import http.server, json, os, socketserver, ssl, sys
 pki, state, not_ready, preset = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
-bindings = json.loads(preset) if preset else {}
+objects = json.loads(preset) if preset else {}
 asked = {"readyz": 0}
-PREFIX = "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings"
 class Api(http.server.BaseHTTPRequestHandler):
     def who(self):
-        subject = dict(x[0] for x in self.connection.getpeercert()["subject"])
+        cert = self.connection.getpeercert()
+        if not cert:
+            return "anonymous"
+        subject = dict(x[0] for x in cert["subject"])
         return subject.get("commonName", "") + "/" + subject.get("organizationName", "")
     def answer(self, code, body):
         data = json.dumps(body).encode() if not isinstance(body, str) else body.encode()
@@ -30,29 +33,36 @@ class Api(http.server.BaseHTTPRequestHandler):
     def log(self, line):
         with open(os.path.join(state, "requests"), "a") as f:
             f.write(line + "\n")
+    def body(self):
+        return json.loads(self.rfile.read(int(self.headers["Content-Length"])))
     def do_GET(self):
         self.log(f"GET {self.path} {self.who()}")
         if self.path == "/readyz":
             asked["readyz"] += 1
             return self.answer(200, "ok") if asked["readyz"] > not_ready else self.answer(500, "[-]etcd failed")
-        name = self.path[len(PREFIX) + 1:]
-        if self.path.startswith(PREFIX + "/") and name in bindings:
-            served = dict(bindings[name])
-            served["metadata"] = {"name": name, "uid": "u-1", "resourceVersion": "42"}
+        if self.path in objects:
+            served = dict(objects[self.path])
+            served["metadata"] = dict(served.get("metadata", {}), uid="u-1", resourceVersion="42")
+            served["metadata"].pop("labels", None)
             return self.answer(200, served)
         self.answer(404, {"kind": "Status", "code": 404})
     def do_POST(self):
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        body = self.body()
         self.log(f"POST {self.path} {self.who()} {self.headers['Content-Type']} {json.dumps(body, sort_keys=True)}")
-        bindings[body["metadata"]["name"]] = body
+        objects[self.path + "/" + body["metadata"]["name"]] = body
         self.answer(201, body)
+    def do_PUT(self):
+        body = self.body()
+        self.log(f"PUT {self.path} {self.who()} {json.dumps(body, sort_keys=True)}")
+        objects[self.path] = body
+        self.answer(200, body)
     def log_message(self, *a): pass
 class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
     daemon_threads = True
 ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
 ctx.load_cert_chain(os.path.join(pki, "apiserver.crt"), os.path.join(pki, "apiserver.key"))
 ctx.load_verify_locations(os.path.join(pki, "ca.crt"))
-ctx.verify_mode = ssl.CERT_REQUIRED
+ctx.verify_mode = ssl.CERT_OPTIONAL
 srv = Server(("127.0.0.1", 0), Api)
 srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
 tmp = os.path.join(state, "port.tmp")
@@ -136,7 +146,7 @@ fn pki_rbac_waits_for_the_apiserver_then_makes_each_missing_binding_once_as_supe
         "waited through two failing /readyz: {requests:#?}"
     );
     let posted = posts(&requests);
-    assert_eq!(posted.len(), 2, "{requests:#?}");
+    assert_eq!(posted.len(), 9, "{requests:#?}");
     for p in &posted {
         // As the break-glass identity, with typed JSON.
         assert!(
@@ -163,23 +173,23 @@ fn pki_rbac_waits_for_the_apiserver_then_makes_each_missing_binding_once_as_supe
             .lines()
             .filter(|l| l.starts_with("kept"))
             .count(),
-        2,
+        9,
         "{again}"
     );
-    assert_eq!(posts(&leader.requests()).len(), 2);
+    assert_eq!(posts(&leader.requests()).len(), 9);
 }
 
 #[test]
 fn pki_rbac_refuses_to_change_a_binding_that_grants_something_else() {
-    let preset = r#"{"kube-bootstrap:cluster-admins": {"apiVersion": "rbac.authorization.k8s.io/v1",
-        "kind": "ClusterRoleBinding", "roleRef": {"apiGroup": "rbac.authorization.k8s.io",
+    let preset = r#"{"/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/kube-bootstrap:cluster-admins": {"apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "ClusterRoleBinding", "metadata": {"name": "kube-bootstrap:cluster-admins"}, "roleRef": {"apiGroup": "rbac.authorization.k8s.io",
         "kind": "ClusterRole", "name": "view"}, "subjects": [{"apiGroup": "rbac.authorization.k8s.io",
         "kind": "Group", "name": "kube-bootstrap:cluster-admins"}]}}"#;
     let leader = Leader::start(0, preset);
     let out = leader.rbac("30").run();
     assert_eq!(out.code(), Some(1), "{out}");
-    out.mentions("clusterrolebinding 'kube-bootstrap:cluster-admins' exists but grants group kube-bootstrap:cluster-admins -> ClusterRole view")
-        .mentions("hint: inspect it with 'kubectl get clusterrolebinding kube-bootstrap:cluster-admins -o yaml'");
+    out.mentions("'/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/kube-bootstrap:cluster-admins' exists but says group kube-bootstrap:cluster-admins -> ClusterRole view, not group kube-bootstrap:cluster-admins -> ClusterRole cluster-admin")
+        .mentions("hint: inspect it with 'kubectl get --raw /apis/rbac.authorization.k8s.io/v1/clusterrolebindings/kube-bootstrap:cluster-admins'");
     assert!(posts(&leader.requests()).is_empty());
 }
 
@@ -211,4 +221,125 @@ fn pki_rbac_without_pki_init_names_the_file_and_below_1_20_does_nothing() {
     old.success();
     assert!(old.stdout.is_empty(), "{old}");
     assert!(!Path::new(&sb.root().join("etc/kubernetes/pki")).exists());
+}
+
+/// A worker sandbox whose `/etc/leader` names the stand-in and whose settings join with `token`
+/// pinning `hash`.
+fn worker(leader: &Leader, token: &str, hash: &str) -> Sandbox {
+    let sb = node_sandbox(&format!("127.0.0.1:{}", leader.api.port), "127.0.0.2");
+    crate::support::write(
+        sb.root(),
+        "etc/kube-bootstrap.env",
+        &format!("KUBE_BOOTSTRAP_TOKEN={token}\nKUBE_DISCOVERY_TOKEN_CA_CERT_HASH={hash}\n"),
+    );
+    sb
+}
+
+/// The two lines `pki token` prints: (token, hash).
+fn token_lines(out: &str) -> (String, String) {
+    let value = |key: &str| {
+        out.lines()
+            .find_map(|l| l.strip_prefix(&format!("{key}=")))
+            .unwrap_or_else(|| panic!("no {key}= in {out:?}"))
+            .to_string()
+    };
+    (
+        value("KUBE_BOOTSTRAP_TOKEN"),
+        value("KUBE_DISCOVERY_TOKEN_CA_CERT_HASH"),
+    )
+}
+
+#[test]
+fn pki_token_stores_a_bootstrap_token_and_a_worker_joins_only_the_ca_it_pins() {
+    let leader = Leader::start(0, "");
+    let out = kb(leader.sb.root())
+        .env("KUBE_APISERVER_PORT", leader.api.port.to_string())
+        .args(&["pki", "token", "--ttl", "2h", "--wait", "10"])
+        .run();
+    out.success();
+    // stdout is the worker's two lines and nothing else; the secret is never logged.
+    assert_eq!(out.stdout.lines().count(), 2, "{out}");
+    let (token, hash) = token_lines(&out.stdout);
+    let secret = token.split_once('.').unwrap().1.to_string();
+    assert!(!out.stderr.contains(&secret), "{out}");
+    // The hash is openssl's of the CA's public key.
+    let spki = Command::new("sh")
+        .arg("-c")
+        .arg("openssl x509 -noout -pubkey -in ca.crt | openssl pkey -pubin -outform DER | sha256sum | cut -d' ' -f1")
+        .current_dir(leader.sb.root().join("etc/kubernetes/pki"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        hash,
+        format!("sha256:{}", String::from_utf8_lossy(&spki.stdout).trim())
+    );
+    let posted: Vec<String> = leader
+        .requests()
+        .into_iter()
+        .filter(|r| r.starts_with("POST /api/v1/namespaces/kube-system/secrets "))
+        .collect();
+    assert_eq!(posted.len(), 1, "{posted:#?}");
+    let id = token.split_once('.').unwrap().0;
+    for field in [
+        format!(r#""name": "bootstrap-token-{id}""#),
+        r#""type": "bootstrap.kubernetes.io/token""#.to_string(),
+        format!(r#""token-secret": "{secret}""#),
+        r#""usage-bootstrap-authentication": "true""#.to_string(),
+        r#""auth-extra-groups": "system:bootstrappers:kube-bootstrap:default-node-token""#
+            .to_string(),
+    ] {
+        assert!(posted[0].contains(&field), "{field} in {}", posted[0]);
+    }
+    assert!(posted[0].contains(" kubernetes-super-admin/system:masters "));
+
+    // A worker that pins another hash refuses the CA, naming both, and writes nothing.
+    let wrong = format!("sha256:{}", "0".repeat(64));
+    let before = leader.requests().len();
+    let sb = worker(&leader, &token, &wrong);
+    let out = kb(sb.root()).args(&["pki", "join", "--wait", "10"]).run();
+    assert_eq!(out.code(), Some(1), "{out}");
+    out.mentions(&format!(
+        "holds a CA whose public key is {hash}, but KUBE_DISCOVERY_TOKEN_CA_CERT_HASH pins {wrong}"
+    ))
+    .mentions("hint: check KUBE_DISCOVERY_TOKEN_CA_CERT_HASH");
+    assert!(!sb.root().join("etc/kubernetes/pki/ca.crt").exists());
+    // It asked without credentials, and sent nothing.
+    let asked = leader.requests()[before..].to_vec();
+    assert!(
+        !asked.is_empty()
+            && asked.iter().all(|r| r
+                == "GET /api/v1/namespaces/kube-public/configmaps/kube-bootstrap-cluster-info anonymous"),
+        "{asked:#?}"
+    );
+
+    // The pinned hash: ca.crt is the leader's, and the kubelet's flags join with the token.
+    let sb = worker(&leader, &token, &hash);
+    kb(sb.root())
+        .args(&["pki", "join", "--wait", "10"])
+        .run()
+        .success();
+    assert_eq!(
+        fs::read(sb.root().join("etc/kubernetes/pki/ca.crt")).unwrap(),
+        fs::read(leader.sb.root().join("etc/kubernetes/pki/ca.crt")).unwrap()
+    );
+    let again = kb(sb.root()).args(&["pki", "join", "--wait", "1"]).run();
+    again.success();
+    assert!(again.stdout.starts_with("kept"), "{again}");
+    let flags = kb(sb.root())
+        .env("KUBE_SKEW_CHECK", "off")
+        .args(&["flags", "kubelet", "--json"])
+        .run();
+    flags.success();
+    assert!(
+        !flags.stdout.contains(&secret),
+        "the token is never printed\n{flags}"
+    );
+    for needle in [
+        "--bootstrap-kubeconfig=",
+        "(holds the bootstrap token: written, never printed)",
+        "kubelet-client-current.pem",
+    ] {
+        assert!(flags.stdout.contains(needle), "{needle}\n{flags}");
+    }
+    assert!(!flags.stdout.contains("kubelet.key"), "{flags}");
 }

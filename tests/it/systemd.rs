@@ -257,6 +257,8 @@ fn units_pass_systemd_analyze_verify() {
             .collect::<Vec<_>>(),
         [
             "kube-apiserver.service",
+            "kube-bootstrap-pki-renew.service",
+            "kube-bootstrap-pki-renew.timer",
             "kube-bootstrap-rbac.service",
             "kube-controller-manager.service",
             "kube-kubelet.service",

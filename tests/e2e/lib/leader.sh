@@ -160,6 +160,44 @@ admin_outside_masters() {
   wait_until 60 "admin.conf to hold cluster-admin again" k get namespaces
 }
 
+# certificates_renewed: the renewal timer's service, run with a window longer than the leaves'
+# life (KUBE_PKI_RENEW_BEFORE=400 over 365-day leaves, re-issued for 401 days), re-issues every
+# leaf and restarts each running component once, one at a time, the apiserver last; etcd keeps
+# running and takes its new pair on the next connection; the cluster keeps serving.
+certificates_renewed() {
+  local pki=/etc/kubernetes/pki before after unit t rc=0 last=0 last_unit=
+  local -A started
+  before=$(on leader openssl x509 -noout -serial -in $pki/apiserver.crt)
+  for unit in "${units[@]}"; do
+    started[$unit]=$(unit_usec "$unit.service" ExecMainStartTimestampMonotonic)
+  done
+  local etcd_pid
+  etcd_pid=$(on leader systemctl show -P MainPID etcd.service)
+  on leader sh -c 'cp -p /etc/kube-bootstrap.env /etc/kube-bootstrap.env.before-renew &&
+    printf "KUBE_PKI_RENEW_BEFORE=400\nKUBE_PKI_CERT_DAYS=401\n" >>/etc/kube-bootstrap.env'
+  on leader systemctl start kube-bootstrap-pki-renew.service || rc=1
+  on leader mv /etc/kube-bootstrap.env.before-renew /etc/kube-bootstrap.env
+  on leader journalctl --no-pager -o cat -u kube-bootstrap-pki-renew.service | grep -E '^(re-issued|restarted) ' | cut -c1-160
+  [ "$rc" = 0 ] || return 1
+  after=$(on leader openssl x509 -noout -serial -in $pki/apiserver.crt)
+  echo "apiserver.crt: $before -> $after"
+  [ "$before" != "$after" ] || return 1
+  on leader openssl x509 -noout -checkend $((400 * 86400)) -in $pki/apiserver.crt || return 1
+  for unit in "${units[@]}"; do
+    t=$(unit_usec "$unit.service" ExecMainStartTimestampMonotonic)
+    echo "$unit: started $(((t - started[$unit]) / 1000)) ms later than before"
+    ((t > started[$unit])) || return 1
+    if ((t > last)); then last=$t last_unit=$unit; fi
+  done
+  echo "restarted last: $last_unit"
+  [ "$last_unit" = kube-apiserver ] || return 1
+  [ "$(on leader systemctl show -P MainPID etcd.service)" = "$etcd_pid" ] || return 1
+  wait_until 120 "/readyz after the renewal" readyz_ok &&
+    wait_until 120 "the node Ready after the renewal" node_ready &&
+    wait_until 120 "every unit active after the renewal" units_active &&
+    pod e2e-after-renewal "echo renewed" && wait_until 120 "pod e2e-after-renewal" pod_succeeded e2e-after-renewal
+}
+
 doctor_clean() {
   local out rc=0
   out=$(on leader kube-bootstrap doctor 2>&1) || rc=$?
@@ -345,6 +383,7 @@ run_cluster() {
   check "$version: etcd serves TLS only, to client certificates of the etcd CA; the apiserver dials it so" etcd_tls_only
   check "$version: kube-bootstrap doctor on the node has no failure" doctor_clean
   check "$version: the leader listens only where the README's table of ports says" listeners_as_documented leader
+  check "$version: the renewal timer's service re-issues every leaf and restarts each component once, the apiserver last; the cluster keeps serving" certificates_renewed
 
   # The offline promise on real components: every unit restarts with the mirror gone.
   mirror_down

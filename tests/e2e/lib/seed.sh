@@ -141,6 +141,11 @@ node_env() {
     echo "KUBE_KUBELET_FAIL_CGROUPV1=false"
   fi
   cat "$work/mirror/$version/pins-amd64.env"
+  # The worker joins with the token and CA hash 'pki token' printed on the leader.
+  if [ "$name" = worker ] && [ -f "$work/join.env" ]; then
+    echo "# joining with a bootstrap token (kube-bootstrap pki token on the leader)"
+    cat "$work/join.env"
+  fi
 }
 
 # set_release NODE VERSION: rewrites the node's /etc/kube-bootstrap.env for VERSION.

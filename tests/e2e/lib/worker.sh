@@ -17,10 +17,12 @@ apiserver_at() { [ "$(k version -o json 2>/dev/null | python3 -c 'import json,sy
 # unit_pid NODE UNIT: the unit's main process, as the node sees it.
 unit_pid() { on "$1" systemctl show -P MainPID "$2"; }
 
-# The operator's join, step by step (README "Joining a worker"): a bundle made on the leader,
-# copied across, installed on the worker, then the worker's units.
+# The operator's join, step by step (README "Joining a worker with a token"): a bootstrap token
+# made on the leader, two lines in the worker's settings, then the worker's units. The kubelet
+# fetches the CA (checked against the pinned hash), makes its own key and asks for its
+# certificate with a CSR; kube-proxy uses the kubelet's identity. No private key moves.
 worker_join() {
-  local version=$1 bundle=/root/node-$E2E_WORKER_IP.tar
+  local version=$1
   net_node worker "$E2E_WORKER_IP"
   # The pod networks, one /24 per node, routed through the nodes' own addresses.
   ip -n "$id-leader" route add "$E2E_WORKER_PODS" via "$E2E_WORKER_IP"
@@ -29,11 +31,9 @@ worker_join() {
   seed_node "$work/worker/seed" worker "$version" "$E2E_WORKER_PODS"
   node_start worker
   node_runtime worker
-  on leader kube-bootstrap pki node "$E2E_WORKER_IP" --out "$bundle"
-  on leader cat "$bundle" >"$work/node-bundle.tar"
-  on worker sh -c "umask 077 && cat >$bundle" <"$work/node-bundle.tar"
-  rm -f "$work/node-bundle.tar"
-  on worker kube-bootstrap pki install "$bundle"
+  (umask 077 && on leader kube-bootstrap pki token --ttl 2h >"$work/join.env")
+  # The worker's settings as node_env writes them, with the two lines appended.
+  set_release worker "$version"
   # /etc/network-environment comes from kube-bootstrap network-env inside the worker's namespace.
   on worker systemctl enable --now kube-network-env.service
   on worker systemctl enable --now --no-block "${node_units[@]/%/.service}"
@@ -43,6 +43,37 @@ worker_join() {
   }
 }
 
+# join_refuses_a_wrong_hash: pki join with a hash other than the CA's refuses it, naming both,
+# and writes nothing (run on the worker with its token, before anything else is checked).
+join_refuses_a_wrong_hash() {
+  local out rc=0 wrong=sha256:0000000000000000000000000000000000000000000000000000000000000000
+  out=$(on worker env KUBE_PKI_DIR=/run/e2e-wrong-hash KUBE_DISCOVERY_TOKEN_CA_CERT_HASH=$wrong \
+    kube-bootstrap pki join --wait 30 2>&1) || rc=$?
+  echo "$out"
+  [ "$rc" != 0 ] && grep -q "pins $wrong" <<<"$out" &&
+    grep -q "$(sed -n 's/^KUBE_DISCOVERY_TOKEN_CA_CERT_HASH=//p' "$work/join.env")" <<<"$out" &&
+    ! on worker test -e /run/e2e-wrong-hash/ca.crt
+}
+
+# joined_without_moving_a_key: the worker's kubelet got its certificate through a CSR made with
+# the token (approved and issued); no private key file on the worker is one of the leader's,
+# and its KUBE_PKI_DIR holds ca.crt alone.
+joined_without_moving_a_key() {
+  local id leader_keys worker_keys crossed
+  id=$(sed -n 's/^KUBE_BOOTSTRAP_TOKEN=\([a-z0-9]*\)\..*/\1/p' "$work/join.env")
+  k get csr -o 'custom-columns=NAME:.metadata.name,REQUESTOR:.spec.username,SIGNER:.spec.signerName,CONDITION:.status.conditions[*].type' || return 1
+  [ -n "$(k get csr -o "jsonpath={.items[?(@.spec.username==\"system:bootstrap:$id\")].status.certificate}")" ] || return 1
+  echo "worker KUBE_PKI_DIR: $(on worker ls /etc/kubernetes/pki | tr '\n' ' ')"
+  [ "$(on worker ls /etc/kubernetes/pki)" = ca.crt ] || return 1
+  keys() { on "$1" sh -c 'for f in $(find /etc/kubernetes /var/lib/kubelet/pki -type f 2>/dev/null); do grep -q "PRIVATE KEY" "$f" && sed -n "/BEGIN .*PRIVATE KEY/,/END .*PRIVATE KEY/p" "$f" | sha256sum | cut -d" " -f1; done' | sort -u; }
+  leader_keys=$(keys leader)
+  worker_keys=$(keys worker)
+  echo "private keys: $(wc -l <<<"$leader_keys") on the leader, $(wc -l <<<"$worker_keys") on the worker"
+  crossed=$(comm -12 <(echo "$leader_keys") <(echo "$worker_keys"))
+  [ -z "$crossed" ] || { echo "keys on both nodes: $crossed"; return 1; }
+  [ -n "$worker_keys" ]
+}
+
 # worker_holds_no_leader_secrets: the bundle carried the kubelet's and kube-proxy's pairs and
 # ca.crt; nothing of the leader's own (the CAs' keys, super-admin.conf, etcd's keys) is there.
 worker_holds_no_leader_secrets() {
@@ -50,6 +81,61 @@ worker_holds_no_leader_secrets() {
   files=$(on worker sh -c 'cd /etc/kubernetes && find . -type f | sort')
   echo "$files"
   ! grep -Eq '^\./(pki/ca\.key|pki/etcd/|pki/super-admin\.|super-admin\.conf|admin\.conf|pki/sa\.key)' <<<"$files"
+}
+
+# kubelet_rotates_its_certificate: the worker's kubelet, given a client certificate near its end
+# (signed here with the leader's CA: valid from an hour ago for five more minutes, so past the
+# 70-90% of its life at which a kubelet renews), asks for a new one with a CSR that the
+# controller-manager approves (kube-bootstrap's selfnodeclient binding) and signs, and goes on
+# with it; the node stays Ready.
+kubelet_rotates_its_certificate() {
+  local d=$work/short-lived rc=0 dir=/var/lib/kubelet/pki
+  mkdir -p "$d"
+  on leader cat /etc/kubernetes/pki/ca.crt >"$d/ca.crt"
+  (umask 077 && on leader cat /etc/kubernetes/pki/ca.key >"$d/ca.key")
+  : >"$d/index.txt"
+  cat >"$d/ca.cnf" <<EOF
+[ca]
+default_ca = short
+[short]
+database = $d/index.txt
+new_certs_dir = $d
+rand_serial = yes
+default_md = sha256
+policy = any
+preserve = yes
+unique_subject = no
+copy_extensions = none
+x509_extensions = client
+[any]
+organizationName = supplied
+commonName = supplied
+[client]
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature, keyEncipherment
+extendedKeyUsage = clientAuth
+EOF
+  openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "$d/short.key" \
+    -subj "/O=system:nodes/CN=system:node:$E2E_WORKER_IP" -out "$d/short.csr" 2>/dev/null &&
+    openssl ca -batch -config "$d/ca.cnf" -cert "$d/ca.crt" -keyfile "$d/ca.key" -in "$d/short.csr" \
+      -out "$d/short.crt" -notext -startdate "$(date -u -d '-60 min' +%Y%m%d%H%M%SZ)" \
+      -enddate "$(date -u -d '+5 min' +%Y%m%d%H%M%SZ)" 2>&1 | tail -2 || rc=1
+  rm -f "$d/ca.key"
+  [ "$rc" = 0 ] || return 1
+  openssl x509 -noout -subject -enddate -in "$d/short.crt"
+  # The kubelet's certificate store: kubelet-client-current.pem links to the pair in use.
+  cat "$d/short.crt" "$d/short.key" | on worker sh -c "umask 077 && cat >$dir/kubelet-client-e2e-short.pem &&
+    ln -sfn kubelet-client-e2e-short.pem $dir/kubelet-client-current.pem"
+  on worker systemctl restart kube-kubelet.service || rc=1
+  if [ "$rc" = 0 ]; then
+    wait_until 180 "the worker's kubelet to renew its client certificate" \
+      on worker openssl x509 -noout -checkend $((300 * 86400)) -in $dir/kubelet-client-current.pem || rc=1
+  fi
+  on worker openssl x509 -noout -subject -issuer -enddate -in $dir/kubelet-client-current.pem || rc=1
+  [ -n "$(k get csr -o "jsonpath={.items[?(@.spec.username==\"system:node:$E2E_WORKER_IP\")].status.certificate}")" ] || rc=1
+  wait_until 60 "node $E2E_WORKER_IP Ready with its renewed certificate" node_ready "$E2E_WORKER_IP" || rc=1
+  rm -rf "$d"
+  return "$rc"
 }
 
 network_env_written() {
@@ -298,9 +384,12 @@ two_nodes() {
   worker_join "$E2E_OLD"
   phase "two-node checks"
   check "network-env wrote the worker's /etc/network-environment in its namespace" network_env_written
+  check "pki join refuses a CA whose hash is not the pinned one, naming both" join_refuses_a_wrong_hash
+  check "the worker joined with a token: its kubelet's CSR was approved, and no private key crossed between the nodes" joined_without_moving_a_key
   check "the worker holds none of the leader's keys or kubeconfigs (super-admin.conf, CA and etcd keys)" worker_holds_no_leader_secrets
   check "both nodes are Ready (control plane $control, worker kubelet $E2E_OLD)" both_ready
   check "a pod on the worker runs; logs and exec go through the worker's kubelet" worker_pod_works
+  check "the worker's kubelet renews a client certificate near its end through an approved CSR; the node stays Ready" kubelet_rotates_its_certificate
   web_up >/dev/null
   check "a Deployment of 2 spreads one pod per node" eval 'wait_until 180 "e2e-web ready" web_ready && web_spread'
   check "from a pod on each node, the ClusterIP reaches the pods on both nodes" cluster_ip_settles

@@ -45,12 +45,15 @@ pub fn unit_source_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("systemd")
 }
 
-/// Every `*.service` file in `systemd/`, sorted.
+/// Every `*.service` and `*.timer` file in `systemd/`, sorted.
 pub fn unit_files() -> Vec<PathBuf> {
     let mut units: Vec<PathBuf> = fs::read_dir(unit_source_dir())
         .expect("read systemd/")
         .map(|e| e.expect("systemd/ entry").path())
-        .filter(|p| p.extension().is_some_and(|e| e == "service"))
+        .filter(|p| {
+            p.extension()
+                .is_some_and(|e| e == "service" || e == "timer")
+        })
         .collect();
     units.sort();
     units
