@@ -175,12 +175,23 @@ def check_butane(path: Path, doc: dict, version: str, units: set[str], known: se
             problem(path, f"configures {unit['name']}, which is not in systemd/")
     check_units(path, enabled, units, "enable")
     contents = [u.get("contents") or "" for u in (doc.get("systemd") or {}).get("units") or []]
-    check_bundle(path, {f["path"] for f in entries}, contents, "/usr/bin/kube-bootstrap")
+    check_bundle(path, {f["path"] for f in entries}, contents, "/usr/bin/kube-bootstrap", files.get("/etc/kube-bootstrap.env"))
 
 
-def check_bundle(path: Path, files: set[str], unit_texts: list[str], binary: str) -> None:
-    """A worker gets its certificates from a bundle that a unit installs before the kubelet."""
+def check_bundle(path: Path, files: set[str], unit_texts: list[str], binary: str, env_text: str | None = None) -> None:
+    """A worker joins with a bootstrap token and the CA's hash in its settings (1.20 and later),
+    or gets its certificates from a bundle that a unit installs before the kubelet."""
     if "worker" not in path.name:
+        return
+    env = env_values(env_text or "")
+    if "KUBE_BOOTSTRAP_TOKEN" in env or "KUBE_DISCOVERY_TOKEN_CA_CERT_HASH" in env:
+        if not re.fullmatch(r"[a-z0-9]{6}\.[a-z0-9]{16}", env.get("KUBE_BOOTSTRAP_TOKEN", "")):
+            problem(path, "KUBE_BOOTSTRAP_TOKEN is not a bootstrap token <6 of a-z0-9>.<16 of a-z0-9>")
+        if not re.fullmatch(r"sha256:[0-9a-f]{64}", env.get("KUBE_DISCOVERY_TOKEN_CA_CERT_HASH", "")):
+            problem(path, "KUBE_DISCOVERY_TOKEN_CA_CERT_HASH is not sha256:<64 hex>")
+        minor = int(env.get("KUBE_VERSION", "v1.0.0").split(".")[1])
+        if minor < 20:
+            problem(path, f"joins with a token, which needs Kubernetes 1.20 or later, not {env.get('KUBE_VERSION')}")
         return
     if BUNDLE not in files:
         problem(path, f"does not write the node bundle {BUNDLE}")

@@ -152,17 +152,35 @@ pub enum Error {
     },
 }
 
-/// Which `kube-bootstrap pki` command makes a file of `KUBE_PKI_DIR` (for hints).
-pub fn command_for(file: &Path) -> String {
+/// A file's name, and whether it is in `KUBE_PKI_DIR`'s `etcd` directory.
+fn name_and_place(file: &Path) -> (String, bool) {
     let name = file
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    // etcd's files (`etcd/ca.crt` among them) are the leader's alone.
     let in_etcd_dir = file
         .parent()
         .and_then(Path::file_name)
         .is_some_and(|d| d == leaves::ETCD_DIR);
+    (name, in_etcd_dir)
+}
+
+/// The cluster CA's certificate (`ca.crt` of `KUBE_PKI_DIR`): its path and PEM, or an error
+/// naming it when it is missing.
+pub(crate) fn read_ca(settings: &crate::settings::Settings) -> Result<(PathBuf, Vec<u8>), Error> {
+    let path = settings.path(settings.cluster.pki_dir.join("ca.crt"));
+    let pem = read_optional(&path)?.ok_or_else(|| Error::Io {
+        action: "read",
+        path: path.clone(),
+        source: io::ErrorKind::NotFound.into(),
+    })?;
+    Ok((path, pem))
+}
+
+/// Which `kube-bootstrap pki` command makes a file of `KUBE_PKI_DIR` (for hints).
+pub fn command_for(file: &Path) -> String {
+    // etcd's files (`etcd/ca.crt` among them) are the leader's alone.
+    let (name, in_etcd_dir) = name_and_place(file);
     match name.as_str() {
         "kubelet.crt" | "kubelet.key" | "proxy.crt" | "proxy.key" | "ca.crt" if !in_etcd_dir => {
             "run 'kube-bootstrap pki init' on the leader; on a worker, 'kube-bootstrap pki install FILE' with the bundle from 'kube-bootstrap pki node <node> --out FILE' on the leader".into()
@@ -180,14 +198,7 @@ pub fn expiry_warn_days(settings: &crate::settings::Settings) -> u32 {
 /// What renews a certificate of `KUBE_PKI_DIR` (for warnings before it expires): nothing for a
 /// CA, the renewal timer on the leader, the kubelet itself or a new bundle on a worker.
 pub fn renewed_by(file: &Path) -> String {
-    let name = file
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let in_etcd_dir = file
-        .parent()
-        .and_then(Path::file_name)
-        .is_some_and(|d| d == leaves::ETCD_DIR);
+    let (name, in_etcd_dir) = name_and_place(file);
     let dir = if in_etcd_dir {
         file.parent().and_then(Path::parent)
     } else {

@@ -147,12 +147,7 @@ pub(super) fn ensure_all(settings: &Settings, client: &Client) -> Result<Vec<Out
     for want in bindings() {
         out.push(ensure(client, &want, false)?);
     }
-    let ca_path = settings.path(settings.cluster.pki_dir.join("ca.crt"));
-    let ca = super::read_optional(&ca_path)?.ok_or_else(|| Error::Io {
-        action: "read",
-        path: ca_path.clone(),
-        source: std::io::ErrorKind::NotFound.into(),
-    })?;
+    let (_, ca) = super::read_ca(settings)?;
     let (config_map, role, binding) = discovery(&String::from_utf8_lossy(&ca));
     out.push(ensure(client, &config_map, true)?);
     out.push(ensure(client, &role, false)?);

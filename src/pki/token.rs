@@ -91,12 +91,7 @@ pub fn token(settings: &Settings, ttl: Duration, wait: Duration) -> Result<Token
             version: settings.version.to_string(),
         });
     }
-    let ca_path = settings.path(settings.cluster.pki_dir.join("ca.crt"));
-    let ca_pem = super::read_optional(&ca_path)?.ok_or_else(|| Error::Io {
-        action: "read",
-        path: ca_path.clone(),
-        source: std::io::ErrorKind::NotFound.into(),
-    })?;
+    let (ca_path, ca_pem) = super::read_ca(settings)?;
     let ca = super::files::parse_cert(&ca_path, &ca_pem)?;
     let client = leader_client(settings, wait)?;
     let objects = ensure_all(settings, &client)?;
