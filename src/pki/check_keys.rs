@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use super::findings::{Findings, Level, check_expiry, file_name, key_mode_ok};
+use super::findings::{Findings, Level, check_expiry, key_mode_ok};
 use super::leaves::Signer;
 use super::{
     Error, ca_mismatch_hint, command_for, half_pair_hint, read_error_hint, read_optional,
@@ -65,24 +65,25 @@ pub(super) fn check_ca(
         }
     };
     if let Some(ca) = &ca {
-        check_ca_key(f, &dir.join(signer.files().1), &ca_path, ca);
+        check_ca_key(
+            f,
+            &dir.join(signer.files().1),
+            &ca_path,
+            signer.files().0,
+            ca,
+        );
     }
     ca
 }
 
 /// A CA's key, when this node has it: the CA certificate's own key, and private.
-fn check_ca_key(f: &mut Findings, key: &Path, ca_path: &Path, ca: &CertInfo) {
+fn check_ca_key(f: &mut Findings, key: &Path, ca_path: &Path, ca_name: &str, ca: &CertInfo) {
     let key = key.to_path_buf();
     match read_optional(&key) {
         Ok(None) => {}
         Ok(Some(k)) => {
             match super::init::ca_key_matches(ca_path, ca, &key, &String::from_utf8_lossy(&k)) {
-                Ok(()) => f.push(
-                    Level::Ok,
-                    &key,
-                    format!("is the key of {}", file_name(ca_path)),
-                    None,
-                ),
+                Ok(()) => f.push(Level::Ok, &key, format!("is the key of {ca_name}"), None),
                 Err(Error::CaKeyMismatch { key, cert }) => f.push(
                     Level::Fail,
                     &key,

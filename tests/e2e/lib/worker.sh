@@ -59,10 +59,11 @@ join_refuses_a_wrong_hash() {
 # the token (approved and issued); no private key file on the worker is one of the leader's,
 # and its KUBE_PKI_DIR holds ca.crt alone.
 joined_without_moving_a_key() {
-  local id leader_keys worker_keys crossed
-  id=$(sed -n 's/^KUBE_BOOTSTRAP_TOKEN=\([a-z0-9]*\)\..*/\1/p' "$work/join.env")
+  # (not `id`: that names the test's network namespaces)
+  local token_id leader_keys worker_keys crossed
+  token_id=$(sed -n 's/^KUBE_BOOTSTRAP_TOKEN=\([a-z0-9]*\)\..*/\1/p' "$work/join.env")
   k get csr -o 'custom-columns=NAME:.metadata.name,REQUESTOR:.spec.username,SIGNER:.spec.signerName,CONDITION:.status.conditions[*].type' || return 1
-  [ -n "$(k get csr -o "jsonpath={.items[?(@.spec.username==\"system:bootstrap:$id\")].status.certificate}")" ] || return 1
+  [ -n "$(k get csr -o "jsonpath={.items[?(@.spec.username==\"system:bootstrap:$token_id\")].status.certificate}")" ] || return 1
   echo "worker KUBE_PKI_DIR: $(on worker ls /etc/kubernetes/pki | tr '\n' ' ')"
   [ "$(on worker ls /etc/kubernetes/pki)" = ca.crt ] || return 1
   keys() { on "$1" sh -c 'for f in $(find /etc/kubernetes /var/lib/kubelet/pki -type f 2>/dev/null); do grep -q "PRIVATE KEY" "$f" && sed -n "/BEGIN .*PRIVATE KEY/,/END .*PRIVATE KEY/p" "$f" | sha256sum | cut -d" " -f1; done' | sort -u; }
