@@ -165,7 +165,7 @@ admin_outside_masters() {
 # leaf and restarts each running component once, one at a time, the apiserver last; etcd keeps
 # running and takes its new pair on the next connection; the cluster keeps serving.
 certificates_renewed() {
-  local pki=/etc/kubernetes/pki before after unit t rc=0 last=0 last_unit=
+  local pki=/etc/kubernetes/pki before after unit t rc=0 last_unit=
   local -A started
   before=$(on leader openssl x509 -noout -serial -in $pki/apiserver.crt)
   for unit in "${units[@]}"; do
@@ -177,20 +177,26 @@ certificates_renewed() {
     printf "KUBE_PKI_RENEW_BEFORE=400\nKUBE_PKI_CERT_DAYS=401\n" >>/etc/kube-bootstrap.env'
   on leader systemctl start kube-bootstrap-pki-renew.service || rc=1
   on leader mv /etc/kube-bootstrap.env.before-renew /etc/kube-bootstrap.env
-  on leader journalctl --no-pager -o cat -u kube-bootstrap-pki-renew.service | grep -E '^(re-issued|restarted) ' | cut -c1-160
+  local said
+  said=$(on leader journalctl --no-pager -o cat -u kube-bootstrap-pki-renew.service | grep -E '^(re-issued|restarted) ' | cut -c1-160)
+  echo "$said"
   [ "$rc" = 0 ] || return 1
   after=$(on leader openssl x509 -noout -serial -in $pki/apiserver.crt)
   echo "apiserver.crt: $before -> $after"
   [ "$before" != "$after" ] || return 1
   on leader openssl x509 -noout -checkend $((400 * 86400)) -in $pki/apiserver.crt || return 1
+  # Each unit started again. (The controller-manager and the scheduler may also restart on their
+  # own after the apiserver, when they lose their leases while it is down: the order is what
+  # pki renew did, one restart at a time.)
   for unit in "${units[@]}"; do
     t=$(unit_usec "$unit.service" ExecMainStartTimestampMonotonic)
     echo "$unit: started $(((t - started[$unit]) / 1000)) ms later than before"
     ((t > started[$unit])) || return 1
-    if ((t > last)); then last=$t last_unit=$unit; fi
+    [ "$(grep -c "^restarted $unit.service " <<<"$said")" = 1 ] || return 1
   done
+  last_unit=$(grep '^restarted ' <<<"$said" | tail -1 | awk '{print $2}')
   echo "restarted last: $last_unit"
-  [ "$last_unit" = kube-apiserver ] || return 1
+  [ "$last_unit" = kube-apiserver.service ] || return 1
   [ "$(on leader systemctl show -P MainPID etcd.service)" = "$etcd_pid" ] || return 1
   wait_until 120 "/readyz after the renewal" readyz_ok &&
     wait_until 120 "the node Ready after the renewal" node_ready &&
