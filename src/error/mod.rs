@@ -199,6 +199,9 @@ fn pki_hint(e: &pki::Error) -> Option<String> {
             "set KUBE_VERSION to 1.20 or later, or join workers with 'kube-bootstrap pki node' bundles".into(),
         ),
         pki::Error::TokenExists { .. } => Some("run 'kube-bootstrap pki token' again".into()),
+        pki::Error::RenewNotLeader { .. } => Some(
+            "on a worker the kubelet renews its own certificate (rotateCertificates); disable kube-bootstrap-pki-renew.timer here ('systemctl disable --now kube-bootstrap-pki-renew.timer')".into(),
+        ),
         pki::Error::ObjectDiffers { path, .. } => Some(format!(
             "inspect it with 'kubectl get --raw {path}'; delete it to let 'kube-bootstrap pki rbac' make it as it should be"
         )),

@@ -43,6 +43,11 @@ pub fn restarts(written: &[&str]) -> Vec<Component> {
 /// try-restart`s each unit in `restarts` order, waiting for each: a unit that is not running
 /// is left stopped.
 pub fn renew(settings: &Settings, restart: bool) -> Result<Vec<Outcome>, Error> {
+    // Only where the CA key is: on a worker, init would start a cluster of its own.
+    let ca_key = settings.path(settings.cluster.pki_dir.join("ca.key"));
+    if std::fs::symlink_metadata(&ca_key).is_err() {
+        return Err(Error::RenewNotLeader { ca_key });
+    }
     let (mut out, written) = super::init::init_leaves(settings)?;
     let units = restarts(&written);
     for c in units {

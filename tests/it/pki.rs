@@ -1127,3 +1127,24 @@ fn help_states_the_path_rule() {
         "{help}"
     );
 }
+
+#[test]
+fn pki_renew_on_a_worker_refuses_and_makes_nothing() {
+    let sb = leader(LEADER, LEADER_IP);
+    init(&sb).run().success();
+    let worker = node_sandbox(LEADER, "10.0.0.7");
+    let dir = pki_dir(&worker);
+    fs::create_dir_all(&dir).unwrap();
+    fs::copy(pki_dir(&sb).join("ca.crt"), dir.join("ca.crt")).unwrap();
+    let out = kb(worker.root())
+        .args(&["pki", "renew", "--no-restart"])
+        .run();
+    assert_eq!(out.code(), Some(1), "{out}");
+    out.mentions("pki renew runs on the leader, which holds")
+        .mentions("hint: on a worker the kubelet renews its own certificate");
+    let left: Vec<String> = fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(left, ["ca.crt"], "nothing made beside ca.crt");
+}
