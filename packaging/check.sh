@@ -119,6 +119,11 @@ for f in ./usr/bin/kube-bootstrap ./usr/share/doc/kube-bootstrap/copyright \
   "${usr_docs[@]/#/./}"; do
   check ".deb has $f" grep -qx "$f" "$work/deb.list"
 done
+for timer in systemd/*.timer; do
+  [ -f "$timer" ] || continue
+  check ".deb has its timer ./usr/lib/systemd/system/$(basename "$timer")" \
+    grep -qx "./usr/lib/systemd/system/$(basename "$timer")" "$work/deb.list"
+done
 check ".deb version is $version-1" test "$(dpkg-deb -f "$deb" Version)" = "$version-1"
 mkdir "$work/deb"
 dpkg-deb -x "$deb" "$work/deb"
