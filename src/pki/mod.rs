@@ -184,11 +184,8 @@ pub fn command_for(file: &Path) -> String {
     // etcd's files (`etcd/ca.crt` among them) are the leader's alone.
     let (name, in_etcd_dir) = name_and_place(file);
     match name.as_str() {
-        "ca.crt" if !in_etcd_dir => {
-            "run 'kube-bootstrap pki init' on the leader; on a worker joining with KUBE_BOOTSTRAP_TOKEN, 'kube-bootstrap pki join' (kube-kubelet.service runs it), else 'kube-bootstrap pki install FILE' with the bundle from 'kube-bootstrap pki node <node> --out FILE' on the leader".into()
-        }
-        "kubelet.crt" | "kubelet.key" | "proxy.crt" | "proxy.key" if !in_etcd_dir => {
-            "run 'kube-bootstrap pki init' on the leader; on a worker, 'kube-bootstrap pki install FILE' with the bundle from 'kube-bootstrap pki node <node> --out FILE' on the leader (or join with KUBE_BOOTSTRAP_TOKEN instead: README, Joining a worker with a token)".into()
+        "kubelet.crt" | "kubelet.key" | "proxy.crt" | "proxy.key" | "ca.crt" if !in_etcd_dir => {
+            "run 'kube-bootstrap pki init' on the leader; on a worker, 'kube-bootstrap pki install FILE' with the bundle from 'kube-bootstrap pki node <node> --out FILE' on the leader, or join with KUBE_BOOTSTRAP_TOKEN ('kube-bootstrap pki join', run by kube-kubelet.service, fetches ca.crt; the kubelet makes its own pair)".into()
         }
         "kubelet-client-current.pem" => {
             "the kubelet makes it when it joins with KUBE_BOOTSTRAP_TOKEN: start kube-kubelet.service and see 'journalctl -u kube-kubelet'".into()
