@@ -199,6 +199,9 @@ fn pki_hint(e: &pki::Error) -> Option<String> {
             "set KUBE_VERSION to 1.20 or later, or join workers with 'kube-bootstrap pki node' bundles".into(),
         ),
         pki::Error::TokenExists { .. } => Some("run 'kube-bootstrap pki token' again".into()),
+        pki::Error::InitOnJoinedWorker => Some(
+            "on a worker, kube-kubelet.service's 'kube-bootstrap pki join' fetches ca.crt and the kubelet gets its own certificate; remove KUBE_BOOTSTRAP_TOKEN from this node's settings if it is meant to be a leader".into(),
+        ),
         pki::Error::RenewNotLeader { .. } => Some(
             "on a worker the kubelet renews its own certificate (rotateCertificates); disable kube-bootstrap-pki-renew.timer here ('systemctl disable --now kube-bootstrap-pki-renew.timer')".into(),
         ),

@@ -315,6 +315,11 @@ fn hostname() -> Option<String> {
 /// `pki init`: makes whatever is missing of the leader's files, re-issues leaves that expire
 /// soon or whose names changed, and writes the admin kubeconfig.
 pub fn init(settings: &Settings) -> Result<Vec<Outcome>, Error> {
+    // A worker joining with a token has the cluster's ca.crt and must never start a CA, a
+    // service-account key or etcd's files of its own.
+    if settings.pki.join.is_some() {
+        return Err(Error::InitOnJoinedWorker);
+    }
     init_leaves(settings).map(|(out, _)| out)
 }
 

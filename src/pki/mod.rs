@@ -115,6 +115,8 @@ pub enum Error {
         "'systemctl try-restart {unit}' failed ({status}); the units before it in the order were restarted"
     )]
     Restart { unit: String, status: String },
+    #[error("pki init runs on the leader; this node joins the cluster with KUBE_BOOTSTRAP_TOKEN")]
+    InitOnJoinedWorker,
     #[error("pki renew runs on the leader, which holds '{}'; this node has none", ca_key.display())]
     RenewNotLeader { ca_key: PathBuf },
     #[error("cannot run 'systemctl try-restart {unit}'")]

@@ -322,6 +322,13 @@ fn pki_token_stores_a_bootstrap_token_and_a_worker_joins_only_the_ca_it_pins() {
         fs::read(sb.root().join("etc/kubernetes/pki/ca.crt")).unwrap(),
         fs::read(leader.sb.root().join("etc/kubernetes/pki/ca.crt")).unwrap()
     );
+    // pki init never starts a CA of its own there.
+    let init = kb(sb.root()).args(&["pki", "init"]).run();
+    assert_eq!(init.code(), Some(1), "{init}");
+    init.mentions(
+        "pki init runs on the leader; this node joins the cluster with KUBE_BOOTSTRAP_TOKEN",
+    );
+    assert!(!sb.root().join("etc/kubernetes/pki/sa.key").exists());
     let again = kb(sb.root()).args(&["pki", "join", "--wait", "1"]).run();
     again.success();
     assert!(again.stdout.starts_with("kept"), "{again}");
