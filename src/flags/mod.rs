@@ -8,7 +8,7 @@ mod files;
 mod rules;
 
 pub use files::{ClientCert, kubeconfig, render};
-pub use rules::{EVIDENCE, KUBELET_CERT_DIR};
+pub use rules::{ETCD_CA_CRT, EVIDENCE, KUBELET_CERT_DIR, KUBELET_CLIENT_CURRENT};
 
 use std::path::{Path, PathBuf};
 

@@ -181,7 +181,7 @@ fn apiserver(ctx: &Ctx<'_>, out: &mut Out) -> Result<(), Error> {
         for (flag, file, what) in [
             (
                 "--etcd-cafile",
-                "etcd/ca.crt",
+                ETCD_CA_CRT,
                 "verifies etcd's server certificate",
             ),
             (
@@ -514,7 +514,9 @@ fn tls_kubeconfig(ctx: &Ctx<'_>, out: &mut Out, user: &str, name: &str, server: 
 /// Where a kubelet that joined with a token keeps its client certificate and key (one PEM file
 /// its certificate manager links to the newest; `--cert-dir`'s default).
 pub const KUBELET_CERT_DIR: &str = "/var/lib/kubelet/pki";
-const KUBELET_CLIENT_CURRENT: &str = "kubelet-client-current.pem";
+pub const KUBELET_CLIENT_CURRENT: &str = "kubelet-client-current.pem";
+/// etcd's CA in `KUBE_PKI_DIR` (kubeadm's layout), which `pki init` makes.
+pub const ETCD_CA_CRT: &str = "etcd/ca.crt";
 
 /// The kubeconfig of a node component on a worker that joined with a bootstrap token: the
 /// node's identity, the pair the kubelet's CSR got (kube-proxy uses it too: `pki rbac` binds

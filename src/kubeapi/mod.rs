@@ -91,47 +91,38 @@ impl Client {
             crate::flags::apiserver_port(settings, minor)
         );
         let pki = |name: &str| -> PathBuf { settings.path(settings.cluster.pki_dir.join(name)) };
+        let ca = http::Ca::Required {
+            path: pki("ca.crt"),
+            var: crate::env_vars::KUBE_PKI_DIR,
+        };
+        let identity = ClientIdentity {
+            cert: pki(&format!("{identity}.crt")),
+            key: pki(&format!("{identity}.key")),
+        };
+        Client::new(base, ca, Some(identity))
+    }
+
+    /// The apiserver at `base`, without credentials and without verifying its certificate:
+    /// only for a joining worker's discovery of the CA, which it checks against a pinned hash.
+    pub fn unverified(base: &str) -> Result<Client, Error> {
+        Client::new(base.to_string(), http::Ca::Unverified, None)
+    }
+
+    /// A client of the cluster's own apiserver: never through a proxy, bounded requests.
+    fn new(base: String, ca: http::Ca, identity: Option<ClientIdentity>) -> Result<Client, Error> {
         let http = Blocking::new(&http::Options {
-            ca: http::Ca::Required {
-                path: pki("ca.crt"),
-                var: crate::env_vars::KUBE_PKI_DIR,
-            },
+            ca,
             connect_timeout: Duration::from_secs(5),
             timeout: Some(REQUEST_TIMEOUT),
             follow_redirects: false,
-            // The apiserver beside it: never through a proxy.
             proxies: None,
-            identity: Some(ClientIdentity {
-                cert: pki(&format!("{identity}.crt")),
-                key: pki(&format!("{identity}.key")),
-            }),
+            identity,
         })
         .map_err(|source| Error::Client {
             url: base.clone(),
             source,
         })?;
         Ok(Client { base, http })
-    }
-
-    /// The apiserver at `base`, without credentials and without verifying its certificate:
-    /// only for a joining worker's discovery of the CA, which it checks against a pinned hash.
-    pub fn unverified(base: &str) -> Result<Client, Error> {
-        let http = Blocking::new(&http::Options {
-            ca: http::Ca::Unverified,
-            connect_timeout: Duration::from_secs(5),
-            timeout: Some(REQUEST_TIMEOUT),
-            follow_redirects: false,
-            proxies: None,
-            identity: None,
-        })
-        .map_err(|source| Error::Client {
-            url: base.to_string(),
-            source,
-        })?;
-        Ok(Client {
-            base: base.to_string(),
-            http,
-        })
     }
 
     pub fn base(&self) -> &str {
@@ -190,50 +181,49 @@ impl Client {
                     url,
                     source,
                 }),
-            _ => Err(Error::Status {
-                method: Method::GET,
-                url,
-                status,
-                body: String::from_utf8_lossy(&body).into_owned(),
-            }),
+            _ => Err(unexpected(Method::GET, url, status, &body)),
         }
     }
 
-    /// Replaces the object at `path` (its own URL) with `object`.
-    pub fn replace<T: Serialize>(&self, path: &str, object: &T) -> Result<(), Error> {
+    /// `method` on `path` with `object` as JSON: the status, the answer and the URL.
+    fn send<T: Serialize>(
+        &self,
+        method: Method,
+        path: &str,
+        object: &T,
+    ) -> Result<(u16, Vec<u8>, String), Error> {
         let body = serde_json::to_vec(object).map_err(|source| Error::Encode {
             url: format!("{}{path}", self.base),
             source,
         })?;
-        let (status, answer, url) = self.call(Method::PUT, path, Some(body))?;
-        match status {
-            200..=201 => Ok(()),
-            _ => Err(Error::Status {
-                method: Method::PUT,
-                url,
-                status,
-                body: String::from_utf8_lossy(&answer).into_owned(),
-            }),
+        self.call(method, path, Some(body))
+    }
+
+    /// Replaces the object at `path` (its own URL) with `object`.
+    pub fn replace<T: Serialize>(&self, path: &str, object: &T) -> Result<(), Error> {
+        match self.send(Method::PUT, path, object)? {
+            (200..=201, _, _) => Ok(()),
+            (status, answer, url) => Err(unexpected(Method::PUT, url, status, &answer)),
         }
     }
 
     /// Creates `object` in the collection at `path`; one that exists already (409) is left as
     /// it is.
     pub fn create<T: Serialize>(&self, path: &str, object: &T) -> Result<Created, Error> {
-        let body = serde_json::to_vec(object).map_err(|source| Error::Encode {
-            url: format!("{}{path}", self.base),
-            source,
-        })?;
-        let (status, answer, url) = self.call(Method::POST, path, Some(body))?;
-        match status {
-            200..=202 => Ok(Created::Made),
-            409 => Ok(Created::Exists),
-            _ => Err(Error::Status {
-                method: Method::POST,
-                url,
-                status,
-                body: String::from_utf8_lossy(&answer).into_owned(),
-            }),
+        match self.send(Method::POST, path, object)? {
+            (200..=202, _, _) => Ok(Created::Made),
+            (409, _, _) => Ok(Created::Exists),
+            (status, answer, url) => Err(unexpected(Method::POST, url, status, &answer)),
         }
+    }
+}
+
+/// An answer `method` on `url` did not expect.
+fn unexpected(method: Method, url: String, status: u16, body: &[u8]) -> Error {
+    Error::Status {
+        method,
+        url,
+        status,
+        body: String::from_utf8_lossy(body).into_owned(),
     }
 }

@@ -202,22 +202,16 @@ impl ClusterRoleBinding {
 
     /// Whether `other` grants the same role to the same subjects (labels aside).
     pub fn grants_as(&self, other: &ClusterRoleBinding) -> bool {
-        let sorted = |b: &ClusterRoleBinding| {
-            let mut s = b.subjects.clone();
-            s.sort();
-            s
-        };
-        self.role_ref == other.role_ref && sorted(self) == sorted(other)
+        self.role_ref == other.role_ref && sorted(&self.subjects) == sorted(&other.subjects)
     }
 
     /// `group G -> ClusterRole R`, for people.
     pub fn describe(&self) -> String {
-        let who: Vec<String> = self
-            .subjects
-            .iter()
-            .map(|s| format!("{} {}", s.kind.to_lowercase(), s.name))
-            .collect();
-        format!("{} -> ClusterRole {}", who.join(", "), self.role_ref.name)
+        format!(
+            "{} -> ClusterRole {}",
+            who(&self.subjects),
+            self.role_ref.name
+        )
     }
 }
 

@@ -104,8 +104,8 @@ fn check_joined(
             );
         }
     }
-    let pem =
-        settings.path(Path::new(crate::flags::KUBELET_CERT_DIR).join("kubelet-client-current.pem"));
+    let pem = settings
+        .path(Path::new(crate::flags::KUBELET_CERT_DIR).join(crate::flags::KUBELET_CLIENT_CURRENT));
     let cert = match read_optional(&pem).map(|b| b.map(|b| x509::parse_cert_pem(&b))) {
         Ok(None) => {
             f.push(

@@ -4,6 +4,7 @@
 //! `ca.crt`. Nothing is sent to the leader before that check, and no private key moves: the
 //! kubelet makes its own and asks for its certificate with the bootstrap token (TLS bootstrap).
 
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use super::rbac::{CLUSTER_INFO, CLUSTER_INFO_NAMESPACE};
@@ -27,20 +28,8 @@ pub fn join(settings: &Settings, wait: Duration) -> Result<Vec<Outcome>, Error> 
     };
     let dir = settings.path(&settings.cluster.pki_dir);
     let path = dir.join("ca.crt");
-    if let Some(bytes) = super::read_optional(&path)? {
-        let have = ca_cert_hash(&super::files::parse_cert(&path, &bytes)?);
-        if have != join.ca_cert_hash {
-            return Err(Error::CaHashMismatch {
-                source_of: format!("'{}'", path.display()),
-                have,
-                want: join.ca_cert_hash.clone(),
-            });
-        }
-        return Ok(vec![Outcome {
-            action: Action::Kept,
-            path,
-            why: format!("its public key is {have}, as KUBE_DISCOVERY_TOKEN_CA_CERT_HASH says"),
-        }]);
+    if let Some(kept) = kept_if_pinned(&path, &join.ca_cert_hash)? {
+        return Ok(vec![kept]);
     }
     let facts = NodeFacts::load(settings);
     let leader = facts.leader.map_err(|source| Error::MissingFact {
@@ -88,6 +77,10 @@ pub fn join(settings: &Settings, wait: Duration) -> Result<Vec<Outcome>, Error> 
     }
     super::files::create_private_dir(&dir)?;
     let _lock = super::lock_dir(&dir)?;
+    // Another run may have written it meanwhile: judged as any ca.crt in place.
+    if let Some(kept) = kept_if_pinned(&path, &join.ca_cert_hash)? {
+        return Ok(vec![kept]);
+    }
     super::write_file(&path, pem.as_bytes(), CERT_MODE)?;
     tracing::info!(path = %path.display(), hash = %have, "cluster CA discovered and checked");
     Ok(vec![Outcome {
@@ -95,4 +88,25 @@ pub fn join(settings: &Settings, wait: Duration) -> Result<Vec<Outcome>, Error> 
         path,
         why: format!("from {base}, its public key {have} as pinned"),
     }])
+}
+
+/// A `ca.crt` in place: kept when its public key has the pinned hash, refused naming both when
+/// not; `None` when there is none.
+fn kept_if_pinned(path: &Path, pinned: &str) -> Result<Option<Outcome>, Error> {
+    let Some(bytes) = super::read_optional(path)? else {
+        return Ok(None);
+    };
+    let have = ca_cert_hash(&super::files::parse_cert(path, &bytes)?);
+    if have != pinned {
+        return Err(Error::CaHashMismatch {
+            source_of: format!("'{}'", path.display()),
+            have,
+            want: pinned.to_string(),
+        });
+    }
+    Ok(Some(Outcome {
+        action: Action::Kept,
+        path: path.to_path_buf(),
+        why: format!("its public key is {have}, as KUBE_DISCOVERY_TOKEN_CA_CERT_HASH says"),
+    }))
 }

@@ -71,7 +71,7 @@ pub const CLUSTER_ADMINS_GROUP: &str = "kube-bootstrap:cluster-admins";
 pub const APISERVER_KUBELET_CLIENT_USER: &str = "kube-apiserver-kubelet-client";
 
 /// etcd's CA, relative to `KUBE_PKI_DIR` (kubeadm's layout).
-pub const ETCD_CA_CRT: &str = "etcd/ca.crt";
+pub use crate::flags::ETCD_CA_CRT;
 pub const ETCD_CA_KEY: &str = "etcd/ca.key";
 /// The subdirectory of `KUBE_PKI_DIR` with etcd's CA, server and peer pairs.
 pub const ETCD_DIR: &str = "etcd";
