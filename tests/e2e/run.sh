@@ -85,6 +85,8 @@ fi
 . "$here/lib/leader.sh"
 # shellcheck source=tests/e2e/lib/worker.sh
 . "$here/lib/worker.sh"
+# shellcheck source=tests/e2e/lib/old.sh
+. "$here/lib/old.sh"
 
 minor() { cut -d. -f2 <<<"$1"; }
 if [ "$nodes" = 2 ]; then
@@ -106,6 +108,11 @@ builds=$versions
 [ "$nodes" = 1 ] || builds="$builds $E2E_OLD $E2E_NEW"
 for version in $(tr ' ' '\n' <<<"$builds" | sort -u); do
   bash "$here/build-kubernetes.sh" "$version"
+done
+# The older releases' controller-manager and scheduler only (lib/old.sh).
+for spec in "${E2E_OLD_RELEASES[@]}"; do
+  # shellcheck disable=SC2086 # a release, then its binaries
+  bash "$here/build-kubernetes.sh" $spec
 done
 bash "$here/build-deps.sh" >/dev/null
 eval "$(bash "$here/build-deps.sh" --print)"

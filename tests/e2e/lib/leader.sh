@@ -346,6 +346,12 @@ run_cluster() {
   if [ "$nodes" -ge 2 ]; then releases+=(--kube-version "$E2E_OLD" --kube-version "$E2E_NEW"); fi
   "$bin" --config "$work/empty.env" -q mirror "$work/mirror" --mirror "file://$E2E_CACHE/mirror" \
     "${releases[@]}" --arch amd64
+  local spec old
+  for spec in "${E2E_OLD_RELEASES[@]}"; do
+    read -r -a old <<<"$spec" # a release, then its binaries
+    "$bin" --config "$work/empty.env" -q mirror "$work/mirror" "${old[@]:1}" --mirror "file://$E2E_CACHE/mirror" \
+      --kube-version "${old[0]}" --arch amd64
+  done
   net_up
   net_node leader "$E2E_LEADER_IP"
   mirror_up "$work/mirror"
@@ -390,6 +396,11 @@ run_cluster() {
   check "$version: kube-bootstrap doctor on the node has no failure" doctor_clean
   check "$version: the leader listens only where the README's table of ports says" listeners_as_documented leader
   check "$version: the renewal timer's service re-issues every leaf and restarts each component once, the apiserver last; the cluster keeps serving" certificates_renewed
+  # The rules of older releases, once per run (lib/old.sh).
+  if [ -z "${old_releases_run:-}" ]; then
+    old_releases_run=1
+    old_releases "$version"
+  fi
 
   # The offline promise on real components: every unit restarts with the mirror gone.
   mirror_down
