@@ -8,14 +8,17 @@
 # listeners_as_documented.
 
 # The releases run, and their binaries (built by build-kubernetes.sh, mirrored by `mirror`):
-# 1.21 turns both insecure ports off with --port=0; 1.22's scheduler does it without --config
-# and its controller-manager has no insecure port left; 1.19's controller-manager, on the seed's
-# insecure topology, puts --root-ca-file into service-account token secrets.
-E2E_OLD_RELEASES=(
-  "v1.21.14 kube-controller-manager kube-scheduler"
-  "v1.22.16 kube-controller-manager kube-scheduler"
-  "v1.19.16 kube-controller-manager"
-)
+# 1.20 and 1.21 turn both insecure ports off with --port=0; 1.22's scheduler does it without
+# --config and its controller-manager has no insecure port left; 1.23's scheduler has none left
+# either and takes its config file again; 1.19's controller-manager, on the seed's insecure
+# topology, puts --root-ca-file into service-account token secrets.
+E2E_SECURE_RELEASES=(v1.20.15 v1.21.14 v1.22.16 v1.23.17)
+E2E_OLD_RELEASES=()
+for _release in "${E2E_SECURE_RELEASES[@]}"; do
+  E2E_OLD_RELEASES+=("$_release kube-controller-manager kube-scheduler")
+done
+E2E_OLD_RELEASES+=("v1.19.16 kube-controller-manager")
+unset _release
 
 # old_release_env VERSION: the environment file a drop-in pins a unit to VERSION with: the
 # release's pins, and the skew guard off (these releases are far older than the apiserver,
@@ -198,8 +201,8 @@ back_on_release() {
 # to VERSION after each.
 old_releases() {
   local version=$1 old
-  for old in v1.21.14 v1.22.16; do
-    check "$old: the controller-manager and the scheduler serve TLS on loopback only, nothing on 10251 or 10252 (--port=0; no --config before 1.23)" \
+  for old in "${E2E_SECURE_RELEASES[@]}"; do
+    check "$old: the controller-manager and the scheduler serve TLS on loopback only, nothing on 10251 or 10252 (--port=0 before 1.22; no scheduler --config before 1.23)" \
       old_secure_only_then_back "$old"
   done
   check "v1.21.14: without kube-bootstrap's --port=0 the scheduler opens plain http on 10251, and the README's table check refuses the node" \
