@@ -192,14 +192,26 @@ fn ensure_sa(dir: &Path, out: &mut Vec<Outcome>) -> Result<(), Error> {
     Ok(())
 }
 
-/// Makes, keeps or re-issues `<leaf>.crt`/`.key` in `dir`; whether it wrote a new certificate.
-fn ensure_leaf(
+/// What `pki init` does with one leaf, decided from what is on disk before anything is written.
+enum LeafPlan<'ca> {
+    /// Kept as it is (the outcome says why).
+    Keep(Outcome),
+    /// Issued with `ca_key`: made when `reason` is None, re-issued for `reason` otherwise; the
+    /// leaf's current key, when there is one.
+    Issue {
+        reason: Option<String>,
+        key_pem: Option<String>,
+        ca_key: &'ca str,
+    },
+}
+
+/// Decides whether `<leaf>.crt`/`.key` in `dir` is kept, made or re-issued.
+fn plan_leaf<'ca>(
     settings: &Settings,
     dir: &Path,
-    ca: &Ca,
+    ca: &'ca Ca,
     leaf: &Leaf,
-    out: &mut Vec<Outcome>,
-) -> Result<bool, Error> {
+) -> Result<LeafPlan<'ca>, Error> {
     let crt = dir.join(format!("{}.crt", leaf.name));
     let key = dir.join(format!("{}.key", leaf.name));
     let cert = read_optional(&crt)?;
@@ -230,7 +242,7 @@ fn ensure_leaf(
                 ca.info.not_after,
             ) {
                 None => {
-                    out.push(Outcome {
+                    return Ok(LeafPlan::Keep(Outcome {
                         action: Action::Kept,
                         path: crt,
                         why: format!(
@@ -238,29 +250,55 @@ fn ensure_leaf(
                             leaf.identity(),
                             x509::format_time(info.not_after)
                         ),
-                    });
-                    return Ok(false);
+                    }));
                 }
                 Some(why) if !ca.ours => {
-                    out.push(Outcome {
+                    return Ok(LeafPlan::Keep(Outcome {
                         action: Action::KeptOperator,
                         path: crt,
                         why: format!(
                             "the operator's certificate (its CA was not made by kube-bootstrap) is never overwritten, although: {why}"
                         ),
-                    });
-                    return Ok(false);
+                    }));
                 }
                 Some(why) => Some(why),
             }
         }
     };
-    let Some(ca_key) = &ca.key_pem else {
-        return Err(Error::NoCaKey {
+    match &ca.key_pem {
+        Some(ca_key) => Ok(LeafPlan::Issue {
+            reason,
+            key_pem,
+            ca_key,
+        }),
+        None => Err(Error::NoCaKey {
             file: format!("{}.crt", leaf.name),
             ca_key: dir.join(leaf.signer.files().1),
-        });
+        }),
+    }
+}
+
+/// Makes, keeps or re-issues `<leaf>.crt`/`.key` in `dir`; whether it wrote a new certificate.
+fn ensure_leaf(
+    settings: &Settings,
+    dir: &Path,
+    ca: &Ca,
+    leaf: &Leaf,
+    out: &mut Vec<Outcome>,
+) -> Result<bool, Error> {
+    let (reason, key_pem, ca_key) = match plan_leaf(settings, dir, ca, leaf)? {
+        LeafPlan::Keep(kept) => {
+            out.push(kept);
+            return Ok(false);
+        }
+        LeafPlan::Issue {
+            reason,
+            key_pem,
+            ca_key,
+        } => (reason, key_pem, ca_key),
     };
+    let crt = dir.join(format!("{}.crt", leaf.name));
+    let key = dir.join(format!("{}.key", leaf.name));
     // A renewal keeps a key that still fits; a new certificate gets a new key.
     let reuse = match (&reason, &key_pem) {
         (Some(_), Some(k)) => issue::load_key(k).ok(),
@@ -341,12 +379,21 @@ pub(crate) fn init_leaves(settings: &Settings) -> Result<(Vec<Outcome>, Vec<&'st
     let _lock = super::lock_dir(&dir)?;
     let mut out = Vec::new();
     let ca = ensure_ca(settings, &dir, &mut out, true)?;
+    let host = hostname();
+    let leaves = leader_leaves(settings, &leader.value.host, node_ip.value, host.as_deref());
+    // Without the cluster CA's key (a worker given a bundle, or a leader whose CA the operator
+    // keeps elsewhere), a leaf it would have to sign is refused before anything is written:
+    // never a service-account key or an etcd CA beside a cluster this node cannot issue for.
+    if ca.key_pem.is_none() {
+        for leaf in leaves.iter().filter(|l| l.signer == Signer::Cluster) {
+            plan_leaf(settings, &dir, &ca, leaf)?;
+        }
+    }
     ensure_sa(&dir, &mut out)?;
     super::files::create_private_dir(&dir.join(ETCD_DIR))?;
     let etcd_ca = ensure_ca_of(settings, &dir, Signer::Etcd, &mut out, true)?;
     let mut written = Vec::new();
-    let host = hostname();
-    for leaf in leader_leaves(settings, &leader.value.host, node_ip.value, host.as_deref()) {
+    for leaf in leaves {
         let signer = match leaf.signer {
             Signer::Cluster => &ca,
             Signer::Etcd => &etcd_ca,

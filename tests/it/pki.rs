@@ -806,6 +806,24 @@ fn sandbox_leader_and_worker_from_pki_init_node_and_install_have_every_file() {
         .mentions("was made for node '10.0.0.3', but this node registers as '10.0.0.2'")
         .mentions("hint: on the leader, run 'kube-bootstrap pki node 10.0.0.2 --out FILE'");
     assert_eq!(snapshot_dir(&pki_dir(&worker)), before);
+
+    // pki init is the leader's: on this worker (ca.crt, no ca.key) it refuses before writing
+    // anything, neither a service-account key nor an etcd CA.
+    kb(worker.root())
+        .args(&["pki", "init"])
+        .run()
+        .failure(1)
+        .mentions("cannot issue apiserver.crt: the CA key")
+        .mentions("hint: run 'kube-bootstrap pki init' on the leader");
+    let names: Vec<String> = fs::read_dir(pki_dir(&worker))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        !names.iter().any(|n| n.starts_with("sa.") || n == "etcd"),
+        "{names:?}"
+    );
+    assert_eq!(snapshot_dir(&pki_dir(&worker)), before);
 }
 
 fn snapshot_dir(dir: &Path) -> BTreeMap<String, (String, u32, u64)> {
