@@ -85,8 +85,8 @@ fi
 . "$here/lib/leader.sh"
 # shellcheck source=tests/e2e/lib/worker.sh
 . "$here/lib/worker.sh"
-# shellcheck source=tests/e2e/lib/old.sh
-. "$here/lib/old.sh"
+# shellcheck source=tests/e2e/lib/past.sh
+. "$here/lib/past.sh"
 
 minor() { cut -d. -f2 <<<"$1"; }
 if [ "$nodes" = 2 ]; then
@@ -109,8 +109,8 @@ builds=$versions
 for version in $(tr ' ' '\n' <<<"$builds" | sort -u); do
   bash "$here/build-kubernetes.sh" "$version"
 done
-# The older releases' controller-manager and scheduler only (lib/old.sh).
-for spec in "${E2E_OLD_RELEASES[@]}"; do
+# The older releases' controller-manager and scheduler only (lib/past.sh).
+for spec in "${E2E_PAST_RELEASES[@]}"; do
   # shellcheck disable=SC2086 # a release, then its binaries
   bash "$here/build-kubernetes.sh" $spec
 done

@@ -347,7 +347,7 @@ run_cluster() {
   "$bin" --config "$work/empty.env" -q mirror "$work/mirror" --mirror "file://$E2E_CACHE/mirror" \
     "${releases[@]}" --arch amd64
   local spec old
-  for spec in "${E2E_OLD_RELEASES[@]}"; do
+  for spec in "${E2E_PAST_RELEASES[@]}"; do
     read -r -a old <<<"$spec" # a release, then its binaries
     "$bin" --config "$work/empty.env" -q mirror "$work/mirror" "${old[@]:1}" --mirror "file://$E2E_CACHE/mirror" \
       --kube-version "${old[0]}" --arch amd64
@@ -396,10 +396,10 @@ run_cluster() {
   check "$version: kube-bootstrap doctor on the node has no failure" doctor_clean
   check "$version: the leader listens only where the README's table of ports says" listeners_as_documented leader
   check "$version: the renewal timer's service re-issues every leaf and restarts each component once, the apiserver last; the cluster keeps serving" certificates_renewed
-  # The rules of older releases, once per run (lib/old.sh).
-  if [ -z "${old_releases_run:-}" ]; then
-    old_releases_run=1
-    old_releases "$version"
+  # The rules of older releases, once per run (lib/past.sh).
+  if [ -z "${past_releases_run:-}" ]; then
+    past_releases_run=1
+    past_releases "$version"
   fi
 
   # The offline promise on real components: every unit restarts with the mirror gone.

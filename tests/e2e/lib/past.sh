@@ -1,4 +1,4 @@
-# Sourced by run.sh: the rules that only older releases exercise, on those releases' real
+# Sourced by run.sh: the rules that only past releases exercise, on those releases' real
 # binaries. The e2e control plane is too new for them, so the leader's own units run an older
 # controller-manager or scheduler beside it, pinned the way an operator pins one unit to a
 # release: a drop-in naming an environment file with that release's KUBE_VERSION and pins (as
@@ -12,18 +12,18 @@
 # --config and its controller-manager has no insecure port left; 1.23's scheduler has none left
 # either and takes its config file again; 1.19's controller-manager, on the seed's insecure
 # topology, puts --root-ca-file into service-account token secrets.
-E2E_SECURE_RELEASES=(v1.20.15 v1.21.14 v1.22.16 v1.23.17)
-E2E_OLD_RELEASES=()
-for _release in "${E2E_SECURE_RELEASES[@]}"; do
-  E2E_OLD_RELEASES+=("$_release kube-controller-manager kube-scheduler")
+E2E_PAST_SECURE=(v1.20.15 v1.21.14 v1.22.16 v1.23.17)
+E2E_PAST_RELEASES=()
+for _release in "${E2E_PAST_SECURE[@]}"; do
+  E2E_PAST_RELEASES+=("$_release kube-controller-manager kube-scheduler")
 done
-E2E_OLD_RELEASES+=("v1.19.16 kube-controller-manager")
+E2E_PAST_RELEASES+=("v1.19.16 kube-controller-manager")
 unset _release
 
-# old_release_env VERSION: the environment file a drop-in pins a unit to VERSION with: the
+# past_release_env VERSION: the environment file a drop-in pins a unit to VERSION with: the
 # release's pins, and the skew guard off (these releases are far older than the apiserver,
 # which the guard refuses, rightly).
-old_release_env() {
+past_release_env() {
   {
     cat "$work/mirror/$1/pins-amd64.env"
     echo "KUBE_SKEW_CHECK=off"
@@ -34,7 +34,7 @@ old_release_env() {
 pin_units() {
   local version=$1 unit
   shift
-  old_release_env "$version"
+  past_release_env "$version"
   for unit in "$@"; do
     printf '[Service]\nEnvironmentFile=/run/e2e-release/%s.env\n' "$version" |
       on leader sh -c "mkdir -p /run/systemd/system/$unit.d && cat >/run/systemd/system/$unit.d/e2e-release.conf"
@@ -79,10 +79,10 @@ cmdline() {
   on leader sh -c "tr '\0' '\n' </proc/\$(systemctl show -P MainPID $1)/cmdline"
 }
 
-# old_secure_only VERSION: the release's controller-manager and scheduler, run by the leader's
+# past_secure_only VERSION: the release's controller-manager and scheduler, run by the leader's
 # units, serve only their TLS ports on loopback; nothing on 10251 or 10252, and the node's
 # listeners are all in the README's table.
-old_secure_only() {
+past_secure_only() {
   local version=$1 unit
   local -A port=([kube-controller-manager]=10257 [kube-scheduler]=10259)
   local -A comm=([kube-controller-manager]=kube-controller [kube-scheduler]=kube-scheduler)
@@ -98,7 +98,7 @@ old_secure_only() {
   listeners_as_documented leader
 }
 
-# insecure_without_port0 VERSION: the control for old_secure_only: the same scheduler, with an
+# insecure_without_port0 VERSION: the control for past_secure_only: the same scheduler, with an
 # operator's `--port=10251` after kube-bootstrap's flags (the last one wins), opens the plain-http
 # port on every address, and the README's table check refuses the node.
 insecure_without_port0() {
@@ -183,11 +183,11 @@ root_ca_in_token_secrets() {
   return "$rc"
 }
 
-# old_secure_only_then_back VERSION: old_secure_only, then the units back on the node's release
+# past_secure_only_then_back VERSION: past_secure_only, then the units back on the node's release
 # whatever it found.
-old_secure_only_then_back() {
+past_secure_only_then_back() {
   local rc=0
-  old_secure_only "$1" || rc=1
+  past_secure_only "$1" || rc=1
   unpin_units kube-controller-manager.service kube-scheduler.service
   return "$rc"
 }
@@ -197,16 +197,16 @@ back_on_release() {
   units_active && runs_release kube-controller-manager.service "$1" && runs_release kube-scheduler.service "$1"
 }
 
-# old_releases VERSION: the checks above, on a leader whose release is VERSION; the units go back
+# past_releases VERSION: the checks above, on a leader whose release is VERSION; the units go back
 # to VERSION after each.
-old_releases() {
+past_releases() {
   local version=$1 old
-  for old in "${E2E_SECURE_RELEASES[@]}"; do
+  for old in "${E2E_PAST_SECURE[@]}"; do
     check "$old: the controller-manager and the scheduler serve TLS on loopback only, nothing on 10251 or 10252 (--port=0 before 1.22; no scheduler --config before 1.23)" \
-      old_secure_only_then_back "$old"
+      past_secure_only_then_back "$old"
   done
   check "v1.21.14: without kube-bootstrap's --port=0 the scheduler opens plain http on 10251, and the README's table check refuses the node" \
-    eval 'old_release_env v1.21.14 && insecure_without_port0 v1.21.14'
+    eval 'past_release_env v1.21.14 && insecure_without_port0 v1.21.14'
   check "v1.19.16: the controller-manager's token secrets carry the cluster CA (--root-ca-file) and a token the apiserver accepts" \
     root_ca_in_token_secrets v1.19.16
   check "$version: the controller-manager and the scheduler are back on the node's release" \
