@@ -945,6 +945,23 @@ pub(crate) mod tests {
         p.flags.iter().map(|f| f.name.clone()).collect()
     }
 
+    /// Every argument of `want` is in the plan's argv, and no flag named in `absent` is.
+    fn assert_args(p: &Plan, label: &str, want: &[&str], absent: &[&str]) {
+        let args = p.args();
+        for w in want {
+            assert!(
+                args.iter().any(|a| a == w),
+                "{label}: missing {w} in {args:?}"
+            );
+        }
+        for a in absent {
+            assert!(
+                !names(p).iter().any(|n| n == a),
+                "{label}: unexpected {a} in {args:?}"
+            );
+        }
+    }
+
     pub(crate) fn plan_with(c: Component, version: &str, extra: &[(&str, &str)]) -> Plan {
         compute(c, &settings(version, extra), &facts(), &[]).unwrap()
     }
@@ -1026,19 +1043,7 @@ pub(crate) mod tests {
         ];
         for (component, version, want, absent) in table {
             let p = plan(*component, version);
-            let args = p.args();
-            for w in *want {
-                assert!(
-                    args.iter().any(|a| a == w),
-                    "{component} {version}: missing {w} in {args:?}"
-                );
-            }
-            for a in *absent {
-                assert!(
-                    !names(&p).iter().any(|n| n == a),
-                    "{component} {version}: unexpected {a} in {args:?}"
-                );
-            }
+            assert_args(&p, &format!("{component} {version}"), want, absent);
             assert_eq!(p.argv()[0], format!("/opt/bin/{}", component.binary()));
             // No flag may appear twice.
             let mut seen = names(&p);
@@ -1047,7 +1052,8 @@ pub(crate) mod tests {
             assert_eq!(
                 seen.len(),
                 p.flags.len(),
-                "{component} {version}: duplicate flags {args:?}"
+                "{component} {version}: duplicate flags {:?}",
+                p.args()
             );
         }
     }
@@ -1210,19 +1216,7 @@ pub(crate) mod tests {
         ];
         for (version, extra, want, absent, warned) in table {
             let p = plan_with(Apiserver, version, extra);
-            let args = p.args();
-            for w in *want {
-                assert!(
-                    args.contains(&w.to_string()),
-                    "{version}: missing {w} in {args:?}"
-                );
-            }
-            for a in *absent {
-                assert!(
-                    !names(&p).iter().any(|n| n == a),
-                    "{version}: unexpected {a}"
-                );
-            }
+            assert_args(&p, version, want, absent);
             let said = p.warnings.iter().any(|w| w.contains("--etcd-cafile"));
             assert_eq!(said, *warned, "{version}: {:?}", p.warnings);
         }
@@ -1272,19 +1266,7 @@ pub(crate) mod tests {
         ];
         for (component, version, extra, want, absent, warned) in table {
             let p = plan_with(*component, version, extra);
-            let args = p.args();
-            for w in *want {
-                assert!(
-                    args.contains(&w.to_string()),
-                    "{component} {version}: missing {w} in {args:?}"
-                );
-            }
-            for a in *absent {
-                assert!(
-                    !names(&p).iter().any(|n| n == a),
-                    "{component} {version}: unexpected {a} in {args:?}"
-                );
-            }
+            assert_args(&p, &format!("{component} {version}"), want, absent);
             for var in [FAIL, PROTECT, CONNTRACK] {
                 let n = p.warnings.iter().filter(|w| w.contains(var)).count();
                 let want = usize::from(warned.contains(&var));

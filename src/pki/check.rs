@@ -8,10 +8,7 @@ use super::check_keys::{check_ca, check_sa};
 pub use super::findings::{Finding, Level};
 use super::findings::{Findings, check_expiry, file_name, key_mode_ok, x509_identity};
 use super::leaves::{ETCD_DIR, Signer};
-use super::{
-    Error, Leaf, command_for, leader_leaves, node_leaves, read_error_hint, read_optional,
-    unusable_hint,
-};
+use super::{Error, Leaf, command_for, leader_leaves, node_leaves, read_optional, unusable_hint};
 use crate::node::NodeFacts;
 use crate::settings::Settings;
 use crate::x509::{self, CertInfo};
@@ -130,12 +127,7 @@ fn check_joined(
             return;
         }
         Err(e) => {
-            f.push(
-                Level::Fail,
-                &pem,
-                crate::causes::chain(&e),
-                Some(read_error_hint(&e, &pem)),
-            );
+            f.unreadable(&pem, &e);
             return;
         }
     };
@@ -204,12 +196,7 @@ fn check_leaf(
             return;
         }
         Err(e) => {
-            f.push(
-                Level::Fail,
-                &crt,
-                crate::causes::chain(&e),
-                Some(read_error_hint(&e, &crt)),
-            );
+            f.unreadable(&crt, &e);
             return;
         }
     };
@@ -277,12 +264,7 @@ fn check_leaf(
             "is missing".into(),
             Some(command_for(&key)),
         ),
-        Err(e) => f.push(
-            Level::Fail,
-            &key,
-            crate::causes::chain(&e),
-            Some(read_error_hint(&e, &key)),
-        ),
+        Err(e) => f.unreadable(&key, &e),
     }
     if leaf.usage.server() && !cert.server_auth || leaf.usage.client() && !cert.client_auth {
         f.push(

@@ -5,10 +5,7 @@ use std::path::Path;
 
 use super::findings::{Findings, Level, check_expiry, key_mode_ok};
 use super::leaves::Signer;
-use super::{
-    Error, ca_mismatch_hint, command_for, half_pair_hint, read_error_hint, read_optional,
-    unusable_hint,
-};
+use super::{Error, ca_mismatch_hint, command_for, half_pair_hint, read_optional, unusable_hint};
 use crate::settings::Settings;
 use crate::x509::{self, CertInfo};
 
@@ -55,12 +52,7 @@ pub(super) fn check_ca(
             None
         }
         Err(e) => {
-            f.push(
-                Level::Fail,
-                &ca_path,
-                crate::causes::chain(&e),
-                Some(read_error_hint(&e, &ca_path)),
-            );
+            f.unreadable(&ca_path, &e);
             None
         }
     };
@@ -102,12 +94,7 @@ fn check_ca_key(f: &mut Findings, key: &Path, ca_path: &Path, ca_name: &str, ca:
             }
             key_mode_ok(f, &key);
         }
-        Err(e) => f.push(
-            Level::Fail,
-            &key,
-            crate::causes::chain(&e),
-            Some(read_error_hint(&e, &key)),
-        ),
+        Err(e) => f.unreadable(&key, &e),
     }
 }
 

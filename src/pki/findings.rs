@@ -4,7 +4,7 @@
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-use super::{command_for, expiry_warn_days, now, renewed_by};
+use super::{Error, command_for, expiry_warn_days, now, read_error_hint, renewed_by};
 use crate::settings::Settings;
 use crate::x509::{self, CertInfo};
 
@@ -38,6 +38,12 @@ impl Findings {
             hint,
             expiry: false,
         });
+    }
+
+    /// `path` could not be read: the error's causes, and the way out for that kind of failure.
+    pub(super) fn unreadable(&mut self, path: &Path, e: &Error) {
+        let hint = read_error_hint(e, path);
+        self.push(Level::Fail, path, crate::causes::chain(e), Some(hint));
     }
 
     fn push_expiry(&mut self, level: Level, path: &Path, text: String, hint: Option<String>) {

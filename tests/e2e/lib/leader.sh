@@ -122,7 +122,7 @@ etcd_tls_only() {
   echo "apiserver-etcd-client: $out"
   grep -q '"health":"true"' <<<"$out" || return 1
   local args
-  args=$(on leader sh -c 'tr "\0" "\n" </proc/$(pidof kube-apiserver)/cmdline')
+  args=$(cmdline kube-apiserver.service)
   echo "$args" | grep -E '^--etcd-'
   grep -qx -- '--etcd-servers=https://127.0.0.1:2379' <<<"$args" &&
     grep -qx -- "--etcd-cafile=$pki/etcd/ca.crt" <<<"$args" &&
@@ -172,7 +172,7 @@ certificates_renewed() {
     started[$unit]=$(unit_usec "$unit.service" ExecMainStartTimestampMonotonic)
   done
   local etcd_pid
-  etcd_pid=$(on leader systemctl show -P MainPID etcd.service)
+  etcd_pid=$(unit_pid leader etcd.service)
   on leader sh -c 'cp -p /etc/kube-bootstrap.env /etc/kube-bootstrap.env.before-renew &&
     printf "KUBE_PKI_RENEW_BEFORE=400\nKUBE_PKI_CERT_DAYS=401\n" >>/etc/kube-bootstrap.env'
   on leader systemctl start kube-bootstrap-pki-renew.service || rc=1
@@ -197,7 +197,7 @@ certificates_renewed() {
   last_unit=$(grep '^restarted ' <<<"$said" | tail -1 | awk '{print $2}')
   echo "restarted last: $last_unit"
   [ "$last_unit" = kube-apiserver.service ] || return 1
-  [ "$(on leader systemctl show -P MainPID etcd.service)" = "$etcd_pid" ] || return 1
+  [ "$(unit_pid leader etcd.service)" = "$etcd_pid" ] || return 1
   wait_until 120 "/readyz after the renewal" readyz_ok &&
     wait_until 120 "the node Ready after the renewal" node_ready &&
     wait_until 120 "every unit active after the renewal" units_active &&
@@ -228,6 +228,15 @@ units_active() {
   for unit in "${@:-${units[@]}}"; do
     [ "$(on "$node" systemctl is-active "$unit")" = active ] || return 1
   done
+}
+
+# unit_pid NODE UNIT: the unit's main process, as the node sees it.
+unit_pid() { on "$1" systemctl show -P MainPID "$2"; }
+
+# cmdline UNIT: the arguments of the leader unit's main process (the component itself, which
+# `exec` replaced), one per line.
+cmdline() {
+  on leader sh -c "tr '\0' '\n' </proc/$(unit_pid leader "$1")/cmdline"
 }
 
 # unit_usec UNIT PROPERTY: a monotonic timestamp of the unit, in microseconds.

@@ -55,7 +55,7 @@ unpin_units() {
 # is VERSION's binary.
 runs_release() {
   local pid
-  pid=$(on leader systemctl show -P MainPID "$1")
+  pid=$(unit_pid leader "$1")
   [ "${pid:-0}" != 0 ] && [ "$(on leader "/proc/$pid/exe" --version 2>/dev/null)" = "Kubernetes $2" ]
 }
 
@@ -72,11 +72,6 @@ listens() {
 # authorization) with ok.
 secure_healthz() {
   [ "$(on leader curl -sk --max-time 5 "https://127.0.0.1:$1/healthz")" = ok ]
-}
-
-# cmdline UNIT: the unit's main process's arguments, one per line.
-cmdline() {
-  on leader sh -c "tr '\0' '\n' </proc/\$(systemctl show -P MainPID $1)/cmdline"
 }
 
 # past_secure_only VERSION: the release's controller-manager and scheduler, run by the leader's
@@ -103,6 +98,7 @@ past_secure_only() {
 # port on every address, and the README's table check refuses the node.
 insecure_without_port0() {
   local version=$1 rc=0
+  past_release_env "$version"
   on leader systemctl stop kube-scheduler.service
   # As the unit runs it (fetch, then exec), with the operator's flag after kube-bootstrap's.
   on leader systemd-run --quiet --unit=e2e-insecure-scheduler --property=Type=exec \
@@ -206,7 +202,7 @@ past_releases() {
       past_secure_only_then_back "$old"
   done
   check "v1.21.14: without kube-bootstrap's --port=0 the scheduler opens plain http on 10251, and the README's table check refuses the node" \
-    eval 'past_release_env v1.21.14 && insecure_without_port0 v1.21.14'
+    insecure_without_port0 v1.21.14
   check "v1.19.16: the controller-manager's token secrets carry the cluster CA (--root-ca-file) and a token the apiserver accepts" \
     root_ca_in_token_secrets v1.19.16
   check "$version: the controller-manager and the scheduler are back on the node's release" \

@@ -14,9 +14,6 @@ kubelet_version() { k get node "$1" -o 'jsonpath={.status.nodeInfo.kubeletVersio
 kubelet_at() { [ "$(kubelet_version "$1")" = "$2" ]; }
 apiserver_at() { [ "$(k version -o json 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)["serverVersion"]["gitVersion"])' 2>/dev/null)" = "$1" ]; }
 
-# unit_pid NODE UNIT: the unit's main process, as the node sees it.
-unit_pid() { on "$1" systemctl show -P MainPID "$2"; }
-
 # The operator's join, step by step (README "Joining a worker with a token"): a bootstrap token
 # made on the leader, two lines in the worker's settings, then the worker's units. The kubelet
 # fetches the CA (checked against the pinned hash), makes its own key and asks for its
